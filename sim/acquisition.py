@@ -1,0 +1,90 @@
+"""Acquisition: channel dollars buy prospects from the finite pool.
+
+Expected acquisitions in channel c follow Blattberg & Deighton,
+ceiling_c (1 - exp(-k_c A_c)), scaled by the share of the channel's reach
+still in the pool (saturation).  The count is the Poisson quantile of one
+fixed uniform per (channel, turn), and who is bought is an exponential race:
+each prospect has a fixed key E / w (E ~ Exp(1), w its type's affinity for
+the channel); the n smallest keys among those still in the pool win.  Both
+are monotone in the budget, so more dollars in a channel buy a superset of
+what fewer dollars would (DESIGN.md, fair randomness).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+from .rng import stream, uniforms
+from .scenario import Scenario
+
+
+def expected_acquisitions(scenario: Scenario, spend: np.ndarray,
+                          reach_left: np.ndarray) -> np.ndarray:
+    """Expected new customers per channel this turn.
+
+    Args:
+        scenario: gives each channel's ceiling and efficiency.
+        spend: dollars per channel this turn.
+        reach_left: per channel, share of its affinity-weighted reach still
+            in the prospect pool (1 at the start of the game).
+    """
+    ceiling = np.array([c.ceiling for c in scenario.channels])
+    efficiency = np.array([c.efficiency for c in scenario.channels])
+    return ceiling * -np.expm1(-efficiency * spend) * reach_left
+
+
+def reach_left(affinity: np.ndarray, remaining_by_type: np.ndarray,
+               total_by_type: np.ndarray) -> np.ndarray:
+    """Share of each channel's affinity-weighted reach still in the pool."""
+    full = total_by_type @ affinity
+    left = remaining_by_type @ affinity
+    return np.divide(left, full, out=np.zeros_like(full), where=full > 0)
+
+
+def acquire(seed: int, turn: int, scenario: Scenario, spend: np.ndarray, in_pool: np.ndarray,
+            type_index: np.ndarray, affinity: np.ndarray,
+            reach: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Choose this turn's new customers.
+
+    Channels are served in scenario order; a prospect taken by an earlier
+    channel is out of the later ones' race.  Channels with no spend draw
+    nothing: their keyed streams are independent of every other stream, so
+    skipping them changes no other draw.
+
+    Args:
+        seed: root seed.
+        turn: the turn (warm-up turns are <= 0).
+        scenario: the business.
+        spend: dollars per channel this turn.
+        in_pool: True for prospects not yet acquired (not modified).
+        type_index: latent type per prospect.
+        affinity: (types, channels) reach weights.
+        reach: per channel, share of its reach left (see ``reach_left``).
+
+    Returns:
+        (prospect ids acquired, channel index of each), in channel order.
+    """
+    expected = expected_acquisitions(scenario, spend, reach)
+    pool = in_pool.copy()
+    ids, channels = [], []
+    for c in range(len(scenario.channels)):
+        if spend[c] <= 0 or expected[c] <= 0:
+            continue
+        u = uniforms(seed, "acquisition_count", turn, 1, c)[0]
+        count = int(stats.poisson.ppf(u, expected[c]))
+        candidates = np.flatnonzero(pool)
+        weight = affinity[type_index[candidates], c]
+        race = stream(seed, "acquisition_key", turn, c).standard_exponential(pool.size)[candidates]
+        reachable = weight > 0
+        candidates, keys = candidates[reachable], race[reachable] / weight[reachable]
+        count = min(count, candidates.size)
+        if count == 0:
+            continue
+        won = candidates[np.argpartition(keys, count - 1)[:count]] if count < keys.size else candidates
+        pool[won] = False
+        ids.append(np.sort(won))
+        channels.append(np.full(won.size, c, dtype=np.int8))
+    if not ids:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int8)
+    return np.concatenate(ids), np.concatenate(channels)

@@ -1,0 +1,1 @@
+"""The analytics lab: what a player can learn from observable data only."""

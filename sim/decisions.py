@@ -1,0 +1,291 @@
+"""Decisions: acquisition dollars per channel and service tiers, as plain data.
+
+A decision is JSON-serialisable (scores aside): ``{"acquisition": {channel:
+dollars}, "tiers": [{"name", "rule", "service"}]}``.  A tier's ``service`` is
+dollars per customer per turn, or ``"disengage"``.  Rules are declarative and
+evaluated first-match-wins over the customers the firm knows:
+
+* ``"all"`` — every customer;
+* ``{"field": F, "op": OP, "value": V}`` with OP one of ``== != < <= > >= in
+  not in``;
+* ``{"top": 0.2, "by": F}`` / ``{"bottom": 0.1, "by": F}`` — a quantile;
+* ``{"all": [rules]}``, ``{"any": [rules]}``, ``{"not": rule}``.
+
+Fields are the observation's columns (``Observation.columns``) plus any score
+column the caller supplies in ``Decision.scores``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+
+DISENGAGE = "disengage"
+_COMPARISONS = {
+    "==": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal,
+    ">": np.greater, ">=": np.greater_equal,
+}
+_OPERATORS = tuple(_COMPARISONS) + ("in", "not in")
+
+
+class DecisionError(ValueError):
+    """A decision the game refuses; the message names the entry at fault."""
+
+
+@dataclass(frozen=True)
+class Tier:
+    """A player-defined group of customers and what the firm spends on each.
+
+    Attributes:
+        name: the player's label.
+        rule: a declarative rule (see module docstring).
+        service: dollars per customer per turn, or ``"disengage"``.
+    """
+
+    name: str
+    rule: Any
+    service: float | str
+
+    @property
+    def disengaged(self) -> bool:
+        return self.service == DISENGAGE
+
+    @property
+    def spend_per_customer(self) -> float:
+        """Service dollars per customer per turn (0 when disengaged)."""
+        return 0.0 if self.disengaged else float(self.service)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One turn's decision.
+
+    Attributes:
+        acquisition: channel name -> dollars this turn.
+        tiers: ordered tiers; a customer belongs to the first whose rule matches.
+        scores: extra per-customer columns (aligned with the observation's
+            rows) that rules may name, e.g. a predicted CLV.
+    """
+
+    acquisition: Mapping[str, float] = field(default_factory=dict)
+    tiers: tuple[Tier, ...] = ()
+    scores: Mapping[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def acquisition_total(self) -> float:
+        return float(sum(self.acquisition.values()))
+
+    def to_dict(self) -> dict:
+        """JSON-ready form (score columns as lists)."""
+        out: dict[str, Any] = {
+            "acquisition": {k: float(v) for k, v in self.acquisition.items()},
+            "tiers": [{"name": t.name, "rule": t.rule, "service": t.service} for t in self.tiers],
+        }
+        if self.scores:
+            out["scores"] = {k: np.asarray(v, dtype=float).tolist() for k, v in self.scores.items()}
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = "decision") -> "Decision":
+        """Build a decision from its JSON form, refusing malformed entries."""
+        if not isinstance(data, dict):
+            raise DecisionError(f"{where}: must be a mapping with 'acquisition' and 'tiers'")
+        unknown = sorted(set(data) - {"acquisition", "tiers", "scores"})
+        if unknown:
+            raise DecisionError(f"{where}.{unknown[0]}: unknown entry (known: acquisition, tiers, scores)")
+        acquisition = data.get("acquisition", {})
+        if not isinstance(acquisition, dict):
+            raise DecisionError(f"{where}.acquisition: must map channel names to dollars")
+        tiers = data.get("tiers", [])
+        if not isinstance(tiers, list):
+            raise DecisionError(f"{where}.tiers: must be a list")
+        parsed = []
+        for i, tier in enumerate(tiers):
+            if not isinstance(tier, dict) or set(tier) - {"name", "rule", "service"}:
+                raise DecisionError(f"{where}.tiers[{i}]: must have only name, rule and service")
+            parsed.append(Tier(str(tier.get("name", f"tier {i + 1}")), tier.get("rule", "all"),
+                               tier.get("service", 0.0)))
+        scores = {k: np.asarray(v, dtype=float) for k, v in data.get("scores", {}).items()}
+        return cls(dict(acquisition), tuple(parsed), scores)
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """Tiers resolved over the firm's customer list for one turn.
+
+    Attributes:
+        tier: tier index per customer row, -1 for no tier (no service).
+        service_per_customer: dollars of service per customer row this turn.
+        disengaged: True where the customer's tier is disengaged.
+        counts: customers per tier.
+        service_cost: total service dollars this turn.
+    """
+
+    tier: np.ndarray
+    service_per_customer: np.ndarray
+    disengaged: np.ndarray
+    counts: tuple[int, ...]
+    service_cost: float
+
+
+def check_acquisition(decision: Decision, channel_names: tuple[str, ...], budget: float) -> None:
+    """Refuse unknown channels, negative or non-finite dollars, and overspend."""
+    for name, dollars in decision.acquisition.items():
+        if name not in channel_names:
+            raise DecisionError(
+                f"acquisition.{name}: unknown channel (known: {', '.join(channel_names)})")
+        if isinstance(dollars, bool) or not isinstance(dollars, (int, float, np.number)) \
+                or not math.isfinite(dollars):
+            raise DecisionError(f"acquisition.{name}: must be a number of dollars, got {dollars!r}")
+        if dollars < 0:
+            raise DecisionError(f"acquisition.{name}: must be >= 0 dollars, got {dollars:g}")
+    total = decision.acquisition_total
+    if total > budget * (1 + 1e-9) + 1e-6:
+        raise DecisionError(
+            f"acquisition: total ${total:,.0f} is over the budget of ${budget:,.0f} per turn")
+
+
+def assign_tiers(decision: Decision, columns: Mapping[str, np.ndarray],
+                 categories: Mapping[str, tuple[str, ...]], budget: float,
+                 servable: np.ndarray | None = None) -> Assignment:
+    """Resolve the decision's tiers over the customer list and check the service budget.
+
+    Args:
+        decision: the player's decision.
+        columns: observable field name -> per-customer array (categorical
+            fields hold integer codes).
+        categories: categorical field name -> its value names (code order).
+        budget: most service dollars allowed this turn.
+        servable: False for customers the firm cannot serve (cancelled
+            members); they join no tier.  Default: everyone.
+
+    Raises:
+        DecisionError: a malformed tier or rule, an unknown field or value,
+            a negative spend, or a total over the budget.
+    """
+    n = len(next(iter(columns.values()))) if columns else 0
+    fields = dict(columns)
+    for name, values in decision.scores.items():
+        values = np.asarray(values, dtype=float)
+        if values.shape != (n,):
+            raise DecisionError(
+                f"scores.{name}: must have one value per customer ({n}), got shape {values.shape}")
+        if name in columns:
+            raise DecisionError(f"scores.{name}: clashes with an observable field of that name")
+        fields[name] = values
+    tier = np.full(n, -1, dtype=np.int16)
+    unassigned = np.ones(n, dtype=bool) if servable is None else np.asarray(servable, dtype=bool).copy()
+    spend = np.zeros(n)
+    disengaged = np.zeros(n, dtype=bool)
+    counts = []
+    for i, t in enumerate(decision.tiers):
+        where = f"tiers[{i}]"
+        if t.service != DISENGAGE:
+            s = t.service
+            if isinstance(s, bool) or not isinstance(s, (int, float, np.number)) or not math.isfinite(s):
+                raise DecisionError(
+                    f"{where}.service: must be dollars per customer or 'disengage', got {s!r}")
+            if s < 0:
+                raise DecisionError(f"{where}.service: must be >= 0 dollars, got {s:g}")
+        match = _evaluate(t.rule, fields, categories, f"{where}.rule") & unassigned
+        unassigned &= ~match
+        tier[match] = i
+        spend[match] = t.spend_per_customer
+        disengaged[match] = t.disengaged
+        counts.append(int(match.sum()))
+    cost = float(spend.sum())
+    if cost > budget * (1 + 1e-9) + 1e-6:
+        detail = ", ".join(f"{t.name}: {c:,} x ${t.spend_per_customer:,.2f}"
+                           for t, c in zip(decision.tiers, counts) if t.spend_per_customer > 0)
+        raise DecisionError(
+            f"tiers: service costs ${cost:,.0f}, over the budget of ${budget:,.0f} per turn ({detail})")
+    return Assignment(tier, spend, disengaged, tuple(counts), cost)
+
+
+def _evaluate(rule: Any, fields: Mapping[str, np.ndarray],
+              categories: Mapping[str, tuple[str, ...]], where: str) -> np.ndarray:
+    n = len(next(iter(fields.values()))) if fields else 0
+    if rule == "all" or rule is True:
+        return np.ones(n, dtype=bool)
+    if not isinstance(rule, dict):
+        raise DecisionError(f"{where}: must be 'all' or a mapping, got {rule!r}")
+    if set(rule) == {"all"} or set(rule) == {"any"}:
+        key = next(iter(rule))
+        parts = rule[key]
+        if not isinstance(parts, list) or not parts:
+            raise DecisionError(f"{where}.{key}: must be a non-empty list of rules")
+        masks = [_evaluate(r, fields, categories, f"{where}.{key}[{j}]") for j, r in enumerate(parts)]
+        return np.logical_and.reduce(masks) if key == "all" else np.logical_or.reduce(masks)
+    if set(rule) == {"not"}:
+        return ~_evaluate(rule["not"], fields, categories, f"{where}.not")
+    if set(rule) in ({"top", "by"}, {"bottom", "by"}):
+        side = "top" if "top" in rule else "bottom"
+        share = rule[side]
+        if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share <= 1:
+            raise DecisionError(f"{where}.{side}: must be a share between 0 and 1, got {share!r}")
+        values = _field(rule["by"], fields, categories, f"{where}.by").astype(float)
+        return _quantile_mask(values, share, side)
+    if set(rule) == {"field", "op", "value"}:
+        values = _field(rule["field"], fields, categories, f"{where}.field")
+        op = rule["op"]
+        if op not in _OPERATORS:
+            raise DecisionError(f"{where}.op: unknown operator {op!r} (known: {', '.join(_OPERATORS)})")
+        target = rule["value"]
+        name = rule["field"]
+        if name in categories:
+            target = _category_codes(target, categories[name], op, f"{where}.value")
+        elif op in ("in", "not in"):
+            if not isinstance(target, list) or not all(_is_number(v) for v in target):
+                raise DecisionError(f"{where}.value: must be a list of numbers for '{op}'")
+        elif not _is_number(target):
+            raise DecisionError(f"{where}.value: must be a number for field {name!r}, got {target!r}")
+        if op in ("in", "not in"):
+            mask = np.isin(values, np.asarray(target))
+            return mask if op == "in" else ~mask
+        if name in categories and op not in ("==", "!="):
+            raise DecisionError(f"{where}.op: {name!r} is categorical; use ==, !=, in or not in")
+        return _COMPARISONS[op](values, target)
+    raise DecisionError(
+        f"{where}: unknown rule form with keys {sorted(map(str, rule))} "
+        "(use field/op/value, top/by, bottom/by, all, any or not)")
+
+
+def _is_number(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def _field(name: Any, fields: Mapping[str, np.ndarray], categories: Mapping[str, tuple[str, ...]],
+           where: str) -> np.ndarray:
+    if name not in fields:
+        raise DecisionError(f"{where}: unknown field {name!r} (known: {', '.join(sorted(fields))})")
+    return fields[name]
+
+
+def _category_codes(target: Any, names: tuple[str, ...], op: str, where: str) -> Any:
+    wanted = target if op in ("in", "not in") else [target]
+    if op in ("in", "not in") and not isinstance(target, list):
+        raise DecisionError(f"{where}: must be a list of values for '{op}'")
+    codes = []
+    for value in wanted:
+        if value not in names:
+            raise DecisionError(f"{where}: unknown value {value!r} (known: {', '.join(names)})")
+        codes.append(names.index(value))
+    return codes if op in ("in", "not in") else codes[0]
+
+
+def _quantile_mask(values: np.ndarray, share: float, side: str) -> np.ndarray:
+    """Exactly round(share * n) customers, ties broken by row order (deterministic)."""
+    n = values.size
+    k = int(round(share * n))
+    mask = np.zeros(n, dtype=bool)
+    if k == 0:
+        return mask
+    keyed = -values if side == "top" else values
+    # NaN scores go last on either side.
+    keyed = np.where(np.isnan(keyed), np.inf, keyed)
+    order = np.argsort(keyed, kind="stable")
+    mask[order[:k]] = True
+    return mask

@@ -1,0 +1,163 @@
+"""What the player (or a bot) sees: observable data only, never latent traits.
+
+The observation is columnar: one row per customer the firm has ever
+acquired (in acquisition order) and one column per turn played so far,
+warm-up turns included, plus the firm's books.  Arrays are read-only views
+of the engine's storage, so building an observation copies nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from .scenario import Scenario
+
+#: ``Observation.cancel_turn`` of a customer who has not cancelled.
+STILL_ACTIVE = np.iinfo(np.int16).max
+
+
+@dataclass(frozen=True)
+class TurnBooks:
+    """The firm's accounts for one turn, dollars (what an accountant can see).
+
+    ``profit = gross_margin - cost_to_serve - service_spend -
+    acquisition_spend - fixed_cost``; gross margin is the scenario's margin
+    share of revenue (purchases plus membership fees).
+    """
+
+    turn: int
+    acquired: int
+    acquired_by_channel: dict[str, int]
+    buyers: int
+    cancellations: int
+    revenue: float
+    gross_margin: float
+    cost_to_serve: float
+    service_spend: float
+    acquisition_spend: float
+    fixed_cost: float
+    profit: float
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True, eq=False)
+class Observation:
+    """Observable data at the start of a turn.
+
+    Attributes:
+        scenario: the business being played (public: channels, tags, budgets).
+        turn: the turn about to be decided (1..turns); turns + 1 when over.
+        turn_columns: the turn number of each column of the matrices.
+        customer_id: prospect id per customer row.
+        channel: acquisition channel index per row (names in scenario).
+        acquisition_turn: turn each customer was acquired.
+        tags: profile tag name -> value code per row.
+        purchases: (rows, turn columns) purchases per turn, the first
+            purchase (at acquisition) included.
+        spend: (rows, turn columns) dollars spent per turn.
+        cost_to_serve: (rows, turn columns) dollars the firm spent serving
+            each customer (returns, support) per turn.
+        first_spend: dollars of each customer's first purchase.
+        fees_paid: membership fees paid so far per row, dollars (0 unless
+            the scenario is contractual).
+        last_purchase_time: time of each customer's latest purchase, in
+            turns; turn k spans the time [k - 1, k).
+        cancel_turn: the turn at whose end each customer cancelled;
+            ``STILL_ACTIVE`` while active (contractual scenarios only).
+        active: False once a customer has cancelled (contractual scenarios
+            only; in non-contractual ones deaths are never seen: all True).
+        books: the firm's books for every turn so far, warm-up included.
+    """
+
+    scenario: Scenario
+    turn: int
+    turn_columns: np.ndarray
+    customer_id: np.ndarray
+    channel: np.ndarray
+    acquisition_turn: np.ndarray
+    tags: dict[str, np.ndarray]
+    purchases: np.ndarray
+    spend: np.ndarray
+    cost_to_serve: np.ndarray
+    first_spend: np.ndarray
+    fees_paid: np.ndarray
+    last_purchase_time: np.ndarray
+    cancel_turn: np.ndarray
+    active: np.ndarray
+    books: tuple[TurnBooks, ...]
+
+    @property
+    def n_customers(self) -> int:
+        return self.customer_id.size
+
+    @property
+    def now(self) -> float:
+        """Current time in turns (the start of the turn being decided)."""
+        return float(self.turn - 1)
+
+    @property
+    def done(self) -> bool:
+        return self.turn > self.scenario.turns
+
+    @property
+    def categories(self) -> dict[str, tuple[str, ...]]:
+        """Categorical field name -> its value names, in code order."""
+        cats = {"channel": self.scenario.channel_names}
+        cats.update({t.name: t.values for t in self.scenario.profile})
+        return cats
+
+    @cached_property
+    def columns(self) -> dict[str, np.ndarray]:
+        """Per-customer fields that tier rules may use (units in the names' docs).
+
+        channel, profile tags (codes), acquisition_turn, age (turns since
+        acquisition), purchases (total), frequency (repeat purchases),
+        recency (turns since the latest purchase), monetary (mean dollars per
+        purchase), total_spend, last_turn_purchases, last_turn_spend,
+        total_cost_to_serve, profit (gross margin on purchases and fees less
+        cost to serve, dollars, service not counted), profit_per_turn
+        (profit / turns since acquisition, at least one), active (1 or 0).
+        """
+        purchases = self.purchases.sum(axis=1)
+        total_spend = self.spend.sum(axis=1)
+        total_cts = self.cost_to_serve.sum(axis=1)
+        acquisition_time = self.acquisition_turn - 1.0
+        cols = {
+            "channel": self.channel,
+            **self.tags,
+            "acquisition_turn": self.acquisition_turn,
+            "age": self.now - acquisition_time,
+            "purchases": purchases,
+            "frequency": purchases - 1,
+            "recency": self.now - self.last_purchase_time,
+            "monetary": np.divide(total_spend, purchases, out=np.zeros(purchases.size),
+                                  where=purchases > 0),
+            "total_spend": total_spend,
+            "last_turn_purchases": self.purchases[:, -1] if self.purchases.shape[1] else purchases * 0,
+            "last_turn_spend": self.spend[:, -1] if self.spend.shape[1] else total_spend * 0,
+            "total_cost_to_serve": total_cts,
+            "profit": self.scenario.gross_margin * (total_spend + self.fees_paid) - total_cts,
+            "profit_per_turn": None,
+            "active": self.active.astype(np.int8),
+        }
+        cols["profit_per_turn"] = cols["profit"] / np.maximum(cols["age"], 1.0)
+        return cols
+
+    def profit_matrix(self) -> np.ndarray:
+        """(rows, turn columns) observable contribution per turn, dollars.
+
+        Gross margin on purchases and membership fees less cost to serve;
+        service spend not counted.
+        """
+        s = self.scenario
+        revenue = self.spend.copy()
+        if s.contractual and s.membership_fee > 0:
+            turn = self.turn_columns[None, :]
+            member = (turn >= self.acquisition_turn[:, None]) & (turn <= self.cancel_turn[:, None])
+            revenue += s.membership_fee * member
+        return s.gross_margin * revenue - self.cost_to_serve

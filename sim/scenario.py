@@ -1,0 +1,555 @@
+"""Scenarios: YAML files loaded into frozen dataclasses, validated with field paths.
+
+A scenario is a whole business: its market of prospects (a mixture of latent
+customer types), its acquisition channels, how service changes behaviour, its
+economics and the length of a game.  Every number is in dollars or per turn.
+A bad file raises ``ScenarioError`` whose message names the file and the
+field path, e.g. ``coffee.yaml: types[1].purchase_rate.shape: must be > 0``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+
+
+class ScenarioError(ValueError):
+    """A scenario file that cannot be used; the message names file and field."""
+
+
+@dataclass(frozen=True)
+class GammaSpec:
+    """Gamma distribution with shape and *rate* (mean = shape / rate)."""
+
+    shape: float
+    rate: float
+
+    @property
+    def mean(self) -> float:
+        return self.shape / self.rate
+
+
+@dataclass(frozen=True)
+class BetaSpec:
+    """Beta distribution on (0, 1) with parameters a, b (mean = a / (a + b))."""
+
+    a: float
+    b: float
+
+    @property
+    def mean(self) -> float:
+        return self.a / (self.a + self.b)
+
+
+@dataclass(frozen=True)
+class SpendSpec:
+    """Gamma–Gamma spend: per purchase ~ Gamma(p, nu), nu ~ Gamma(q, gamma) (rates)."""
+
+    p: float
+    q: float
+    gamma: float
+
+    @property
+    def mean(self) -> float:
+        """Population mean spend per purchase, dollars: p * gamma / (q - 1)."""
+        return self.p * self.gamma / (self.q - 1.0)
+
+
+@dataclass(frozen=True)
+class CustomerType:
+    """One latent customer type of the market mixture.
+
+    Attributes:
+        name: label, never shown to the player.
+        weight: share of prospects of this type (weights sum to 1).
+        purchase_rate: lambda ~ Gamma, purchases per turn while alive.
+        dropout_rate: mu ~ Gamma, deaths per turn (lifetime ~ Exp(mu)); None
+            when ``churn_probability`` is given instead.
+        churn_probability: per-turn churn theta ~ Beta (sBG); the engine uses
+            mu = -ln(1 - theta).  None when ``dropout_rate`` is given.
+        spend: Gamma–Gamma spend per purchase, dollars.
+        cost_to_serve: share of a customer's revenue spent serving them ~ Beta.
+        service_response: theta >= 0, how strongly service changes behaviour.
+        channel_affinity: channel name -> relative reach weight (>= 0).
+        profile: tag name -> probabilities over that tag's values.
+    """
+
+    name: str
+    weight: float
+    purchase_rate: GammaSpec
+    dropout_rate: GammaSpec | None
+    churn_probability: BetaSpec | None
+    spend: SpendSpec
+    cost_to_serve: BetaSpec
+    service_response: float
+    channel_affinity: dict[str, float]
+    profile: dict[str, tuple[float, ...]]
+
+
+@dataclass(frozen=True)
+class Channel:
+    """An acquisition channel (Blattberg & Deighton response).
+
+    Expected acquisitions in a turn = ceiling * (1 - exp(-efficiency * spend))
+    times the share of the channel's reach still in the prospect pool.
+    """
+
+    name: str
+    label: str
+    ceiling: float
+    efficiency: float
+
+    def expected_acquisitions(self, spend: float | Any) -> float | Any:
+        """Expected customers bought by ``spend`` dollars in one turn (full pool)."""
+        return self.ceiling * (1.0 - math.e ** (-self.efficiency * spend))
+
+
+@dataclass(frozen=True)
+class ProfileTag:
+    """An observable categorical tag (what the player sees before any purchase)."""
+
+    name: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ServiceResponse:
+    """Hill response g(e) = g_max * e^h / (e^h + e50^h), e dollars per customer per turn.
+
+    Service multiplies dropout by exp(-theta * g) and purchase rate by
+    (1 + purchase_boost * theta * g).
+    """
+
+    g_max: float
+    half_saturation: float
+    hill: float
+    purchase_boost: float
+
+
+@dataclass(frozen=True)
+class Disengagement:
+    """What turning a customer away does: dropout x multiplier, cost to serve x factor."""
+
+    dropout_multiplier: float
+    cost_to_serve_factor: float
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Most the player may spend per turn, dollars."""
+
+    acquisition: float
+    service: float
+
+
+@dataclass(frozen=True)
+class InheritedPolicy:
+    """The previous management's mass-marketing, simulated in the warm-up turns."""
+
+    acquisition: dict[str, float]
+    service: float
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A whole business; see ``scenarios/*.yaml`` and DESIGN.md section 1."""
+
+    key: str
+    name: str
+    business: str
+    briefing: str
+    lesson: str
+    turn_length: str
+    turns: int
+    warmup_turns: int
+    prospects: int
+    discount_rate: float
+    gross_margin: float
+    fixed_cost: float
+    contractual: bool
+    membership_fee: float
+    budget: Budget
+    service: ServiceResponse
+    disengage: Disengagement
+    inherited: InheritedPolicy
+    channels: tuple[Channel, ...]
+    profile: tuple[ProfileTag, ...]
+    types: tuple[CustomerType, ...]
+
+    @property
+    def channel_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.channels)
+
+    def with_prospects(self, prospects: int) -> "Scenario":
+        """The same business scaled to a different prospect pool size.
+
+        Channel ceilings, budgets, inherited spend and fixed cost scale with
+        the pool and channel efficiency inversely, so the economics per
+        customer and per dollar share of budget are unchanged: a small pool
+        is a fast, faithful miniature of the full market.
+        """
+        if prospects <= 0:
+            raise ScenarioError(f"{self.key}: prospects: must be > 0, got {prospects}")
+        factor = prospects / self.prospects
+        return replace(
+            self,
+            prospects=prospects,
+            channels=tuple(
+                replace(c, ceiling=c.ceiling * factor, efficiency=c.efficiency / factor)
+                for c in self.channels
+            ),
+            fixed_cost=self.fixed_cost * factor,
+            budget=Budget(self.budget.acquisition * factor, self.budget.service * factor),
+            inherited=InheritedPolicy(
+                {k: v * factor for k, v in self.inherited.acquisition.items()},
+                self.inherited.service,
+            ),
+        )
+
+
+# ---------------------------------------------------------------- parsing
+
+class _Node:
+    """A YAML mapping being read, with its field path for error messages."""
+
+    def __init__(self, data: Any, path: str, filename: str):
+        self.filename = filename
+        self.path = path
+        if not isinstance(data, dict):
+            self.fail(f"must be a mapping, got {_kind(data)}")
+        self.data = data
+        self.used: set[str] = set()
+
+    def fail(self, message: str, key: str | None = None) -> None:
+        where = self._join(key) if key is not None else self.path
+        raise ScenarioError(f"{self.filename}: {where}: {message}" if where else f"{self.filename}: {message}")
+
+    def _join(self, key: str | int) -> str:
+        if isinstance(key, int):
+            return f"{self.path}[{key}]"
+        return f"{self.path}.{key}" if self.path else key
+
+    def raw(self, key: str, default: Any = ...) -> Any:
+        self.used.add(key)
+        if key not in self.data:
+            if default is ...:
+                self.fail("missing required field", key)
+            return default
+        return self.data[key]
+
+    def has(self, key: str) -> bool:
+        return key in self.data
+
+    def child(self, key: str) -> "_Node":
+        return _Node(self.raw(key), self._join(key), self.filename)
+
+    def text(self, key: str, default: Any = ...) -> str:
+        value = self.raw(key, default)
+        if not isinstance(value, str) or not value.strip():
+            self.fail(f"must be a non-empty string, got {_kind(value)}", key)
+        return value.strip()
+
+    def number(self, key: str, default: Any = ..., *, low: float | None = None,
+               low_open: bool = False, high: float | None = None, high_open: bool = False) -> float:
+        value = self.raw(key, default)
+        return _check_number(value, self, key, low, low_open, high, high_open)
+
+    def integer(self, key: str, default: Any = ..., *, low: int | None = None) -> int:
+        value = self.raw(key, default)
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.fail(f"must be a whole number, got {_kind(value)}", key)
+        if low is not None and value < low:
+            self.fail(f"must be >= {low}, got {value}", key)
+        return value
+
+    def boolean(self, key: str, default: Any = ...) -> bool:
+        value = self.raw(key, default)
+        if not isinstance(value, bool):
+            self.fail(f"must be true or false, got {_kind(value)}", key)
+        return value
+
+    def items(self, key: str) -> list[tuple[str, Any]]:
+        """Entries of a non-empty list field, each with its own path."""
+        value = self.raw(key)
+        if not isinstance(value, list) or not value:
+            self.fail(f"must be a non-empty list, got {_kind(value)}", key)
+        return [(f"{self._join(key)}[{i}]", item) for i, item in enumerate(value)]
+
+    def finish(self) -> None:
+        """Refuse keys the schema does not know (usually a typo)."""
+        unknown = sorted(set(map(str, self.data)) - self.used)
+        if unknown:
+            self.fail(f"unknown field (known: {', '.join(sorted(self.used))})", unknown[0])
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return f"boolean {value}"
+    if isinstance(value, (int, float)):
+        return f"number {value}"
+    if isinstance(value, str):
+        return f"text {value!r}" if len(value) < 40 else "text"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def _check_number(value: Any, node: _Node, key: str | int, low: float | None, low_open: bool,
+                  high: float | None, high_open: bool) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        node.fail(f"must be a number, got {_kind(value)}", key)
+    value = float(value)
+    if not math.isfinite(value):
+        node.fail(f"must be a finite number, got {value}", key)
+    if low is not None and (value <= low if low_open else value < low):
+        node.fail(f"must be {'>' if low_open else '>='} {low:g}, got {value:g}", key)
+    if high is not None and (value >= high if high_open else value > high):
+        node.fail(f"must be {'<' if high_open else '<='} {high:g}, got {value:g}", key)
+    return value
+
+
+def _positive(node: _Node, key: str) -> float:
+    return node.number(key, low=0.0, low_open=True)
+
+
+def _gamma(node: _Node) -> GammaSpec:
+    spec = GammaSpec(_positive(node, "shape"), _positive(node, "rate"))
+    node.finish()
+    return spec
+
+
+def _beta(node: _Node) -> BetaSpec:
+    spec = BetaSpec(_positive(node, "a"), _positive(node, "b"))
+    node.finish()
+    return spec
+
+
+def _spend(node: _Node) -> SpendSpec:
+    p = _positive(node, "p")
+    # q > 1 keeps the mean spend p*gamma/(q-1) finite.
+    q = node.number("q", low=1.0, low_open=True)
+    spec = SpendSpec(p, q, _positive(node, "gamma"))
+    node.finish()
+    return spec
+
+
+def _name(node: _Node, seen: set[str], what: str) -> str:
+    name = node.text("name")
+    if name in seen:
+        node.fail(f"duplicate {what} name {name!r}", "name")
+    seen.add(name)
+    return name
+
+
+def _channels(top: _Node) -> tuple[Channel, ...]:
+    channels, seen = [], set()
+    for path, item in top.items("channels"):
+        node = _Node(item, path, top.filename)
+        name = _name(node, seen, "channel")
+        channels.append(Channel(
+            name=name,
+            label=node.text("label", name),
+            ceiling=_positive(node, "ceiling"),
+            efficiency=_positive(node, "efficiency"),
+        ))
+        node.finish()
+    return tuple(channels)
+
+
+def _tags(top: _Node) -> tuple[ProfileTag, ...]:
+    tags, seen = [], set()
+    for path, item in top.items("profile"):
+        node = _Node(item, path, top.filename)
+        name = _name(node, seen, "profile tag")
+        values = node.raw("values")
+        if (not isinstance(values, list) or len(values) < 2
+                or not all(isinstance(v, str) and v for v in values)):
+            node.fail("must be a list of at least two names", "values")
+        if len(set(values)) != len(values):
+            node.fail("values must be distinct", "values")
+        tags.append(ProfileTag(name, tuple(values)))
+        node.finish()
+    return tuple(tags)
+
+
+def _weights(node: _Node, key: str, names: tuple[str, ...], *, total: float | None) -> Any:
+    """Read a list (aligned with ``names``) or mapping of non-negative weights."""
+    value = node.raw(key)
+    path = node._join(key)
+    if isinstance(value, dict):
+        unknown = sorted(set(map(str, value)) - set(names))
+        if unknown:
+            node.fail(f"unknown name {unknown[0]!r} (known: {', '.join(names)})", key)
+        value = [value.get(n, 0.0) for n in names]
+    if not isinstance(value, list) or len(value) != len(names):
+        node.fail(f"must give {len(names)} weights, one for each of {', '.join(names)}", key)
+    holder = _Node({i: v for i, v in enumerate(value)}, path, node.filename)
+    weights = tuple(_check_number(v, holder, i, 0.0, False, None, False) for i, v in enumerate(value))
+    if total is not None and not math.isclose(sum(weights), total, abs_tol=1e-6):
+        node.fail(f"must sum to {total:g}, got {sum(weights):.6g}", key)
+    if sum(weights) <= 0:
+        node.fail("must not all be zero", key)
+    return weights
+
+
+def _types(top: _Node, channels: tuple[Channel, ...], tags: tuple[ProfileTag, ...],
+           contractual: bool) -> tuple[CustomerType, ...]:
+    types, seen = [], set()
+    channel_names = tuple(c.name for c in channels)
+    for path, item in top.items("types"):
+        node = _Node(item, path, top.filename)
+        name = _name(node, seen, "type")
+        weight = node.number("weight", low=0.0, low_open=True, high=1.0)
+        dropout = _gamma(node.child("dropout_rate")) if node.has("dropout_rate") else None
+        churn = _beta(node.child("churn_probability")) if node.has("churn_probability") else None
+        if (dropout is None) == (churn is None):
+            node.fail("give exactly one of dropout_rate (Gamma) or churn_probability (Beta)")
+        if churn is not None and not contractual:
+            node.fail("churn_probability needs a contractual scenario", "churn_probability")
+        profile_node = node.child("profile")
+        profile = {}
+        for tag in tags:
+            profile[tag.name] = _weights(profile_node, tag.name, tag.values, total=1.0)
+        profile_node.finish()
+        affinity = _weights(node, "channel_affinity", channel_names, total=None)
+        types.append(CustomerType(
+            name=name,
+            weight=weight,
+            purchase_rate=_gamma(node.child("purchase_rate")),
+            dropout_rate=dropout,
+            churn_probability=churn,
+            spend=_spend(node.child("spend")),
+            cost_to_serve=_beta(node.child("cost_to_serve")),
+            service_response=node.number("service_response", low=0.0),
+            channel_affinity=dict(zip(channel_names, affinity)),
+            profile=profile,
+        ))
+        node.finish()
+    total = sum(t.weight for t in types)
+    if not math.isclose(total, 1.0, abs_tol=1e-6):
+        top.fail(f"weights must sum to 1, got {total:.6g}", "types")
+    return tuple(types)
+
+
+def parse_scenario(data: Any, filename: str, key: str | None = None) -> Scenario:
+    """Validate parsed YAML and build a ``Scenario``.
+
+    Args:
+        data: the parsed YAML document.
+        filename: shown at the start of every error message.
+        key: the scenario's short name; defaults to the file's stem.
+
+    Raises:
+        ScenarioError: naming the file and the field path of the first problem.
+    """
+    if data is None:
+        raise ScenarioError(f"{filename}: the file is empty")
+    top = _Node(data, "", filename)
+    channels = _channels(top)
+    tags = _tags(top)
+    contractual = top.boolean("contractual", False)
+    types = _types(top, channels, tags, contractual)
+
+    budget_node = top.child("budget")
+    budget = Budget(budget_node.number("acquisition", low=0.0), budget_node.number("service", low=0.0))
+    budget_node.finish()
+
+    service_node = top.child("service")
+    service = ServiceResponse(
+        g_max=_positive(service_node, "g_max"),
+        half_saturation=_positive(service_node, "half_saturation"),
+        hill=service_node.number("hill", low=1.0),
+        purchase_boost=service_node.number("purchase_boost", low=0.0),
+    )
+    service_node.finish()
+
+    dis_node = top.child("disengage")
+    disengage = Disengagement(
+        dropout_multiplier=dis_node.number("dropout_multiplier", low=1.0),
+        cost_to_serve_factor=dis_node.number("cost_to_serve_factor", low=0.0, high=1.0),
+    )
+    dis_node.finish()
+
+    inh_node = top.child("inherited")
+    inherited_spend = _weights(inh_node, "acquisition", tuple(c.name for c in channels), total=None)
+    inherited = InheritedPolicy(
+        acquisition=dict(zip((c.name for c in channels), inherited_spend)),
+        service=inh_node.number("service", low=0.0),
+    )
+    inh_node.finish()
+
+    scenario = Scenario(
+        key=key or Path(filename).stem,
+        name=top.text("name"),
+        business=top.text("business"),
+        briefing=top.text("briefing"),
+        lesson=top.text("lesson"),
+        turn_length=top.text("turn_length"),
+        turns=top.integer("turns", low=1),
+        warmup_turns=top.integer("warmup_turns", low=1),
+        prospects=top.integer("prospects", low=100),
+        discount_rate=top.number("discount_rate", low=0.0, high=1.0, high_open=True),
+        gross_margin=top.number("gross_margin", low=0.0, low_open=True, high=1.0),
+        fixed_cost=top.number("fixed_cost", low=0.0),
+        contractual=contractual,
+        membership_fee=top.number("membership_fee", 0.0, low=0.0),
+        budget=budget,
+        service=service,
+        disengage=disengage,
+        inherited=inherited,
+        channels=channels,
+        profile=tags,
+        types=types,
+    )
+    if scenario.membership_fee > 0 and not contractual:
+        top.fail("a membership fee needs a contractual scenario", "membership_fee")
+    top.finish()
+    return scenario
+
+
+def resolve_scenario_path(source: str | Path) -> Path:
+    """A path as given, or the shipped scenario of that name (``coffee``)."""
+    path = Path(source)
+    if path.exists():
+        return path
+    shipped = SCENARIO_DIR / f"{source}.yaml"
+    if shipped.exists():
+        return shipped
+    names = ", ".join(shipped_scenario_names())
+    raise ScenarioError(f"{source}: no such file and no shipped scenario of that name (shipped: {names})")
+
+
+def load_scenario(source: str | Path) -> Scenario:
+    """Load and validate a scenario from a path or a shipped scenario's name.
+
+    Raises:
+        ScenarioError: the file is missing, unreadable, not YAML, empty or invalid.
+    """
+    path = resolve_scenario_path(source)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{path.name}: cannot read the file ({exc})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ScenarioError(f"{path.name}: not valid YAML{where}: {problem}") from None
+    return parse_scenario(data, path.name, key=path.stem)
+
+
+def shipped_scenario_names() -> list[str]:
+    """Names of the scenarios shipped in ``scenarios/``, sorted."""
+    return sorted(p.stem for p in SCENARIO_DIR.glob("*.yaml"))

@@ -1,0 +1,124 @@
+"""Firm value, baselines on the same draws, and the centricity score.
+
+Firm value = sum_t profit_t / (1 + d)^t + terminal customer equity / (1 + d)^T
+(DESIGN.md section 2), in dollars at the start of turn 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from .engine import Game, TurnResult
+from .scenario import Scenario
+from .valuation import customer_equity, prospect_value
+
+#: Reference strategies run beside every scored game.
+BASELINES = ("do-nothing", "mass-marketing", "volume", "customer-centric", "oracle")
+
+
+@dataclass(frozen=True)
+class GameValue:
+    """What one played game is worth.
+
+    Attributes:
+        strategy: the strategy's name.
+        seed: the root seed.
+        firm_value: dollars, discounted to the start of turn 1.
+        discounted_profit: the profit part of firm value, dollars.
+        terminal_equity: undiscounted customer equity at the end, dollars.
+        turns: one TurnResult per played turn.
+        service_by_value_decile: share of all service dollars that went to
+            each decile of customers ranked by true value at acquisition
+            (index 0 = most valuable tenth).
+    """
+
+    strategy: str
+    seed: int
+    firm_value: float
+    discounted_profit: float
+    terminal_equity: float
+    turns: tuple[TurnResult, ...]
+    service_by_value_decile: tuple[float, ...]
+
+
+def value_game(game: Game, strategy: str = "") -> GameValue:
+    """Score a finished game."""
+    if not game.done:
+        raise RuntimeError("value_game needs a finished game")
+    s = game.scenario
+    v = 1.0 / (1.0 + s.discount_rate)
+    discount = v ** np.arange(1, s.turns + 1)
+    profit = np.array([r.books.profit for r in game.results])
+    discounted_profit = float(profit @ discount)
+    truth = game.truth
+    alive = np.flatnonzero(truth.alive)
+    equity = float(customer_equity(truth.population, alive, s).sum())
+    firm_value = discounted_profit + equity * v ** s.turns
+    return GameValue(strategy, int(game.seed), firm_value, discounted_profit, equity,
+                     tuple(game.results), service_by_decile(game))
+
+
+def service_by_decile(game: Game) -> tuple[float, ...]:
+    """Share of service dollars by decile of true customer value (most valuable first)."""
+    truth = game.truth
+    if truth.row_prospect.size == 0:
+        return (0.0,) * 10
+    worth = prospect_value(truth.population, truth.row_prospect, game.scenario)
+    order = np.argsort(-worth, kind="stable")
+    decile = np.empty(order.size, dtype=np.int64)
+    decile[order] = np.arange(order.size) * 10 // order.size
+    spent = np.bincount(decile, weights=truth.service_received, minlength=10)
+    total = spent.sum()
+    return tuple(float(x) for x in (spent / total if total > 0 else spent))
+
+
+def centricity_score(value: float, mass: float, oracle: float) -> float:
+    """(V - V_mass) / (V_oracle - V_mass) x 100: 0 = mass-marketing, 100 = oracle."""
+    span = oracle - mass
+    if span <= 0:
+        return float("nan")
+    return 100.0 * (value - mass) / span
+
+
+def play(scenario: Scenario, strategy, seed: int,
+         progress: Callable[[int], None] | None = None) -> Game:
+    """Play a whole game of ``scenario`` with ``strategy`` on ``seed``; return the finished game."""
+    game = Game(scenario)
+    observation = game.reset(seed)
+    strategy.reset(scenario, seed)
+    while not game.done:
+        truth = game.truth if getattr(strategy, "sees_truth", False) else None
+        observation, _ = game.step(strategy.decide(observation, truth))
+        if progress:
+            progress(game.turn - 1)
+    return game
+
+
+@dataclass
+class Scorecard:
+    """A strategy's game and the reference strategies on the same seed."""
+
+    player: GameValue
+    baselines: dict[str, GameValue] = field(default_factory=dict)
+
+    @property
+    def centricity_score(self) -> float:
+        return centricity_score(self.player.firm_value, self.baselines["mass-marketing"].firm_value,
+                                self.baselines["oracle"].firm_value)
+
+
+def score(scenario: Scenario, strategy, seed: int, baselines=BASELINES) -> Scorecard:
+    """Play ``strategy`` and every baseline on the same seed and compare firm values."""
+    from .strategies import get_strategy
+
+    player = value_game(play(scenario, strategy, seed), strategy.name)
+    card = Scorecard(player)
+    for name in baselines:
+        if name == strategy.name:
+            card.baselines[name] = player
+        else:
+            card.baselines[name] = value_game(play(scenario, get_strategy(name), seed), name)
+    return card

@@ -1,0 +1,91 @@
+"""The customer-centric reference strategy: observable data only.
+
+Acquisition: estimate what a customer from each channel is worth from the
+channel's past cohorts (their observed profit in the first turns, with a
+geometric tail from the cohort's observed repeat-buying retention) and buy
+where the next dollar returns the most.  Service: RFM-style tiers — turn
+away customers whose observed profit is negative, give real service (twice
+the half-saturation spend) to the recent buyers with the highest observed
+profit per turn, as many as the budget pays for, and nothing to the rest.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..decisions import DISENGAGE, Decision, Tier
+from ..engine import Truth
+from ..observation import Observation
+from .base import BaseStrategy, even_acquisition, greedy_acquisition
+
+#: Turns of cohort history used to value a channel's customers.
+_HISTORY_TURNS = 4
+#: Per-turn retention assumed at most, so a short history never implies immortality.
+_MAX_RETENTION = 0.95
+
+
+def channel_values(observation: Observation) -> np.ndarray | None:
+    """Estimated value of one new customer from each channel, dollars (None if no history)."""
+    s = observation.scenario
+    if observation.n_customers == 0:
+        return None
+    profit = observation.profit_matrix()
+    buyers = observation.purchases > 0
+    age_col = observation.turn_columns[None, :] - observation.acquisition_turn[:, None]
+    oldest = int(observation.turn - observation.acquisition_turn.min())
+    h = min(_HISTORY_TURNS, oldest)
+    if h < 2:
+        return None
+    mature = (observation.turn - observation.acquisition_turn) >= h
+    v = 1.0 / (1.0 + s.discount_rate)
+    values = np.zeros(len(s.channels))
+    for c in range(len(s.channels)):
+        rows = mature & (observation.channel == c)
+        if not rows.any():
+            continue
+        within = [(age_col[rows] == j) for j in range(h)]
+        per_turn = np.array([profit[rows][w].sum() for w in within]) / rows.sum()
+        active = np.array([buyers[rows][w].sum() for w in within], dtype=float)
+        # Retention from the last two observed turns (after the first purchase turn).
+        retention = active[-1] / active[-2] if active[-2] > 0 else 0.0
+        retention = min(retention, _MAX_RETENTION)
+        head = per_turn @ v ** np.arange(1, h + 1)
+        tail = per_turn[-1] * retention * v / (1.0 - retention * v) * v ** h
+        values[c] = head + tail
+    return values
+
+
+class CustomerCentric(BaseStrategy):
+    """Focus acquisition on valuable channels and service on valuable customers."""
+
+    name = "customer-centric"
+
+    def decide(self, observation: Observation, truth: Truth | None = None) -> Decision:
+        s = observation.scenario
+        values = channel_values(observation)
+        acquisition = even_acquisition(s) if values is None else greedy_acquisition(s, values)
+        return Decision(acquisition, self.tiers(observation))
+
+    @staticmethod
+    def tiers(observation: Observation) -> tuple[Tier, ...]:
+        s = observation.scenario
+        cols = observation.columns
+        level = 2.0 * s.service.half_saturation
+        unprofitable = {"all": [{"field": "profit", "op": "<", "value": 0.0},
+                                {"field": "frequency", "op": ">=", "value": 1}]}
+        tiers = [Tier("unprofitable", unprofitable, DISENGAGE)]
+        recent = (cols["recency"] <= 1.0) & (cols["active"] == 1) & ~(
+            (cols["profit"] < 0) & (cols["frequency"] >= 1))
+        rate = np.where(recent, cols["profit_per_turn"], -np.inf)
+        # Service pays back only where the customer brings enough margin.
+        worth_serving = rate >= level
+        budget_count = int(s.budget.service // level)
+        count = min(int(worth_serving.sum()), budget_count)
+        if count > 0:
+            threshold = float(np.partition(rate, rate.size - count)[rate.size - count])
+            best = {"all": [{"field": "recency", "op": "<=", "value": 1.0},
+                            {"field": "profit_per_turn", "op": ">=", "value": threshold}]}
+            if int(((cols["recency"] <= 1.0) & (cols["profit_per_turn"] >= threshold)
+                    & (cols["active"] == 1)).sum()) * level <= s.budget.service:
+                tiers.append(Tier("best", best, level))
+        return tuple(tiers)

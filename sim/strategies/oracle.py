@@ -1,0 +1,95 @@
+"""The oracle: sees every customer's true traits and allocates greedily.
+
+An upper bound for the scorer, not a player.  Each turn it values every
+option per customer with the closed forms of ``sim.valuation`` (as if kept
+up for the customer's life): service at a few spend levels, disengagement,
+or nothing; dead customers get nothing.  Service goes to the best gains per
+dollar until the budget is spent.  Acquisition dollars go greedily to the
+channel whose next dollar buys the most true value from the remaining pool.
+Its decisions use the public tier mechanism with a score column.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..behaviour import hill_response, served_rates
+from ..decisions import DISENGAGE, Decision, Tier
+from ..engine import Truth
+from ..observation import Observation
+from ..valuation import annuity_factor, margin_per_turn, prospect_value
+from .base import BaseStrategy, greedy_acquisition
+
+#: Service levels tried, as multiples of the scenario's half-saturation spend.
+_LEVELS = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0)
+_DISENGAGED = -2.0
+_NOTHING = -1.0
+
+
+class Oracle(BaseStrategy):
+    """Greedy allocation by true marginal value per dollar."""
+
+    name = "oracle"
+    sees_truth = True
+
+    def decide(self, observation: Observation, truth: Truth | None = None) -> Decision:
+        if truth is None:
+            raise ValueError("the oracle needs the truth; run it through sim.scoring.play")
+        s = observation.scenario
+        acquisition = greedy_acquisition(s, self._channel_values(observation, truth))
+        level_of_row = self._service_levels(observation, truth)
+        levels = np.array(_LEVELS) * s.service.half_saturation
+        tiers = [Tier("turn away", {"field": "oracle_level", "op": "==", "value": _DISENGAGED},
+                      DISENGAGE)]
+        tiers += [Tier(f"service ${e:,.2f}", {"field": "oracle_level", "op": "==", "value": float(j)},
+                       float(e)) for j, e in enumerate(levels) if (level_of_row == j).any()]
+        return Decision(acquisition, tuple(tiers), {"oracle_level": level_of_row})
+
+    @staticmethod
+    def _channel_values(observation: Observation, truth: Truth) -> np.ndarray:
+        s = observation.scenario
+        pop = truth.population
+        pool = np.flatnonzero(truth.in_pool)
+        worth = prospect_value(pop, pool, s)
+        weight = pop.affinity[pop.type_index[pool]]
+        reach = weight.sum(axis=0)
+        return np.divide(worth @ weight, reach, out=np.zeros(reach.size), where=reach > 0)
+
+    @staticmethod
+    def _service_levels(observation: Observation, truth: Truth) -> np.ndarray:
+        s = observation.scenario
+        pop = truth.population
+        ids = truth.row_prospect[: observation.n_customers]
+        level = np.full(ids.size, _NOTHING)
+        alive = truth.alive[ids] & observation.active.astype(bool)
+        ids_alive = ids[alive]
+        lam, mu = pop.purchase_rate[ids_alive], pop.dropout_rate[ids_alive]
+        theta = pop.service_response[ids_alive]
+        d, contractual = s.discount_rate, s.contractual
+        base = margin_per_turn(pop, ids_alive, s) * annuity_factor(mu, d, contractual)
+
+        dis = s.disengage
+        dis_value = margin_per_turn(pop, ids_alive, s, cost_to_serve=pop.cost_to_serve[ids_alive]
+                                    * dis.cost_to_serve_factor) * annuity_factor(
+            mu * dis.dropout_multiplier, d, contractual)
+
+        spends = np.array(_LEVELS) * s.service.half_saturation
+        gains = np.empty((spends.size, ids_alive.size))
+        for j, e in enumerate(spends):
+            g = hill_response(np.full(ids_alive.size, e), s.service)
+            lam_e, mu_e = served_rates(lam, mu, theta, g, s.service.purchase_boost)
+            per_turn = margin_per_turn(pop, ids_alive, s, purchase_rate=lam_e) - e
+            gains[j] = per_turn * annuity_factor(mu_e, d, contractual) - base
+        best = np.argmax(gains, axis=0)
+        best_gain = gains[best, np.arange(ids_alive.size)]
+        cost = spends[best]
+        # Per turn the service costs e; rank by gain per service dollar this turn.
+        candidates = np.flatnonzero(best_gain > 0)
+        order = candidates[np.argsort(-best_gain[candidates] / cost[candidates], kind="stable")]
+        affordable = order[np.cumsum(cost[order]) <= s.budget.service]
+        chosen = np.full(ids_alive.size, _NOTHING)
+        chosen[affordable] = best[affordable]
+        turn_away = (dis_value > base) & (chosen == _NOTHING)
+        chosen[turn_away] = _DISENGAGED
+        level[alive] = chosen
+        return level
