@@ -13,8 +13,7 @@ what fewer dollars would (DESIGN.md, fair randomness).
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
-
+from .behaviour import poisson_inverse
 from .rng import stream, uniforms
 from .scenario import Scenario
 
@@ -66,23 +65,26 @@ def acquire(seed: int, turn: int, scenario: Scenario, spend: np.ndarray, in_pool
         (prospect ids acquired, channel index of each), in channel order.
     """
     expected = expected_acquisitions(scenario, spend, reach)
-    pool = in_pool.copy()
+    candidates = np.flatnonzero(in_pool)
+    candidate_type = type_index[candidates]
     ids, channels = [], []
     for c in range(len(scenario.channels)):
         if spend[c] <= 0 or expected[c] <= 0:
             continue
-        u = uniforms(seed, "acquisition_count", turn, 1, c)[0]
-        count = int(stats.poisson.ppf(u, expected[c]))
-        candidates = np.flatnonzero(pool)
-        weight = affinity[type_index[candidates], c]
-        race = stream(seed, "acquisition_key", turn, c).standard_exponential(pool.size)[candidates]
-        reachable = weight > 0
-        candidates, keys = candidates[reachable], race[reachable] / weight[reachable]
-        count = min(count, candidates.size)
+        u = uniforms(seed, "acquisition_count", turn, 1, c)
+        count = int(poisson_inverse(u, expected[c:c + 1])[0])
+        weight = affinity[:, c][candidate_type]
+        race = stream(seed, "acquisition_key", turn, c).standard_exponential(in_pool.size)
+        with np.errstate(divide="ignore"):
+            keys = race[candidates] / weight  # unreachable prospects get +inf
+        count = min(count, int(np.count_nonzero(weight > 0)))
         if count == 0:
             continue
-        won = candidates[np.argpartition(keys, count - 1)[:count]] if count < keys.size else candidates
-        pool[won] = False
+        chosen = np.argpartition(keys, count - 1)[:count] if count < keys.size else np.arange(count)
+        won = candidates[chosen]
+        keep = np.ones(candidates.size, dtype=bool)
+        keep[chosen] = False
+        candidates, candidate_type = candidates[keep], candidate_type[keep]
         ids.append(np.sort(won))
         channels.append(np.full(won.size, c, dtype=np.int8))
     if not ids:

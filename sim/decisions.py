@@ -205,6 +205,17 @@ def assign_tiers(decision: Decision, columns: Mapping[str, np.ndarray],
     return Assignment(tier, spend, disengaged, tuple(counts), cost)
 
 
+def evaluate_rule(rule: Any, fields: Mapping[str, np.ndarray],
+                  categories: Mapping[str, tuple[str, ...]] | None = None,
+                  where: str = "rule") -> np.ndarray:
+    """Boolean mask of the customers a rule matches (no first-match logic).
+
+    Raises:
+        DecisionError: naming ``where`` and the faulty part of the rule.
+    """
+    return _evaluate(rule, fields, categories or {}, where)
+
+
 def _evaluate(rule: Any, fields: Mapping[str, np.ndarray],
               categories: Mapping[str, tuple[str, ...]], where: str) -> np.ndarray:
     n = len(next(iter(fields.values()))) if fields else 0

@@ -91,7 +91,7 @@ class Game:
         self._types_total = np.bincount(self.population.type_index, minlength=len(s.types))
         self._types_left = self._types_total.astype(float)
         self._rows = 0
-        self._allocate(max(1024, n // 8))
+        self._allocate(n)
         self.results = []
         self.books: list[TurnBooks] = []
         self.turn = self.first_turn
@@ -237,8 +237,6 @@ class Game:
             return
         pop = self.population
         start, stop = self._rows, self._rows + ids.size
-        if stop > self._prospect.size:
-            self._allocate(max(stop, 2 * self._prospect.size))
         rows = np.arange(start, stop)
         self._rows = stop
         self._row_of[ids] = rows
@@ -258,12 +256,15 @@ class Game:
         self._active[rows] = True
 
     def _allocate(self, capacity: int) -> None:
-        """Grow the customer-row arrays (amortised doubling)."""
+        """Allocate the customer-row arrays, one row per possible customer.
+
+        ``np.zeros`` maps fresh zero pages lazily, so rows never used (the
+        prospects never acquired) cost no memory.
+        """
         def grow(name: str, dtype, shape_tail=(), fill=0):
-            old = getattr(self, name, None)
-            new = np.full((capacity, *shape_tail), fill, dtype=dtype)
-            if old is not None and self._rows:
-                new[: self._rows] = old[: self._rows]
+            new = np.zeros((capacity, *shape_tail), dtype=dtype)
+            if fill:
+                new.fill(fill)
             setattr(self, name, new)
 
         cols = (self._n_columns,)

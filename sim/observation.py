@@ -148,6 +148,14 @@ class Observation:
         cols["profit_per_turn"] = cols["profit"] / np.maximum(cols["age"], 1.0)
         return cols
 
+    def membership_matrix(self) -> np.ndarray:
+        """(rows, turn columns) True where the customer was a paying member that turn.
+
+        Meaningful in contractual scenarios, where cancellations are seen.
+        """
+        turn = self.turn_columns[None, :]
+        return (turn >= self.acquisition_turn[:, None]) & (turn <= self.cancel_turn[:, None])
+
     def profit_matrix(self) -> np.ndarray:
         """(rows, turn columns) observable contribution per turn, dollars.
 
@@ -157,7 +165,5 @@ class Observation:
         s = self.scenario
         revenue = self.spend.copy()
         if s.contractual and s.membership_fee > 0:
-            turn = self.turn_columns[None, :]
-            member = (turn >= self.acquisition_turn[:, None]) & (turn <= self.cancel_turn[:, None])
-            revenue += s.membership_fee * member
+            revenue += s.membership_fee * self.membership_matrix()
         return s.gross_margin * revenue - self.cost_to_serve

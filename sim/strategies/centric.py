@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..decisions import DISENGAGE, Decision, Tier
+from ..decisions import DISENGAGE, Decision, Tier, evaluate_rule
 from ..engine import Truth
 from ..observation import Observation
 from .base import BaseStrategy, even_acquisition, greedy_acquisition
@@ -30,7 +30,8 @@ def channel_values(observation: Observation) -> np.ndarray | None:
     if observation.n_customers == 0:
         return None
     profit = observation.profit_matrix()
-    buyers = observation.purchases > 0
+    # Who is still a customer: members in a contractual business, buyers otherwise.
+    buyers = observation.membership_matrix() if s.contractual else observation.purchases > 0
     age_col = observation.turn_columns[None, :] - observation.acquisition_turn[:, None]
     oldest = int(observation.turn - observation.acquisition_turn.min())
     h = min(_HISTORY_TURNS, oldest)
@@ -72,20 +73,27 @@ class CustomerCentric(BaseStrategy):
         cols = observation.columns
         level = 2.0 * s.service.half_saturation
         unprofitable = {"all": [{"field": "profit", "op": "<", "value": 0.0},
-                                {"field": "frequency", "op": ">=", "value": 1}]}
+                                {"field": "age", "op": ">=", "value": 2.0}]}
         tiers = [Tier("unprofitable", unprofitable, DISENGAGE)]
-        recent = (cols["recency"] <= 1.0) & (cols["active"] == 1) & ~(
-            (cols["profit"] < 0) & (cols["frequency"] >= 1))
-        rate = np.where(recent, cols["profit_per_turn"], -np.inf)
+        # Likely still a customer: a member (contractual) or a recent buyer.
+        if s.contractual:
+            current = {"field": "active", "op": "==", "value": 1}
+        else:
+            current = {"field": "recency", "op": "<=", "value": 1.0}
+        is_current = evaluate_rule(current, cols)
+        turned_away = (cols["profit"] < 0) & (cols["age"] >= 2.0)
+        rate = np.where(is_current & ~turned_away & (cols["active"] == 1),
+                        cols["profit_per_turn"], -np.inf)
         # Service pays back only where the customer brings enough margin.
         worth_serving = rate >= level
-        budget_count = int(s.budget.service // level)
-        count = min(int(worth_serving.sum()), budget_count)
+        count = min(int(worth_serving.sum()), int(s.budget.service // level))
         if count > 0:
             threshold = float(np.partition(rate, rate.size - count)[rate.size - count])
-            best = {"all": [{"field": "recency", "op": "<=", "value": 1.0},
-                            {"field": "profit_per_turn", "op": ">=", "value": threshold}]}
-            if int(((cols["recency"] <= 1.0) & (cols["profit_per_turn"] >= threshold)
-                    & (cols["active"] == 1)).sum()) * level <= s.budget.service:
+            best = {"all": [current, {"field": "profit_per_turn", "op": ">=", "value": threshold}]}
+            served = is_current & (cols["profit_per_turn"] >= threshold) & ~turned_away \
+                & (cols["active"] == 1)
+            # Ties at the threshold could push the tier over budget; skip it then.
+            if int(served.sum()) * level <= s.budget.service:
                 tiers.append(Tier("best", best, level))
         return tuple(tiers)
+
