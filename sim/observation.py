@@ -115,7 +115,7 @@ class Observation:
     def columns(self) -> dict[str, np.ndarray]:
         """Per-customer fields that tier rules may use (units in the names' docs).
 
-        channel, profile tags (codes), acquisition_turn, age (turns since
+        customer_id, channel, profile tags (codes), acquisition_turn, age (turns since
         acquisition), purchases (total), frequency (repeat purchases),
         recency (turns since the latest purchase), monetary (mean dollars per
         purchase), total_spend, last_turn_purchases, last_turn_spend,
@@ -128,6 +128,7 @@ class Observation:
         total_cts = self.cost_to_serve.sum(axis=1)
         acquisition_time = self.acquisition_turn - 1.0
         cols = {
+            "customer_id": self.customer_id,
             "channel": self.channel,
             **self.tags,
             "acquisition_turn": self.acquisition_turn,

@@ -33,6 +33,9 @@ class GameValue:
         service_by_value_decile: share of all service dollars that went to
             each decile of customers ranked by true value at acquisition
             (index 0 = most valuable tenth).
+        top20_profit_share: share of all customers' realised profit (gross
+            margin less cost to serve, whole history) made by the best 20%.
+        unprofitable_share: share of customers whose realised profit is < 0.
     """
 
     strategy: str
@@ -42,6 +45,18 @@ class GameValue:
     terminal_equity: float
     turns: tuple[TurnResult, ...]
     service_by_value_decile: tuple[float, ...]
+    top20_profit_share: float
+    unprofitable_share: float
+
+
+def profit_concentration(customer_profit: np.ndarray) -> tuple[float, float]:
+    """(share of total profit made by the top 20% of customers, share with profit < 0)."""
+    if customer_profit.size == 0:
+        return float("nan"), float("nan")
+    ranked = np.sort(customer_profit)[::-1]
+    top = ranked[: max(1, ranked.size // 5)].sum()
+    total = ranked.sum()
+    return float(top / total) if total > 0 else float("inf"), float(np.mean(ranked < 0))
 
 
 def value_game(game: Game, strategy: str = "") -> GameValue:
@@ -57,8 +72,9 @@ def value_game(game: Game, strategy: str = "") -> GameValue:
     alive = np.flatnonzero(truth.alive)
     equity = float(customer_equity(truth.population, alive, s).sum())
     firm_value = discounted_profit + equity * v ** s.turns
+    top20, unprofitable = profit_concentration(game.observation.columns["profit"])
     return GameValue(strategy, int(game.seed), firm_value, discounted_profit, equity,
-                     tuple(game.results), service_by_decile(game))
+                     tuple(game.results), service_by_decile(game), top20, unprofitable)
 
 
 def service_by_decile(game: Game) -> tuple[float, ...]:

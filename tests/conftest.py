@@ -1,0 +1,29 @@
+"""Shared fixtures: every shipped scenario, shrunk for speed."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+
+from sim.scenario import load_scenario, shipped_scenario_names  # noqa: E402
+
+SCENARIOS = shipped_scenario_names()
+
+
+@pytest.fixture(params=SCENARIOS, ids=SCENARIOS)
+def scenario_name(request) -> str:
+    """The name of each shipped scenario in turn."""
+    return request.param
+
+
+def small(name: str, prospects: int = 20_000):
+    """A shipped scenario scaled to a test-sized prospect pool."""
+    return load_scenario(name).with_prospects(prospects)
