@@ -54,11 +54,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
         scenario = scenario.with_prospects(args.prospects)
     strategy = get_strategy(args.strategy)
     started = time.perf_counter()
-    if not args.json:
-        print(f"{scenario.name}: {args.strategy} on seed {args.seed}, "
-              f"{scenario.prospects:,} prospects; playing {len(BASELINES)} reference games too...",
-              file=sys.stderr)
-    card = score(scenario, strategy, args.seed)
+    print(f"{scenario.name}: {args.strategy} on seed {args.seed}, {scenario.prospects:,} prospects",
+          file=sys.stderr)
+    games = [args.strategy] + [b for b in BASELINES if b != args.strategy]
+
+    def progress(name: str) -> None:
+        done = games.index(name)
+        print(f"  [{done + 1}/{len(games)}] playing {name} ({time.perf_counter() - started:.1f} s)",
+              file=sys.stderr, flush=True)
+
+    card = score(scenario, strategy, args.seed, progress=progress)
     player = card.player
     turns = [
         {"turn": r.books.turn, "customers": r.customers, "acquired": r.books.acquired,

@@ -126,15 +126,24 @@ class Scorecard:
                                 self.baselines["oracle"].firm_value)
 
 
-def score(scenario: Scenario, strategy, seed: int, baselines=BASELINES) -> Scorecard:
-    """Play ``strategy`` and every baseline on the same seed and compare firm values."""
+def score(scenario: Scenario, strategy, seed: int, baselines=BASELINES,
+          progress: Callable[[str], None] | None = None) -> Scorecard:
+    """Play ``strategy`` and every baseline on the same seed and compare firm values.
+
+    Args:
+        progress: called with each strategy's name before its game is played.
+    """
     from .strategies import get_strategy
 
+    if progress:
+        progress(strategy.name)
     player = value_game(play(scenario, strategy, seed), strategy.name)
     card = Scorecard(player)
     for name in baselines:
         if name == strategy.name:
             card.baselines[name] = player
-        else:
-            card.baselines[name] = value_game(play(scenario, get_strategy(name), seed), name)
+            continue
+        if progress:
+            progress(name)
+        card.baselines[name] = value_game(play(scenario, get_strategy(name), seed), name)
     return card
