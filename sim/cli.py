@@ -118,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("scenarios", help="list the shipped scenarios")
     p.set_defaults(func=_cmd_scenarios)
 
-    p = sub.add_parser("validate", help="check scenario files; exit 2 on the first bad one")
+    p = sub.add_parser("validate", help="check scenario files; report each bad one and exit 2 if any is bad")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.set_defaults(func=_cmd_validate)
 
@@ -149,9 +149,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--prospects must be at least 100")
     try:
         return args.func(args)
-    except (ScenarioError, DecisionError, KeyError) as exc:
-        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        print(f"error: {message}", file=sys.stderr)
+    except (ScenarioError, DecisionError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -8,7 +8,9 @@ evaluated first-match-wins over the customers the firm knows:
 * ``"all"`` — every customer;
 * ``{"field": F, "op": OP, "value": V}`` with OP one of ``== != < <= > >= in
   not in``;
-* ``{"top": 0.2, "by": F}`` / ``{"bottom": 0.1, "by": F}`` — a quantile;
+* ``{"top": 0.2, "by": F}`` / ``{"bottom": 0.1, "by": F}`` — a quantile:
+  exactly round(share x n) customers of the whole list (not only those left
+  by earlier tiers or the other parts of an ``all``), ties by row order;
 * ``{"all": [rules]}``, ``{"any": [rules]}``, ``{"not": rule}``.
 
 Fields are the observation's columns (``Observation.columns``) plus any score
@@ -108,7 +110,10 @@ class Decision:
                 raise DecisionError(f"{where}.tiers[{i}]: must have only name, rule and service")
             parsed.append(Tier(str(tier.get("name", f"tier {i + 1}")), tier.get("rule", "all"),
                                tier.get("service", 0.0)))
-        scores = {k: np.asarray(v, dtype=float) for k, v in data.get("scores", {}).items()}
+        scores = data.get("scores", {})
+        if not isinstance(scores, dict):
+            raise DecisionError(f"{where}.scores: must map score names to lists of numbers")
+        scores = {k: _score_column(v, f"{where}.scores.{k}") for k, v in scores.items()}
         return cls(dict(acquisition), tuple(parsed), scores)
 
 
@@ -169,7 +174,7 @@ def assign_tiers(decision: Decision, columns: Mapping[str, np.ndarray],
     n = len(next(iter(columns.values()))) if columns else 0
     fields = dict(columns)
     for name, values in decision.scores.items():
-        values = np.asarray(values, dtype=float)
+        values = _score_column(values, f"scores.{name}")
         if values.shape != (n,):
             raise DecisionError(
                 f"scores.{name}: must have one value per customer ({n}), got shape {values.shape}")
@@ -235,7 +240,7 @@ def _evaluate(rule: Any, fields: Mapping[str, np.ndarray],
     if set(rule) in ({"top", "by"}, {"bottom", "by"}):
         side = "top" if "top" in rule else "bottom"
         share = rule[side]
-        if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share <= 1:
+        if not _is_number(share) or not 0 <= share <= 1:
             raise DecisionError(f"{where}.{side}: must be a share between 0 and 1, got {share!r}")
         values = _field(rule["by"], fields, categories, f"{where}.by").astype(float)
         return _quantile_mask(values, share, side)
@@ -264,13 +269,21 @@ def _evaluate(rule: Any, fields: Mapping[str, np.ndarray],
         "(use field/op/value, top/by, bottom/by, all, any or not)")
 
 
+def _score_column(values: Any, where: str) -> np.ndarray:
+    try:
+        return np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise DecisionError(f"{where}: must be a list of numbers, one per customer") from None
+
+
 def _is_number(value: Any) -> bool:
-    return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+    return (not isinstance(value, (bool, np.bool_)) and isinstance(value, (int, float, np.number))
+            and math.isfinite(value))
 
 
 def _field(name: Any, fields: Mapping[str, np.ndarray], categories: Mapping[str, tuple[str, ...]],
            where: str) -> np.ndarray:
-    if name not in fields:
+    if not isinstance(name, str) or name not in fields:
         raise DecisionError(f"{where}: unknown field {name!r} (known: {', '.join(sorted(fields))})")
     return fields[name]
 
