@@ -25,35 +25,46 @@ _MAX_RETENTION = 0.95
 
 
 def channel_values(observation: Observation) -> np.ndarray | None:
-    """Estimated value of one new customer from each channel, dollars (None if no history)."""
+    """Estimated value of one new customer from each channel, dollars (None if no history).
+
+    Uses each mature customer's first ``h`` turns (h = up to four): profit
+    per turn of the channel's cohorts, plus a geometric tail at the
+    retention seen between the last two of those turns.
+    """
     s = observation.scenario
     if observation.n_customers == 0:
         return None
-    profit = observation.profit_matrix()
-    # Who is still a customer: members in a contractual business, buyers otherwise.
-    buyers = observation.membership_matrix() if s.contractual else observation.purchases > 0
-    age_col = observation.turn_columns[None, :] - observation.acquisition_turn[:, None]
-    oldest = int(observation.turn - observation.acquisition_turn.min())
-    h = min(_HISTORY_TURNS, oldest)
+    age = observation.turn - observation.acquisition_turn
+    h = min(_HISTORY_TURNS, int(age.max()))
     if h < 2:
         return None
-    mature = (observation.turn - observation.acquisition_turn) >= h
+    rows = np.flatnonzero(age >= h)
+    # Gather only each mature customer's first h turns, aligned on acquisition.
+    first_col = observation.acquisition_turn[rows] - observation.turn_columns[0]
+    cols = first_col[:, None] + np.arange(h)
+    rr = rows[:, None]
+    revenue = observation.spend[rr, cols]
+    if s.contractual:
+        # Who is still a customer: members in a contractual business, buyers otherwise.
+        current = observation.turn_columns[cols] <= observation.cancel_turn[rr]
+        revenue = revenue + s.membership_fee * current
+    else:
+        current = observation.purchases[rr, cols] > 0
+    profit = s.gross_margin * revenue - observation.cost_to_serve[rr, cols]
+    n_channels = len(s.channels)
+    channel = observation.channel[rows].astype(np.int64)
+    cohort = np.bincount(channel, minlength=n_channels).astype(float)
+    per_turn = np.stack([np.bincount(channel, profit[:, j], n_channels) for j in range(h)], axis=1)
+    active = np.stack([np.bincount(channel, current[:, j], n_channels) for j in range(h)], axis=1)
+    per_turn = np.divide(per_turn, cohort[:, None], out=np.zeros_like(per_turn),
+                         where=cohort[:, None] > 0)
+    retention = np.divide(active[:, -1], active[:, -2], out=np.zeros(n_channels),
+                          where=active[:, -2] > 0)
+    retention = np.minimum(retention, _MAX_RETENTION)
     v = 1.0 / (1.0 + s.discount_rate)
-    values = np.zeros(len(s.channels))
-    for c in range(len(s.channels)):
-        rows = mature & (observation.channel == c)
-        if not rows.any():
-            continue
-        within = [(age_col[rows] == j) for j in range(h)]
-        per_turn = np.array([profit[rows][w].sum() for w in within]) / rows.sum()
-        active = np.array([buyers[rows][w].sum() for w in within], dtype=float)
-        # Retention from the last two observed turns (after the first purchase turn).
-        retention = active[-1] / active[-2] if active[-2] > 0 else 0.0
-        retention = min(retention, _MAX_RETENTION)
-        head = per_turn @ v ** np.arange(1, h + 1)
-        tail = per_turn[-1] * retention * v / (1.0 - retention * v) * v ** h
-        values[c] = head + tail
-    return values
+    head = per_turn @ v ** np.arange(1, h + 1)
+    tail = per_turn[:, -1] * retention * v / (1.0 - retention * v) * v ** h
+    return head + tail
 
 
 class CustomerCentric(BaseStrategy):
