@@ -1,0 +1,185 @@
+"""BG/BB: repeat buying with discrete transaction opportunities.
+
+Fader, Hardie & Shang (2010), "Customer-base analysis in a discrete-time
+noncontractual setting", Marketing Science 29(6).
+
+Story: at each of n opportunities (annual fund drives, events, ...) an alive
+customer transacts with probability p ~ Beta(α, β); at the start of each
+opportunity (before transacting) she dies with probability θ ~ Beta(γ, δ).
+Data per customer: x transactions in n opportunities, recency t_x (the
+opportunity of the last transaction, 0 if x = 0), so 0 ≤ x ≤ t_x ≤ n.
+Many customers share a pattern, so every function takes optional weights.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+from scipy.special import betaln, gammaln
+
+from .fitting import (DataError, FitResult, as_float_array, check_integer, check_same_length,
+                      maximise_likelihood, param_values, require_some_repeaters,
+                      validate_weights)
+
+__all__ = ["PARAM_NAMES", "log_likelihood_terms", "log_likelihood", "fit", "p_alive",
+           "expected_purchases", "conditional_expected_purchases", "compress_rows"]
+
+PARAM_NAMES = ("alpha", "beta", "gamma", "delta")
+
+Params = Mapping[str, float] | FitResult
+
+
+def _validate(frequency, recency, n, weights):
+    x = as_float_array(frequency, "frequency")
+    t_x = as_float_array(recency, "recency")
+    opportunities = as_float_array(n, "n")
+    if opportunities.size == 1 and x.size > 1:
+        opportunities = np.full(x.size, opportunities[0])
+    check_same_length(frequency=x, recency=t_x, n=opportunities)
+    for array, name in ((x, "frequency"), (t_x, "recency"), (opportunities, "n")):
+        check_integer(array, name)
+    if np.any(t_x > opportunities):
+        index = int(np.flatnonzero(t_x > opportunities)[0])
+        raise DataError(f"recency exceeds n at index {index}")
+    if np.any(x > t_x):
+        index = int(np.flatnonzero(x > t_x)[0])
+        raise DataError(f"frequency exceeds recency at index {index}: x transactions "
+                        f"need at least x opportunities")
+    if np.any((x == 0) != (t_x == 0)):
+        index = int(np.flatnonzero((x == 0) != (t_x == 0))[0])
+        raise DataError(f"recency must be 0 exactly where frequency is 0 (index {index})")
+    return x, t_x, opportunities, validate_weights(weights, x.size)
+
+
+def compress_rows(frequency, recency, n, weights=None):
+    """Merge identical (x, t_x, n) rows, adding up their weights.
+
+    Returns:
+        (frequency, recency, n, weights) of the distinct rows.
+    """
+    x, t_x, opportunities, weights = _validate(frequency, recency, n, weights)
+    rows = np.column_stack([x, t_x, opportunities])
+    unique_rows, inverse = np.unique(rows, axis=0, return_inverse=True)
+    summed = np.bincount(inverse.ravel(), weights=weights, minlength=len(unique_rows))
+    keep = summed > 0
+    unique_rows = unique_rows[keep]
+    return unique_rows[:, 0], unique_rows[:, 1], unique_rows[:, 2], summed[keep]
+
+
+def _rows(x, t_x, n):
+    """Broadcast histories to flat float arrays, remembering their common shape."""
+    x, t_x, n = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (x, t_x, n)))
+    return x.ravel(), t_x.ravel(), n.ravel(), x.shape
+
+
+def _log_alive_part(alpha, beta, gamma, delta, x, n, survived):
+    """ln of B(α+x, β+n−x)/B(α,β) · B(γ, δ+survived)/B(γ,δ)."""
+    return (betaln(alpha + x, beta + n - x) - betaln(alpha, beta)
+            + betaln(gamma, delta + survived) - betaln(gamma, delta))
+
+
+def log_likelihood_terms(params: Params, x, t_x, n) -> np.ndarray:
+    """Log-likelihood per customer (FHS 2010, eq. 5).
+
+    L = B(α+x, β+n−x)/B(α,β) · B(γ, δ+n)/B(γ,δ)
+        + Σ_{i=0}^{n−t_x−1} B(α+x, β+t_x−x+i)/B(α,β) · B(γ+1, δ+t_x+i)/B(γ,δ),
+    the sum over the opportunity t_x+i after which she died unseen.
+    """
+    alpha, beta, gamma, delta = param_values(params, PARAM_NAMES)
+    x, t_x, n, shape = _rows(x, t_x, n)
+    alive = _log_alive_part(alpha, beta, gamma, delta, x, n, n)
+    # Vectorise the sum over i on a (customer, i) grid, masking i ≥ n − t_x.
+    i = np.arange(int(np.max(n - t_x)) if x.size else 0)[None, :]
+    died = (betaln(alpha + x[:, None], beta + t_x[:, None] - x[:, None] + i) - betaln(alpha, beta)
+            + betaln(gamma + 1.0, delta + t_x[:, None] + i) - betaln(gamma, delta))
+    died = np.where(i < (n - t_x)[:, None], died, -np.inf)
+    terms = np.column_stack([alive, died])
+    peak = terms.max(axis=1)
+    return (peak + np.log(np.exp(terms - peak[:, None]).sum(axis=1))).reshape(shape)
+
+
+def log_likelihood(params: Params, frequency, recency, n, weights=None) -> float:
+    """Total log-likelihood (weighted sum over rows)."""
+    x, t_x, n, weights = compress_rows(frequency, recency, n, weights)
+    return float(np.dot(weights, log_likelihood_terms(params, x, t_x, n)))
+
+
+def fit(frequency, recency, n, weights=None) -> FitResult:
+    """Maximum-likelihood BG/BB fit.
+
+    Args:
+        frequency: Transactions x per customer (whole numbers).
+        recency: Opportunity of the last transaction t_x (0 if x = 0).
+        n: Opportunities per customer (scalar or array).
+        weights: Optional whole-number counts of identical rows (the papers
+            publish data as a recency/frequency table of counts).
+
+    Returns:
+        FitResult with params alpha, beta, gamma, delta.
+    """
+    x, t_x, n, weights = compress_rows(frequency, recency, n, weights)
+    require_some_repeaters(x, weights)
+
+    def total(theta: np.ndarray) -> float:
+        params = dict(zip(PARAM_NAMES, theta))
+        return float(np.dot(weights, log_likelihood_terms(params, x, t_x, n)))
+
+    return maximise_likelihood(total, PARAM_NAMES, (1.0, 1.0, 1.0, 1.0), n=int(weights.sum()))
+
+
+def p_alive(params: Params, x, t_x, n) -> np.ndarray:
+    """Probability a customer is alive at opportunity n+1 (FHS 2010, eq. 11).
+
+    P = B(α+x, β+n−x)/B(α,β) · B(γ, δ+n+1)/B(γ,δ) / L: alive through the n
+    observed opportunities and surviving into the next.
+    """
+    alpha, beta, gamma, delta = param_values(params, PARAM_NAMES)
+    x, t_x, n, shape = _rows(x, t_x, n)
+    log_numerator = _log_alive_part(alpha, beta, gamma, delta, x, n, n + 1.0)
+    return np.exp(log_numerator - log_likelihood_terms(params, x, t_x, n)).reshape(shape)
+
+
+def _sum_of_survival(gamma: float, delta: float, start, count) -> np.ndarray:
+    """Σ_{k=1}^{count} B(γ, δ+start+k)/B(γ, δ) = E[Σ_k (1−θ)^(start+k)].
+
+    Closed form δ/(γ−1) · Γ(γ+δ)/Γ(1+δ) · [R(start) − R(start+count)] with
+    R(m) = Γ(1+δ+m)/Γ(γ+δ+m);
+    at γ = 1 the closed form is 0/0, so we sum term by term there.
+    """
+    start, count = np.broadcast_arrays(np.asarray(start, dtype=float),
+                                       np.asarray(count, dtype=float))
+    if abs(gamma - 1.0) > 1e-6:
+        def ratio(m):
+            return np.exp(gammaln(1.0 + delta + m) - gammaln(gamma + delta + m))
+        scale = np.exp(gammaln(gamma + delta) - gammaln(1.0 + delta)) * delta / (gamma - 1.0)
+        return scale * (ratio(start) - ratio(start + count))
+    k = np.arange(1, int(np.max(count)) + 1 if count.size else 1)
+    terms = np.exp(betaln(gamma, delta + start[..., None] + k) - betaln(gamma, delta))
+    return np.where(k <= count[..., None], terms, 0.0).sum(axis=-1)
+
+
+def expected_purchases(params: Params, n) -> np.ndarray:
+    """Expected transactions in the first n opportunities of a new customer (eq. 7).
+
+    E[X(n)] = α/(α+β) · δ/(γ−1) · [1 − Γ(γ+δ)Γ(1+δ+n)/(Γ(γ+δ+n)Γ(1+δ))].
+    """
+    alpha, beta, gamma, delta = param_values(params, PARAM_NAMES)
+    return alpha / (alpha + beta) * _sum_of_survival(gamma, delta, 0.0, n)
+
+
+def conditional_expected_purchases(params: Params, n_star, x, t_x, n) -> np.ndarray:
+    """Expected transactions in the next n* opportunities given (x, t_x, n) (eq. 13).
+
+    E = B(α+x+1, β+n−x)/B(α,β) · Σ_{k=1}^{n*} B(γ, δ+n+k)/B(γ,δ) / L.
+
+    Args:
+        params: alpha, beta, gamma, delta.
+        n_star: Opportunities ahead (whole number).
+        x, t_x, n: The customer's history.
+    """
+    alpha, beta, gamma, delta = param_values(params, PARAM_NAMES)
+    x, t_x, n, shape = _rows(x, t_x, n)
+    log_buy = betaln(alpha + x + 1.0, beta + n - x) - betaln(alpha, beta)
+    log_total = log_likelihood_terms(params, x, t_x, n)
+    return (np.exp(log_buy - log_total) * _sum_of_survival(gamma, delta, n, n_star)).reshape(shape)
