@@ -80,7 +80,7 @@ def acquire(seed: int, turn: int, scenario: Scenario, spend: np.ndarray, in_pool
         count = min(count, int(np.count_nonzero(weight > 0)))
         if count == 0:
             continue
-        chosen = np.argpartition(keys, count - 1)[:count] if count < keys.size else np.arange(count)
+        chosen = smallest(keys, count)
         won = candidates[chosen]
         keep = np.ones(candidates.size, dtype=bool)
         keep[chosen] = False
@@ -90,3 +90,30 @@ def acquire(seed: int, turn: int, scenario: Scenario, spend: np.ndarray, in_pool
     if not ids:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int8)
     return np.concatenate(ids), np.concatenate(channels)
+
+
+def smallest(keys: np.ndarray, count: int) -> np.ndarray:
+    """Indices of the ``count`` smallest keys, in no particular order.
+
+    The same set as a full ``argpartition``, but a turn buys a few thousand
+    of a million prospects, so a cut-off from a strided sample first narrows
+    the partition to a few times ``count`` keys (widened until it holds
+    enough).
+    """
+    if count >= keys.size:
+        return np.arange(keys.size)
+    sample = keys[::_SAMPLE_STRIDE]
+    share = count / keys.size
+    while share < 0.25 and sample.size > 100:
+        # Three times the expected share, plus a margin for sampling noise.
+        quantile = min(1.0, 3.0 * share + 20.0 / sample.size)
+        cutoff = np.quantile(sample, quantile)
+        near = np.flatnonzero(keys <= cutoff)
+        if near.size >= count:
+            return near[np.argpartition(keys[near], count - 1)[:count]]
+        share *= 4.0
+    return np.argpartition(keys, count - 1)[:count]
+
+
+#: Every how many keys the cut-off sample takes one.
+_SAMPLE_STRIDE = 64

@@ -21,7 +21,7 @@ from scipy.special import betaln
 from .fitting import (DataError, FitResult, as_float_array, check_integer, hyp2f1_stable,
                       maximise_likelihood, param_values)
 
-__all__ = ["PARAM_NAMES", "log_likelihood", "fit", "survival", "churn_probability",
+__all__ = ["PARAM_NAMES", "log_likelihood", "fit", "fit_cohorts", "survival", "churn_probability",
            "retention_rate", "discounted_expected_residual_lifetime"]
 
 PARAM_NAMES = ("alpha", "beta")
@@ -98,6 +98,37 @@ def fit(survivors) -> FitResult:
         return log_likelihood(dict(zip(PARAM_NAMES, theta)), counts)
 
     return maximise_likelihood(total, PARAM_NAMES, (1.0, 1.0), n=int(counts[0]))
+
+
+def fit_cohorts(cohorts) -> FitResult:
+    """Maximum-likelihood sBG fit to several cohorts observed for different lengths.
+
+    A business that acquires every period has a cohort per period, each
+    seen for fewer renewals than the one before; their log-likelihoods add
+    up (Fader & Hardie 2007, section 4), so younger cohorts' right-censored
+    counts still inform the fit.
+
+    Args:
+        cohorts: Sequence of survivor arrays, each like :func:`fit`'s
+            ``survivors``; cohorts with no renewal observed yet (a single
+            count) carry no information and are skipped.
+
+    Returns:
+        FitResult with params alpha, beta; ``n`` is the customers in the
+        cohorts used.
+    """
+    usable = [_validate_survivors(counts) for counts in cohorts if np.size(counts) >= 2]
+    if not usable:
+        raise DataError("no cohort has been observed through a renewal yet: nothing to fit")
+    if all(counts[-1] == counts[0] for counts in usable):
+        raise DataError("survivors never fall in any cohort: no churn to fit")
+
+    def total(theta: np.ndarray) -> float:
+        params = dict(zip(PARAM_NAMES, theta))
+        return sum(log_likelihood(params, counts) for counts in usable)
+
+    return maximise_likelihood(total, PARAM_NAMES, (1.0, 1.0),
+                               n=int(sum(counts[0] for counts in usable)))
 
 
 def discounted_expected_residual_lifetime(params: Params, n, discount_rate: float) -> np.ndarray:

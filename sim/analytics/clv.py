@@ -1,0 +1,234 @@
+"""Predicted customer lifetime value from what the firm has seen.
+
+predicted CLV = expected discounted future purchases × expected spend per
+purchase × margin per dollar of revenue (Fader, Hardie & Lee 2005, "RFM and
+CLV"). Two settings:
+
+* non-contractual (the shops): Pareto/NBD for purchases, whose discounted
+  expected residual transactions (DERT) are the first factor, and
+  Gamma–Gamma for spend;
+* contractual (subscriptions): the shifted-beta-geometric model fitted to
+  every acquisition cohort's renewals gives each member's discounted
+  expected residual lifetime; value per period is the fee plus the member's
+  add-on spend (Fader & Hardie 2010).
+
+Margin per dollar is the scenario's gross margin less each customer's own
+cost-to-serve share, read from the turn they joined: cost to serve is a
+fixed share of each customer's revenue in this market, and later turns may
+be distorted by the firm's own decisions (a turned-away customer's costs
+fall).
+
+The fits use at most ``max_fit_customers`` customers, a fixed stride through
+the base (deterministic, no random draw), so a bot's cost per turn stays
+bounded at a million customers; predictions cover everyone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..observation import Observation
+from . import gamma_gamma, pareto_nbd, sbg
+from .fitting import DataError, FitResult
+from .transactions import CustomerSummary, summarise_observation
+
+__all__ = ["CustomerValue", "predict_clv", "predicted_clv_columns", "margin_share",
+           "noncontractual_clv", "fit_sample"]
+
+#: Customers used to fit the models, at most (predictions cover all).
+MAX_FIT_CUSTOMERS = 4000
+
+
+@dataclass(frozen=True)
+class CustomerValue:
+    """Per-customer predictions, rows aligned with the observation's customers.
+
+    Attributes:
+        p_alive: Probability the customer is still a customer (1 or 0 for
+            members of a contractual business, whose cancellations are seen).
+        expected_purchases: Expected purchases in the next ``horizon`` turns.
+        expected_spend: Expected dollars per future purchase.
+        margin_share: Gross margin less cost-to-serve share, per revenue dollar.
+        discounted_purchases: Expected discounted future purchases (DERT),
+            or for members, expected discounted paying turns.
+        predicted_clv: Expected discounted future contribution, dollars at
+            the start of the turn (service and acquisition spend not counted).
+        horizon_value: Expected contribution in the next ``horizon`` turns,
+            undiscounted, dollars: what serving the customer has to beat.
+        fits: The model fits used, by model name.
+    """
+
+    p_alive: np.ndarray
+    expected_purchases: np.ndarray
+    expected_spend: np.ndarray
+    margin_share: np.ndarray
+    discounted_purchases: np.ndarray
+    predicted_clv: np.ndarray
+    horizon_value: np.ndarray
+    fits: dict[str, FitResult]
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """Score columns for tier rules: p_alive, expected_purchases, predicted_clv, horizon_value."""
+        return {"p_alive": self.p_alive, "expected_purchases": self.expected_purchases,
+                "predicted_clv": self.predicted_clv, "horizon_value": self.horizon_value}
+
+
+def fit_sample(size: int, limit: int = MAX_FIT_CUSTOMERS) -> np.ndarray:
+    """Row indices of an evenly strided subsample of at most ``limit`` rows."""
+    if size <= limit:
+        return np.arange(size)
+    return np.linspace(0, size - 1, limit).round().astype(np.int64)
+
+
+def noncontractual_clv(summary: CustomerSummary, margin: np.ndarray | float,
+                       discount_rate: float, horizon: float = 1.0,
+                       transactions: FitResult | None = None,
+                       spend: FitResult | None = None,
+                       max_fit_customers: int = MAX_FIT_CUSTOMERS) -> CustomerValue:
+    """Pareto/NBD × Gamma–Gamma CLV for any customer base.
+
+    Args:
+        summary: Per-customer frequency, recency, T and monetary value.
+        margin: Contribution per revenue dollar (scalar or per customer).
+        discount_rate: Simple discount rate per time unit of T (> 0).
+        horizon: Window for ``expected_purchases``, time units of T.
+        transactions: A Pareto/NBD fit to reuse instead of fitting.
+        spend: A Gamma–Gamma fit to reuse instead of fitting.
+        max_fit_customers: Fit on at most this many customers.
+
+    Returns:
+        The predictions; ``fits`` holds "pareto_nbd" and "gamma_gamma".
+    """
+    x, t_x, T = summary.frequency, summary.recency, summary.T
+    rows = fit_sample(x.size, max_fit_customers)
+    if transactions is None:
+        transactions = pareto_nbd.fit(x[rows], t_x[rows], T[rows])
+    if spend is None:
+        spend = gamma_gamma.fit(x[rows], summary.monetary_value[rows])
+    expected_spend = gamma_gamma.expected_spend(spend, x, summary.monetary_value)
+    dert = pareto_nbd.dert(transactions, x, t_x, T, discount_rate)
+    margin = np.broadcast_to(np.asarray(margin, dtype=float), x.shape)
+    expected = pareto_nbd.conditional_expected_purchases(transactions, horizon, x, t_x, T)
+    return CustomerValue(
+        p_alive=pareto_nbd.p_alive(transactions, x, t_x, T),
+        expected_purchases=expected,
+        expected_spend=expected_spend,
+        margin_share=margin,
+        discounted_purchases=dert,
+        predicted_clv=dert * expected_spend * margin,
+        horizon_value=expected * expected_spend * margin,
+        fits={"pareto_nbd": transactions, "gamma_gamma": spend},
+    )
+
+
+def margin_share(observation: Observation) -> np.ndarray:
+    """Each customer's contribution per revenue dollar, from the turn they joined.
+
+    gross margin − (cost to serve ÷ revenue) in the acquisition turn, which
+    always has revenue (the first purchase, and the fee for members).
+    """
+    s = observation.scenario
+    rows = np.arange(observation.n_customers)
+    col = observation.acquisition_turn - observation.turn_columns[0]
+    revenue = observation.spend[rows, col] + (s.membership_fee if s.contractual else 0.0)
+    cost = observation.cost_to_serve[rows, col]
+    return s.gross_margin - np.divide(cost, revenue, out=np.zeros(rows.size), where=revenue > 0)
+
+
+def predict_clv(observation: Observation, horizon: float = 1.0,
+                fits: dict[str, FitResult] | None = None,
+                max_fit_customers: int = MAX_FIT_CUSTOMERS) -> CustomerValue:
+    """Predicted CLV of every customer the firm has, from observable data only.
+
+    Args:
+        observation: The game's observation (at least one turn played).
+        horizon: Window for ``expected_purchases``, turns.
+        fits: Fits to reuse (as returned in ``CustomerValue.fits``), e.g.
+            to refit only every few turns; None fits afresh.
+        max_fit_customers: Fit on at most this many customers.
+
+    Returns:
+        Predictions per customer row, dollars at the start of the turn.
+
+    Raises:
+        DataError: Too little history to fit (no repeat purchases, no renewal).
+    """
+    if observation.n_customers == 0:
+        raise DataError("no customers yet: nothing to predict")
+    fits = dict(fits or {})
+    s = observation.scenario
+    if not s.contractual:
+        return noncontractual_clv(summarise_observation(observation), margin_share(observation),
+                                  s.discount_rate, horizon, fits.get("pareto_nbd"),
+                                  fits.get("gamma_gamma"), max_fit_customers)
+    return _contractual_clv(observation, horizon, fits.get("sbg"))
+
+
+def _contractual_clv(observation: Observation, horizon: float,
+                     churn: FitResult | None) -> CustomerValue:
+    s = observation.scenario
+    active = observation.active.astype(bool)
+    acquired = observation.acquisition_turn.astype(np.int64)
+    if churn is None:
+        churn = sbg.fit_cohorts(cohort_survivors(observation))
+    # A member who joined in turn a is, at the start of turn k, in period k − a + 1.
+    period = (observation.turn - acquired + 1).astype(float)
+    survived = sbg.survival(churn, period - 1.0)
+    v = 1.0 / (1.0 + s.discount_rate)
+    # This turn's payment (certain for a member) and each later one if she renews,
+    # all discounted to the turn's end as the scorer does.
+    paying_turns = v * (1.0 + v * sbg.discounted_expected_residual_lifetime(
+        churn, period, s.discount_rate))
+    turns_in_horizon = sum(sbg.survival(churn, period - 1.0 + j) / survived
+                           for j in range(int(np.ceil(horizon))))
+
+    members = observation.membership_matrix()
+    member_turns = members.sum(axis=1)
+    purchases = observation.purchases.sum(axis=1) - 1.0   # first box aside
+    spend = observation.spend.sum(axis=1) - observation.first_spend
+    # Shrink each member's add-on habits towards the base's by one member-turn.
+    pooled_rate = purchases.sum() / max(member_turns.sum(), 1)
+    pooled_spend = spend.sum() / max(member_turns.sum(), 1)
+    purchase_rate = (purchases + pooled_rate) / (member_turns + 1.0)
+    spend_per_turn = (spend + pooled_spend) / (member_turns + 1.0)
+    margin = margin_share(observation)
+    value_per_turn = (s.membership_fee + spend_per_turn) * margin
+    expected_spend = np.divide(spend_per_turn, purchase_rate, out=np.zeros(active.size),
+                               where=purchase_rate > 0)
+    return CustomerValue(
+        p_alive=active.astype(float),
+        expected_purchases=np.where(active, purchase_rate * turns_in_horizon, 0.0),
+        expected_spend=expected_spend,
+        margin_share=margin,
+        discounted_purchases=np.where(active, paying_turns, 0.0),
+        predicted_clv=np.where(active, paying_turns * value_per_turn, 0.0),
+        horizon_value=np.where(active, turns_in_horizon * value_per_turn, 0.0),
+        fits={"sbg": churn},
+    )
+
+
+def cohort_survivors(observation: Observation) -> list[np.ndarray]:
+    """Members of each acquisition cohort still subscribed after 0, 1, 2... renewals.
+
+    A member cancels at the end of turn ``cancel_turn``; one who joined in
+    turn a has renewed j times once turn a + j − 1 has ended, so she counts
+    at j while cancel_turn ≥ a + j. Cohorts are observed up to the last
+    completed turn.
+    """
+    acquired = observation.acquisition_turn.astype(np.int64)
+    tenure = observation.cancel_turn.astype(np.int64) - acquired   # renewals survived, capped below
+    cohorts = []
+    for turn in np.unique(acquired):
+        observed = observation.turn - turn            # renewals seen so far
+        kept = np.minimum(tenure[acquired == turn], observed)
+        # survivors[j] = members with at least j renewals = reverse cumulative count.
+        counts = np.bincount(kept, minlength=observed + 1)
+        cohorts.append(counts[::-1].cumsum()[::-1])
+    return cohorts
+
+
+def predicted_clv_columns(observation: Observation, horizon: float = 1.0) -> dict[str, np.ndarray]:
+    """``p_alive``, ``expected_purchases`` and ``predicted_clv`` for tier rules."""
+    return predict_clv(observation, horizon).columns()
