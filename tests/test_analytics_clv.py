@@ -1,0 +1,125 @@
+"""Predicted CLV on the game's observation, and the summaries it is built from."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import small
+from sim import Decision, Game
+from sim.analytics import clv
+from sim.analytics.fitting import DataError
+from sim.analytics.transactions import summarise_observation, summarise_transactions
+from sim.strategies import get_strategy
+
+
+def test_summarise_transactions_by_hand():
+    summary = summarise_transactions(["b", "a", "b", "b", "a", "c"], [1, 0, 3, 3, 2, 5],
+                                     [10, 5, 2, 3, 7, 1], observation_end=6)
+    # b: first at 1 ($10), then two purchases at 3 merged into one ($5).
+    assert summary.customer_id.tolist() == ["b", "a", "c"]
+    assert summary.frequency.tolist() == [1, 1, 0]
+    assert summary.recency.tolist() == [2, 2, 0]
+    assert summary.T.tolist() == [5, 6, 1]
+    assert summary.monetary_value.tolist() == [5, 7, 0]
+    assert summary.first_purchase.tolist() == [1, 0, 5]
+
+
+@pytest.mark.parametrize("kwargs, field", [
+    (dict(customer_id=[], time=[]), "customer_id"),
+    (dict(customer_id=[1, 2], time=[1.0]), "mismatched"),
+    (dict(customer_id=[1, 2], time=[1.0, -2.0]), "time"),
+    (dict(customer_id=[1, 2], time=[1.0, 2.0], amount=[1.0, np.nan]), "amount"),
+    (dict(customer_id=[1, 2], time=[1.0, 9.0], observation_end=5.0), "observation_end"),
+])
+def test_summarise_transactions_rejects_bad_logs(kwargs, field):
+    with pytest.raises(DataError, match=field):
+        summarise_transactions(**kwargs)
+
+
+def _game_at(name: str, turn: int, prospects: int = 8_000, seed: int = 2):
+    game = Game(small(name, prospects))
+    obs = game.reset(seed)
+    bot = get_strategy("mass-marketing")
+    while game.turn < turn:
+        obs, _ = game.step(bot.decide(obs))
+    return game, obs
+
+
+def test_observation_summary_agrees_with_the_log_it_came_from(scenario_name):
+    _, obs = _game_at(scenario_name, 3)
+    summary = summarise_observation(obs)
+    cols = obs.columns
+    assert np.array_equal(summary.frequency, cols["frequency"])
+    assert np.all(summary.recency <= summary.T)
+    assert np.all(summary.T == obs.now - (obs.acquisition_turn - 1))
+    # Total repeat spend = spend less first purchases.
+    repeat = (obs.spend.sum(axis=1) - obs.first_spend)
+    assert np.allclose(summary.monetary_value * summary.frequency, repeat)
+
+
+def test_margin_share_is_each_customers_true_margin(scenario_name):
+    game, obs = _game_at(scenario_name, 3)
+    truth = game.truth.population.cost_to_serve[obs.customer_id]
+    assert np.allclose(clv.margin_share(obs), obs.scenario.gross_margin - truth)
+
+
+def test_predicted_clv_columns_are_sane(scenario_name):
+    game, obs = _game_at(scenario_name, 3)
+    value = clv.predict_clv(obs, horizon=2.0)
+    n = obs.n_customers
+    for name, column in value.columns().items():
+        assert column.shape == (n,), name
+        assert np.all(np.isfinite(column)), name
+    assert np.all((value.p_alive >= 0) & (value.p_alive <= 1))
+    assert np.all(value.expected_purchases >= 0)
+    # Negative value exactly where serving costs more than the margin.
+    assert np.array_equal(value.predicted_clv < 0, (value.margin_share < 0) & (value.p_alive > 0))
+    if obs.scenario.contractual:
+        assert np.all(value.predicted_clv[~obs.active] == 0)
+    # The bot's decision with these columns is accepted by the engine.
+    decision = get_strategy("customer-centric").decide(obs)
+    assert set(decision.scores) >= {"p_alive", "expected_purchases", "predicted_clv"}
+    game.step(decision)
+
+
+def test_cohort_survivors_by_hand():
+    _, obs = _game_at("meal_kit", 4)
+    cohorts = clv.cohort_survivors(obs)
+    acquired = np.unique(obs.acquisition_turn)
+    assert len(cohorts) == acquired.size
+    for turn, counts in zip(acquired, cohorts):
+        mine = obs.acquisition_turn == turn
+        assert counts.size == obs.turn - turn + 1
+        assert counts[0] == mine.sum()
+        # Still subscribed now = the last count.
+        assert counts[-1] == obs.active[mine].sum()
+        assert np.all(np.diff(counts) <= 0)
+
+
+def test_fit_sample_is_strided_and_bounded():
+    assert clv.fit_sample(10, 20).tolist() == list(range(10))
+    rows = clv.fit_sample(1_000_000, 4000)
+    assert rows.size == 4000 and rows[0] == 0 and rows[-1] == 999_999
+    assert np.all(np.diff(rows) > 0)
+
+
+def test_no_customers_is_a_clear_error():
+    s = small("coffee", 2_000)
+    game = Game(s)
+    obs = game.reset(1)
+    empty = obs.__class__(**{**obs.__dict__, "customer_id": obs.customer_id[:0]})
+    with pytest.raises(DataError, match="no customers"):
+        clv.predict_clv(empty)
+
+
+def test_bot_falls_back_to_rfm_tiers_without_repeat_buyers(monkeypatch):
+    def no_history(*args, **kwargs):
+        raise DataError("frequency is zero for every customer: nothing to fit")
+
+    monkeypatch.setattr("sim.strategies.centric.predict_clv", no_history)
+    _, obs = _game_at("coffee", 2)
+    decision = get_strategy("customer-centric").decide(obs)
+    assert decision.scores == {}
+    assert [t.name for t in decision.tiers][0] == "unprofitable"
+    assert isinstance(decision, Decision)
