@@ -1,6 +1,8 @@
 """The ``ccsim`` command line (also ``python -m sim``).
 
-Commands: ``scenarios``, ``validate FILE...``, ``run SCENARIO``, ``play``.
+Commands: ``scenarios``, ``validate FILE...``, ``run SCENARIO``, ``play``,
+``fit CSV --model NAME`` (the analytics lab's models, see
+:mod:`sim.analytics.fit_command`).
 Errors in user input print one clear line and exit 2; no traceback.
 """
 
@@ -12,6 +14,7 @@ import sys
 import time
 from typing import Sequence
 
+from .analytics import fit_command
 from .decisions import DecisionError
 from .scenario import ScenarioError, load_scenario, shipped_scenario_names
 
@@ -111,6 +114,10 @@ def _cmd_play(args: argparse.Namespace) -> int:
     return _cmd_run(ns)
 
 
+def _cmd_fit(args: argparse.Namespace) -> int:
+    return fit_command.run(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ccsim", description="Customer Centricity Simulator")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -136,6 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("scenario", nargs="?", default="coffee")
     p.add_argument("--seed", type=int, default=1)
     p.set_defaults(func=_cmd_play)
+
+    fit_command.add_parser(sub, _cmd_fit)
     return parser
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from conftest import small
-from sim import Decision, Game
+from sim import Decision, Game, Tier
 from sim.analytics import clv
 from sim.analytics.fitting import DataError
 from sim.analytics.transactions import summarise_observation, summarise_transactions
@@ -77,10 +77,10 @@ def test_predicted_clv_columns_are_sane(scenario_name):
     assert np.array_equal(value.predicted_clv < 0, (value.margin_share < 0) & (value.p_alive > 0))
     if obs.scenario.contractual:
         assert np.all(value.predicted_clv[~obs.active] == 0)
-    # The bot's decision with these columns is accepted by the engine.
-    decision = get_strategy("customer-centric").decide(obs)
-    assert set(decision.scores) >= {"p_alive", "expected_purchases", "predicted_clv"}
-    game.step(decision)
+    # Tiers on these columns are accepted by the engine.
+    tier = Tier("valuable", {"field": "predicted_clv", "op": ">=",
+                             "value": float(np.median(value.predicted_clv))}, 0.0)
+    game.step(Decision(tiers=(tier,), scores=value.columns()))
 
 
 def test_cohort_survivors_by_hand():
@@ -111,15 +111,3 @@ def test_no_customers_is_a_clear_error():
     empty = obs.__class__(**{**obs.__dict__, "customer_id": obs.customer_id[:0]})
     with pytest.raises(DataError, match="no customers"):
         clv.predict_clv(empty)
-
-
-def test_bot_falls_back_to_rfm_tiers_without_repeat_buyers(monkeypatch):
-    def no_history(*args, **kwargs):
-        raise DataError("frequency is zero for every customer: nothing to fit")
-
-    monkeypatch.setattr("sim.strategies.centric.predict_clv", no_history)
-    _, obs = _game_at("coffee", 2)
-    decision = get_strategy("customer-centric").decide(obs)
-    assert decision.scores == {}
-    assert [t.name for t in decision.tiers][0] == "unprofitable"
-    assert isinstance(decision, Decision)

@@ -137,7 +137,7 @@ def test_predicted_clv_ranks_customers_by_true_equity(noncontractual):
     """DERT × spend × margin tracks the closed-form equity of each customer."""
     game, scenario = noncontractual["game"], noncontractual["scenario"]
     obs = game.observation
-    value = clv.predict_clv(obs)
+    value = clv.predict_clv(obs, max_fit_customers=CUSTOMERS)
     truth = game.truth
     alive = truth.alive[obs.customer_id]
     pop = truth.population

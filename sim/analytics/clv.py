@@ -38,7 +38,7 @@ __all__ = ["CustomerValue", "predict_clv", "predicted_clv_columns", "margin_shar
            "noncontractual_clv", "fit_sample"]
 
 #: Customers used to fit the models, at most (predictions cover all).
-MAX_FIT_CUSTOMERS = 4000
+MAX_FIT_CUSTOMERS = 600
 
 
 @dataclass(frozen=True)
@@ -75,8 +75,9 @@ class CustomerValue:
                 "predicted_clv": self.predicted_clv, "horizon_value": self.horizon_value}
 
 
-def fit_sample(size: int, limit: int = MAX_FIT_CUSTOMERS) -> np.ndarray:
+def fit_sample(size: int, limit: int | None = None) -> np.ndarray:
     """Row indices of an evenly strided subsample of at most ``limit`` rows."""
+    limit = limit or MAX_FIT_CUSTOMERS
     if size <= limit:
         return np.arange(size)
     return np.linspace(0, size - 1, limit).round().astype(np.int64)
@@ -86,7 +87,7 @@ def noncontractual_clv(summary: CustomerSummary, margin: np.ndarray | float,
                        discount_rate: float, horizon: float = 1.0,
                        transactions: FitResult | None = None,
                        spend: FitResult | None = None,
-                       max_fit_customers: int = MAX_FIT_CUSTOMERS) -> CustomerValue:
+                       max_fit_customers: int | None = None) -> CustomerValue:
     """Pareto/NBD × Gamma–Gamma CLV for any customer base.
 
     Args:
@@ -96,13 +97,14 @@ def noncontractual_clv(summary: CustomerSummary, margin: np.ndarray | float,
         horizon: Window for ``expected_purchases``, time units of T.
         transactions: A Pareto/NBD fit to reuse instead of fitting.
         spend: A Gamma–Gamma fit to reuse instead of fitting.
-        max_fit_customers: Fit on at most this many customers.
+        max_fit_customers: Fit on at most this many customers (default
+            ``MAX_FIT_CUSTOMERS``).
 
     Returns:
         The predictions; ``fits`` holds "pareto_nbd" and "gamma_gamma".
     """
     x, t_x, T = summary.frequency, summary.recency, summary.T
-    rows = fit_sample(x.size, max_fit_customers)
+    rows = fit_sample(x.size, max_fit_customers or MAX_FIT_CUSTOMERS)
     if transactions is None:
         transactions = pareto_nbd.fit(x[rows], t_x[rows], T[rows])
     if spend is None:
@@ -139,7 +141,7 @@ def margin_share(observation: Observation) -> np.ndarray:
 
 def predict_clv(observation: Observation, horizon: float = 1.0,
                 fits: dict[str, FitResult] | None = None,
-                max_fit_customers: int = MAX_FIT_CUSTOMERS) -> CustomerValue:
+                max_fit_customers: int | None = None) -> CustomerValue:
     """Predicted CLV of every customer the firm has, from observable data only.
 
     Args:
@@ -147,7 +149,8 @@ def predict_clv(observation: Observation, horizon: float = 1.0,
         horizon: Window for ``expected_purchases``, turns.
         fits: Fits to reuse (as returned in ``CustomerValue.fits``), e.g.
             to refit only every few turns; None fits afresh.
-        max_fit_customers: Fit on at most this many customers.
+        max_fit_customers: Fit on at most this many customers (default
+            ``MAX_FIT_CUSTOMERS``).
 
     Returns:
         Predictions per customer row, dollars at the start of the turn.

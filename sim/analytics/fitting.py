@@ -231,16 +231,18 @@ def maximise_likelihood(log_likelihood: Callable[[np.ndarray], float],
 
     start_log = np.log(np.asarray(start, dtype=float))
     # Bounds keep exp() finite and stop the search wandering off to ±inf.
-    bounds = [(-25.0, 25.0)] * len(start_log)
+    bounds = [(-12.0, 12.0)] * len(start_log)
     result = optimize.minimize(objective, start_log, method="L-BFGS-B", jac="3-point",
                                bounds=bounds, options={"ftol": 1e-13, "gtol": 1e-9,
-                                                       "maxiter": 2000})
+                                                       "maxiter": 2000, "maxfun": 150})
     if not (result.success and np.isfinite(result.fun) and result.fun < 1e99):
         # Line searches can fail on flat or kinked surfaces; the simplex cannot.
+        # Capped: on a flat ridge (e.g. no dropout heterogeneity, s and beta
+        # growing together) it would otherwise wander for minutes.
         polish_from = result.x if np.isfinite(result.fun) and result.fun < 1e99 else start_log
-        result = optimize.minimize(objective, polish_from, method="Nelder-Mead",
+        result = optimize.minimize(objective, polish_from, method="Nelder-Mead", bounds=bounds,
                                    options={"xatol": 1e-9, "fatol": 1e-13,
-                                            "maxiter": 20000, "maxfev": 40000})
+                                            "maxiter": 600, "maxfev": 600})
     estimates = np.exp(result.x)
     total = float(log_likelihood(estimates))
     hessian = numerical_hessian(lambda theta: -log_likelihood(theta), estimates)

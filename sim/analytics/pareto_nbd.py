@@ -266,7 +266,13 @@ def dert(params: Params, x, t_x, T, discount_rate: float) -> np.ndarray:
     x, t_x, T = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (x, t_x, T)))
     delta = np.log1p(discount_rate)
     log_total = _log_parts(params, x, t_x, T)[1]
-    log_dert = (r * np.log(alpha) + s * np.log(beta) + (s - 1.0) * np.log(delta)
-                + gammaln(r + x + 1.0) - gammaln(r) - (r + x + 1.0) * np.log(alpha + T)
-                + np.log(hyperu(s, s, delta * (beta + T))) - log_total)
-    return np.exp(log_dert)
+    with np.errstate(all="ignore"):
+        log_dert = (r * np.log(alpha) + s * np.log(beta) + (s - 1.0) * np.log(delta)
+                    + gammaln(r + x + 1.0) - gammaln(r) - (r + x + 1.0) * np.log(alpha + T)
+                    + np.log(hyperu(s, s, delta * (beta + T))) - log_total)
+        value = np.exp(log_dert)
+    # With s and beta huge (no dropout heterogeneity, a fit's flat ridge) U
+    # under/overflows; the limit is P(alive) E[lambda|alive] / (mu + delta),
+    # mu = s/(beta+T) then being the posterior dropout rate with no spread.
+    limit = (p_alive(params, x, t_x, T) * (r + x) / (alpha + T) / (s / (beta + T) + delta))
+    return np.where(np.isfinite(value), value, limit)

@@ -1,0 +1,427 @@
+"""Reading and checking the CSV files ``ccsim fit`` fits models to.
+
+Two kinds of file feed a model:
+
+* a *summary*, one row per customer (or per group of identical customers,
+  with a ``weights`` column of counts) in the papers' terms: ``frequency``
+  (repeat purchases x), ``recency`` (t_x), ``T`` (age), ``monetary_value``
+  (mean repeat spend, dollars) or, for BG/BB, ``periods`` (opportunities n);
+  for sBG, one cohort's ``survivors`` at each ``period`` 0, 1, 2, ...;
+* a *transaction log*, one row per purchase: ``customer_id`` (or ``id``),
+  ``time`` and optionally ``amount`` (dollars), summarised with
+  :func:`~sim.analytics.transactions.summarise_transactions`.
+
+Column names match case-insensitively, in any order; other columns are
+ignored. Every problem is a :class:`~sim.analytics.fitting.DataError` whose
+message starts with the file name and, where one row is at fault, names the
+line (the header is line 1) and the column, so a student can fix the file.
+Only the ``csv`` module and numpy are used (no pandas).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .fitting import DataError
+from .transactions import summarise_transactions
+
+__all__ = ["MODELS", "SUMMARY_COLUMNS", "TIME_UNITS", "CsvTable", "FitInput", "read_csv",
+           "load_fit_input"]
+
+MODELS = ("bgnbd", "pareto_nbd", "gamma_gamma", "bgbb", "sbg")
+
+# Columns a summary file must have, per model, as the papers name them.
+SUMMARY_COLUMNS: dict[str, tuple[str, ...]] = {
+    "bgnbd": ("frequency", "recency", "T"),
+    "pareto_nbd": ("frequency", "recency", "T"),
+    "gamma_gamma": ("frequency", "monetary_value"),
+    "bgbb": ("frequency", "recency", "periods"),
+    "sbg": ("period", "survivors"),
+}
+# Models whose summary may carry a ``weights`` column (counts of identical rows).
+WEIGHTED_MODELS = ("bgnbd", "pareto_nbd", "gamma_gamma", "bgbb")
+ID_COLUMNS = ("customer_id", "id")
+TIME_UNITS = {"days": 1.0, "weeks": 7.0}  # days per unit
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# Same round-off allowance as the models' own recency <= T check.
+_RELATIVE_SLACK = 1e-12
+
+
+@dataclass(frozen=True)
+class CsvTable:
+    """A CSV file's header and data rows, as text.
+
+    Attributes:
+        source: The file's name, used to start every error message.
+        header: Column names as written (surrounding spaces removed).
+        rows: Data rows (blank lines skipped), each a list of cells.
+        lines: Line number of each data row in the file (header = line 1).
+    """
+
+    source: str
+    header: tuple[str, ...]
+    rows: list[list[str]]
+    lines: np.ndarray
+
+    def error(self, message: str) -> DataError:
+        return DataError(f"{self.source}: {message}")
+
+    def row_error(self, row: int, column: str, message: str) -> DataError:
+        return self.error(f"line {int(self.lines[row])}, column {column}: {message}")
+
+    def find(self, name: str) -> str | None:
+        """The header's spelling of column ``name`` (case-insensitive), or None."""
+        matches = [column for column in self.header if column.lower() == name.lower()]
+        if len(matches) > 1:
+            raise self.error(f"column {name!r} appears {len(matches)} times in the header")
+        return matches[0] if matches else None
+
+    def has(self, name: str) -> bool:
+        return self.find(name) is not None
+
+    def text(self, name: str) -> list[str]:
+        """A column's cells, stripped; '' where a short row lacks the cell."""
+        column = self.find(name)
+        if column is None:
+            raise self.error(f"no column {name!r}")
+        index = self.header.index(column)
+        return [row[index].strip() if index < len(row) else "" for row in self.rows]
+
+    def numbers(self, name: str, *, whole: bool = False) -> np.ndarray:
+        """A column as finite, non-negative floats (whole numbers if ``whole``).
+
+        Raises:
+            DataError: naming the line and column of the first bad cell.
+        """
+        column = self.find(name)
+        cells = self.text(name)
+        try:
+            values = np.array([float(cell) for cell in cells], dtype=float)
+        except ValueError:
+            for row, cell in enumerate(cells):
+                if cell == "":
+                    raise self.row_error(row, column, "missing value") from None
+                try:
+                    float(cell)
+                except ValueError:
+                    raise self.row_error(row, column, f"{cell!r} is not a number") from None
+            raise  # pragma: no cover - some cell failed above
+        _check_values(values, self, column, whole)
+        return values
+
+
+def _check_values(values: np.ndarray, table: CsvTable, column: str, whole: bool) -> None:
+    checks = [(~np.isfinite(values), "is not a finite number"),
+              (values < 0, "is negative")]
+    if whole:
+        checks.append((values != np.round(values), "is not a whole number"))
+    for bad, problem in checks:
+        with np.errstate(invalid="ignore"):
+            if np.any(bad):
+                row = int(np.flatnonzero(bad)[0])
+                raise table.row_error(row, column, f"{table.text(column)[row]} {problem}")
+
+
+def read_csv(path: str | Path) -> CsvTable:
+    """Read a CSV file with a header row.
+
+    Raises:
+        DataError: No such file, unreadable, not text, not CSV, empty,
+            no header (the first line holds only numbers), or no data rows.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: no such file")
+    source = path.name
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.reader(handle, skipinitialspace=True)
+            records = [(reader.line_num, row) for row in reader
+                       if any(cell.strip() for cell in row)]
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{source}: not a text CSV file ({exc.reason} at byte {exc.start})") from None
+    except csv.Error as exc:
+        raise DataError(f"{source}: not a valid CSV file ({exc})") from None
+    except OSError as exc:
+        raise DataError(f"{source}: cannot read the file ({exc.strerror or exc})") from None
+    if not records:
+        raise DataError(f"{source}: the file is empty")
+    header = tuple(cell.strip() for cell in records[0][1])
+    if all(_is_number(cell) for cell in header if cell):
+        raise DataError(f"{source}: no header: line {records[0][0]} should name the columns "
+                        f"but holds numbers ({','.join(header)})")
+    if len(records) == 1:
+        raise DataError(f"{source}: no data rows after the header")
+    return CsvTable(source=source, header=header, rows=[row for _, row in records[1:]],
+                    lines=np.array([line for line, _ in records[1:]], dtype=int))
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class FitInput:
+    """What one model needs from a file, checked.
+
+    Attributes:
+        source: The file's name (starts error messages).
+        model: One of :data:`MODELS`.
+        kind: ``"summary"``, ``"transaction log"`` or ``"survivors"`` (sBG).
+        columns: Canonical column name -> array: ``frequency``, ``recency``,
+            ``T``, ``monetary_value``, ``periods``, ``weights``, ``period``,
+            ``survivors``, whichever the model and file supply.
+        ids: Customer ids (text) in output order, or None if the file has no
+            id column.
+        id_column: The id column's name as the file spells it.
+        rows: Rows the model sees (customers for a transaction log).
+        transactions: Rows of a transaction log (0 for a summary).
+    """
+
+    source: str
+    model: str
+    kind: str
+    columns: dict[str, np.ndarray]
+    ids: np.ndarray | None = None
+    id_column: str | None = None
+    rows: int = 0
+    transactions: int = 0
+    notes: tuple[str, ...] = field(default=())
+
+
+def load_fit_input(path: str | Path, model: str, *, time_unit: str | None = None,
+                   observation_end: str | None = None) -> FitInput:
+    """Read ``path`` and check it holds what ``model`` needs.
+
+    A file with all of the model's summary columns is read as a summary;
+    otherwise a file with a ``time`` column is read as a transaction log
+    (not for sBG).
+
+    Args:
+        path: The CSV file.
+        model: One of :data:`MODELS`.
+        time_unit: ``"days"`` or ``"weeks"`` (default) for a log whose times
+            are dates; refused for numeric times.
+        observation_end: End of observation for a log, a number or a date
+            like its times; defaults to the latest transaction.
+
+    Raises:
+        DataError: Whatever is wrong, naming the file, and the line and
+            column where one cell is at fault.
+    """
+    if model not in MODELS:
+        raise ValueError(f"unknown model {model!r}; expected one of {MODELS}")
+    table = read_csv(path)
+    needed = SUMMARY_COLUMNS[model]
+    missing = [name for name in needed if not table.has(name)]
+    is_log = bool(missing) and model != "sbg" and table.has("time")
+    if not is_log and (time_unit is not None or observation_end is not None):
+        option = "--time-unit" if time_unit is not None else "--observation-end"
+        raise table.error(f"{option} applies to transaction logs only "
+                          f"(customer_id, time[, amount]); this file is a summary")
+    if is_log:
+        return _load_log(table, model, time_unit, observation_end)
+    if missing:
+        raise table.error(_missing_message(table, model, missing))
+    if model == "sbg":
+        return _load_survivors(table)
+    return _load_summary(table, model)
+
+
+def _missing_message(table: CsvTable, model: str, missing: Sequence[str]) -> str:
+    needed = ", ".join(SUMMARY_COLUMNS[model])
+    if model in WEIGHTED_MODELS:
+        needed += " [, weights]"
+    alternative = ("" if model == "sbg" else
+                   f", or a transaction log with customer_id (or id), time"
+                   f"{', amount' if model == 'gamma_gamma' else ''}")
+    has = ", ".join(column for column in table.header if column) or "no named columns"
+    plural = "s" if len(missing) > 1 else ""
+    return (f"missing column{plural} {', '.join(missing)}: {model} needs {needed}{alternative}; "
+            f"the file has {has}")
+
+
+def _id_column(table: CsvTable) -> str | None:
+    for name in ID_COLUMNS:
+        column = table.find(name)
+        if column is not None:
+            return column
+    return None
+
+
+def _load_summary(table: CsvTable, model: str) -> FitInput:
+    columns: dict[str, np.ndarray] = {}
+    whole = {"frequency", "periods", "recency"} if model == "bgbb" else {"frequency"}
+    for name in SUMMARY_COLUMNS[model]:
+        columns[name] = table.numbers(name, whole=name in whole)
+    if table.has("weights"):
+        columns["weights"] = table.numbers("weights", whole=True)
+        if columns["weights"].sum() <= 0:
+            raise table.error("weights sum to zero: no customers to fit")
+    x = columns["frequency"]
+    if model in ("bgnbd", "pareto_nbd"):
+        t_x, age = columns["recency"], columns["T"]
+        _first_bad(table, t_x > age * (1 + _RELATIVE_SLACK) + _RELATIVE_SLACK, "recency",
+                   lambda row: f"recency {t_x[row]:g} exceeds T {age[row]:g}")
+        _first_bad(table, (x == 0) & (t_x > 0), "recency",
+                   lambda row: f"recency must be 0 where frequency is 0, got {t_x[row]:g}")
+    elif model == "bgbb":
+        t_x, n = columns["recency"], columns["periods"]
+        _first_bad(table, t_x > n, "recency",
+                   lambda row: f"recency {t_x[row]:g} exceeds periods {n[row]:g}")
+        _first_bad(table, x > t_x, "frequency",
+                   lambda row: f"frequency {x[row]:g} exceeds recency {t_x[row]:g} "
+                               f"(x transactions need at least x opportunities)")
+        _first_bad(table, (x == 0) != (t_x == 0), "recency",
+                   lambda row: "recency must be 0 exactly where frequency is 0")
+    elif model == "gamma_gamma":
+        spend = columns["monetary_value"]
+        _first_bad(table, (x > 0) & (spend <= 0), "monetary_value",
+                   lambda row: "must be > 0 where frequency > 0 (mean repeat spend, dollars)")
+    id_column = _id_column(table)
+    return FitInput(source=table.source, model=model, kind="summary", columns=columns,
+                    ids=np.array(table.text(id_column)) if id_column else None,
+                    id_column=id_column, rows=len(table.rows))
+
+
+def _first_bad(table: CsvTable, bad: np.ndarray, column: str, describe) -> None:
+    if np.any(bad):
+        row = int(np.flatnonzero(bad)[0])
+        raise table.row_error(row, table.find(column) or column, describe(row))
+
+
+def _load_survivors(table: CsvTable) -> FitInput:
+    period = table.numbers("period", whole=True)
+    survivors = table.numbers("survivors", whole=True)
+    expected = np.arange(period.size)
+    _first_bad(table, period != expected, "period",
+               lambda row: f"expected {row} (periods run 0, 1, 2, ... in order), "
+                           f"got {period[row]:g}")
+    if period.size < 2:
+        raise table.error("survivors needs the cohort size at period 0 and at least one "
+                          "later count")
+    if survivors[0] <= 0:
+        raise table.row_error(0, table.find("survivors"), "the cohort size at period 0 must be > 0")
+    rising = np.concatenate([[False], np.diff(survivors) > 0])
+    _first_bad(table, rising, "survivors",
+               lambda row: f"survivors increase from {survivors[row - 1]:g} to "
+                           f"{survivors[row]:g}; a cohort can only shrink")
+    return FitInput(source=table.source, model="sbg", kind="survivors",
+                    columns={"period": period, "survivors": survivors}, rows=period.size)
+
+
+# --- transaction logs -----------------------------------------------------------
+
+def _parse_time(cell: str) -> float | dt.date | None:
+    """A number, a date (YYYY-MM-DD), or None if it is neither."""
+    try:
+        return float(cell)
+    except ValueError:
+        pass
+    if _DATE.fullmatch(cell):
+        try:
+            return dt.date.fromisoformat(cell)
+        except ValueError:
+            return None
+    return None
+
+
+def _log_times(table: CsvTable, time_unit: str | None, observation_end: str | None
+               ) -> tuple[np.ndarray, float | None, str]:
+    """(times as numbers, observation end, description of the time scale)."""
+    column = table.find("time")
+    cells = table.text("time")
+    parsed = [_parse_time(cell) for cell in cells]
+    kind = dt.date if isinstance(parsed[0], dt.date) else float
+    for row, (cell, value) in enumerate(zip(cells, parsed)):
+        if cell == "":
+            raise table.row_error(row, column, "missing value")
+        if value is None:
+            raise table.row_error(row, column, f"{cell!r} is not a number or a date YYYY-MM-DD")
+        if not isinstance(value, kind):
+            wanted = "a date YYYY-MM-DD" if kind is dt.date else "a number"
+            raise table.row_error(row, column, f"{cell!r} is not {wanted} like the first "
+                                               f"row's time {cells[0]!r}")
+    end: float | None = None
+    if kind is dt.date:
+        unit = time_unit or "weeks"
+        origin = min(parsed)
+        days_per_unit = TIME_UNITS[unit]
+        times = np.array([(day - origin).days for day in parsed], dtype=float) / days_per_unit
+        if observation_end is not None:
+            end_day = _parse_time(observation_end.strip())
+            if not isinstance(end_day, dt.date):
+                raise table.error(f"--observation-end {observation_end!r} must be a date "
+                                  f"YYYY-MM-DD like the times")
+            end = (end_day - origin).days / days_per_unit
+        scale = f"{unit} since {origin.isoformat()}"
+    else:
+        if time_unit is not None:
+            raise table.error("--time-unit applies to dates only; numeric times are used "
+                              "as they are (predictions come out in their unit)")
+        times = np.array(parsed, dtype=float)
+        _check_values(times, table, column, whole=False)
+        if observation_end is not None:
+            try:
+                end = float(observation_end)
+            except ValueError:
+                raise table.error(f"--observation-end {observation_end!r} must be a number "
+                                  f"like the times") from None
+            if not np.isfinite(end):
+                raise table.error(f"--observation-end must be finite, got {observation_end}")
+        scale = "time units of the file"
+    if end is not None and np.any(times > end):
+        row = int(np.flatnonzero(times > end)[0])
+        raise table.row_error(row, column, f"{cells[row]} is after --observation-end "
+                                           f"{observation_end}")
+    return times, end, scale
+
+
+def _load_log(table: CsvTable, model: str, time_unit: str | None,
+              observation_end: str | None) -> FitInput:
+    id_column = _id_column(table)
+    if id_column is None:
+        has = ", ".join(column for column in table.header if column)
+        raise table.error(f"missing column customer_id: a transaction log needs customer_id "
+                          f"(or id), time[, amount]; the file has {has}")
+    ids = table.text(id_column)
+    if "" in ids:
+        raise table.row_error(ids.index(""), id_column, "missing customer id")
+    amount = table.numbers("amount") if table.has("amount") else None
+    if model == "gamma_gamma" and amount is None:
+        has = ", ".join(column for column in table.header if column)
+        raise table.error(f"missing column amount: gamma_gamma needs the amount of each "
+                          f"transaction (dollars) in a transaction log; the file has {has}")
+    times, end, scale = _log_times(table, time_unit, observation_end)
+    if model == "bgbb":
+        _first_bad(table, times != np.round(times), "time",
+                   lambda row: f"{table.text('time')[row]} is not a whole number: bgbb needs "
+                               f"times as opportunity numbers (the first purchase at 0)")
+        if end is not None and end != round(end):
+            raise table.error(f"--observation-end {observation_end} must be a whole "
+                              f"opportunity number for bgbb")
+    try:
+        summary = summarise_transactions(np.array(ids), times, amount, observation_end=end)
+    except DataError as exc:  # pragma: no cover - the checks above come first
+        raise table.error(str(exc)) from None
+    columns = {"frequency": summary.frequency, "recency": summary.recency, "T": summary.T}
+    if model == "gamma_gamma":
+        columns = {"frequency": summary.frequency, "monetary_value": summary.monetary_value}
+    elif model == "bgbb":
+        columns = {"frequency": summary.frequency, "recency": summary.recency,
+                   "periods": summary.T}
+    return FitInput(source=table.source, model=model, kind="transaction log", columns=columns,
+                    ids=summary.customer_id.astype(str), id_column=id_column,
+                    rows=len(summary), transactions=len(table.rows),
+                    notes=(f"times in {scale}",))
