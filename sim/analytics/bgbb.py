@@ -19,8 +19,8 @@ import numpy as np
 from scipy.special import betaln, gammaln
 
 from .fitting import (DataError, FitResult, as_float_array, check_integer, check_same_length,
-                      maximise_likelihood, param_values, require_some_repeaters,
-                      validate_weights)
+                      maximise_likelihood, merge_identical_rows, param_values,
+                      require_some_repeaters, validate_weights)
 
 __all__ = ["PARAM_NAMES", "log_likelihood_terms", "log_likelihood", "fit", "p_alive",
            "expected_purchases", "conditional_expected_purchases", "compress_rows"]
@@ -58,13 +58,7 @@ def compress_rows(frequency, recency, n, weights=None):
     Returns:
         (frequency, recency, n, weights) of the distinct rows.
     """
-    x, t_x, opportunities, weights = _validate(frequency, recency, n, weights)
-    rows = np.column_stack([x, t_x, opportunities])
-    unique_rows, inverse = np.unique(rows, axis=0, return_inverse=True)
-    summed = np.bincount(inverse.ravel(), weights=weights, minlength=len(unique_rows))
-    keep = summed > 0
-    unique_rows = unique_rows[keep]
-    return unique_rows[:, 0], unique_rows[:, 1], unique_rows[:, 2], summed[keep]
+    return merge_identical_rows(*_validate(frequency, recency, n, weights))
 
 
 def _rows(x, t_x, n):

@@ -186,8 +186,14 @@ def compress_rows(frequency, recency, T, weights=None
     Returns:
         (frequency, recency, T, weights) of the distinct rows.
     """
-    x, t_x, T, weights = validate_frequency_recency_age(frequency, recency, T, weights)
-    rows = np.column_stack([x, t_x, T])
+    return merge_identical_rows(*validate_frequency_recency_age(frequency, recency, T, weights))
+
+
+def merge_identical_rows(first: np.ndarray, second: np.ndarray, third: np.ndarray,
+                         weights: np.ndarray
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct (first, second, third) rows of validated arrays, weights summed."""
+    rows = np.column_stack([first, second, third])
     unique_rows, inverse = np.unique(rows, axis=0, return_inverse=True)
     summed = np.bincount(inverse.ravel(), weights=weights, minlength=len(unique_rows))
     keep = summed > 0
