@@ -197,6 +197,9 @@ class Game:
         self._purchases[rows, col] += count.astype(np.int32)
         self._spend[rows, col] += bought
         self._cts[rows, col] = cts
+        self._total_purchases[rows] += count
+        self._total_spend[rows] += bought
+        self._total_cts[rows] += cts
         self._fees[rows] += fee
         has = count > 0
         self._last_time[rows[has]] = last[has]
@@ -252,6 +255,8 @@ class Game:
         self._first_spend[rows] = first
         self._spend[rows, turn - self.first_turn] = first
         self._purchases[rows, turn - self.first_turn] = 1
+        self._total_purchases[rows] = 1
+        self._total_spend[rows] = first
         self._last_time[rows] = turn - 1.0
         self._active[rows] = True
 
@@ -277,6 +282,9 @@ class Game:
         grow("_active", bool)
         grow("_cancel_turn", np.int16, fill=STILL_ACTIVE)
         grow("_service_received", float)
+        grow("_total_purchases", np.int64)
+        grow("_total_spend", float)
+        grow("_total_cts", float)
         grow("_purchases", np.int32, cols)
         grow("_spend", float, cols)
         grow("_cts", float, cols)
@@ -303,6 +311,10 @@ class Game:
             spend=view(self._spend[rows, cols]),
             cost_to_serve=view(self._cts[rows, cols]),
             first_spend=view(self._first_spend[rows]),
+            # Running totals change every turn: copies keep this observation fixed.
+            total_purchases=self._total_purchases[rows].copy(),
+            total_spend=self._total_spend[rows].copy(),
+            total_cost_to_serve=self._total_cts[rows].copy(),
             fees_paid=self._fees[rows].copy(),
             last_purchase_time=self._last_time[rows].copy(),
             cancel_turn=self._cancel_turn[rows].copy(),

@@ -63,6 +63,11 @@ class Observation:
         cost_to_serve: (rows, turn columns) dollars the firm spent serving
             each customer (returns, support) per turn.
         first_spend: dollars of each customer's first purchase.
+        total_purchases: purchases per row over all turns (row sums of
+            ``purchases``, kept by the engine so no turn re-sums history).
+        total_spend: dollars per row over all turns (row sums of ``spend``).
+        total_cost_to_serve: dollars per row over all turns (row sums of
+            ``cost_to_serve``).
         fees_paid: membership fees paid so far per row, dollars (0 unless
             the scenario is contractual).
         last_purchase_time: time of each customer's latest purchase, in
@@ -85,6 +90,9 @@ class Observation:
     spend: np.ndarray
     cost_to_serve: np.ndarray
     first_spend: np.ndarray
+    total_purchases: np.ndarray
+    total_spend: np.ndarray
+    total_cost_to_serve: np.ndarray
     fees_paid: np.ndarray
     last_purchase_time: np.ndarray
     cancel_turn: np.ndarray
@@ -123,9 +131,9 @@ class Observation:
         cost to serve, dollars, service not counted), profit_per_turn
         (profit / turns since acquisition, at least one), active (1 or 0).
         """
-        purchases = self.purchases.sum(axis=1)
-        total_spend = self.spend.sum(axis=1)
-        total_cts = self.cost_to_serve.sum(axis=1)
+        purchases = self.total_purchases
+        total_spend = self.total_spend
+        total_cts = self.total_cost_to_serve
         acquisition_time = self.acquisition_turn - 1.0
         cols = {
             "customer_id": self.customer_id,

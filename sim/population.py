@@ -83,11 +83,13 @@ def draw_population(scenario: Scenario, seed: int) -> Population:
     d_rate = _per_type(scenario, lambda t: t.dropout_rate.rate if t.dropout_rate else 1.0)
     c_a = _per_type(scenario, lambda t: t.churn_probability.a if t.churn_probability else 1.0)
     c_b = _per_type(scenario, lambda t: t.churn_probability.b if t.churn_probability else 1.0)
-    gamma_mu = gamma(2, d_shape, d_rate)
-    churn = gen(3).beta(c_a[type_index], c_b[type_index])
-    # mu = -ln(1 - theta) makes the per-turn survival exp(-mu) = 1 - theta.
-    beta_mu = -np.log1p(-np.minimum(churn, 1.0 - 1e-12))
-    dropout_rate = np.where(has_gamma[type_index], gamma_mu, beta_mu)
+    dropout_rate = gamma(2, d_shape, d_rate)
+    if not has_gamma.all():
+        # Own stream: skipping it when unused changes no other draw.
+        churn = gen(3).beta(c_a[type_index], c_b[type_index])
+        # mu = -ln(1 - theta) makes the per-turn survival exp(-mu) = 1 - theta.
+        beta_mu = -np.log1p(-np.minimum(churn, 1.0 - 1e-12))
+        dropout_rate = np.where(has_gamma[type_index], dropout_rate, beta_mu)
 
     spend_shape = _per_type(scenario, lambda t: t.spend.p)[type_index]
     spend_rate = gamma(4, _per_type(scenario, lambda t: t.spend.q),

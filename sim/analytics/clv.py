@@ -189,8 +189,8 @@ def _contractual_clv(observation: Observation, horizon: float,
 
     members = observation.membership_matrix()
     member_turns = members.sum(axis=1)
-    purchases = observation.purchases.sum(axis=1) - 1.0   # first box aside
-    spend = observation.spend.sum(axis=1) - observation.first_spend
+    purchases = observation.total_purchases - 1.0   # first box aside
+    spend = observation.total_spend - observation.first_spend
     # Shrink each member's add-on habits towards the base's by one member-turn.
     pooled_rate = purchases.sum() / max(member_turns.sum(), 1)
     pooled_spend = spend.sum() / max(member_turns.sum(), 1)

@@ -34,28 +34,37 @@ def channel_values(observation: Observation) -> np.ndarray | None:
     s = observation.scenario
     if observation.n_customers == 0:
         return None
-    age = observation.turn - observation.acquisition_turn
-    h = min(_HISTORY_TURNS, int(age.max()))
+    acquired = observation.acquisition_turn
+    h = min(_HISTORY_TURNS, int(observation.turn - acquired.min()))
     if h < 2:
         return None
-    rows = np.flatnonzero(age >= h)
-    # Gather only each mature customer's first h turns, aligned on acquisition.
-    first_col = observation.acquisition_turn[rows] - observation.turn_columns[0]
-    cols = first_col[:, None] + np.arange(h)
-    rr = rows[:, None]
-    revenue = observation.spend[rr, cols]
-    if s.contractual:
-        # Who is still a customer: members in a contractual business, buyers otherwise.
-        current = observation.turn_columns[cols] <= observation.cancel_turn[rr]
-        revenue = revenue + s.membership_fee * current
-    else:
-        current = observation.purchases[rr, cols] > 0
-    profit = s.gross_margin * revenue - observation.cost_to_serve[rr, cols]
     n_channels = len(s.channels)
-    channel = observation.channel[rows].astype(np.int64)
-    cohort = np.bincount(channel, minlength=n_channels).astype(float)
-    per_turn = np.stack([np.bincount(channel, profit[:, j], n_channels) for j in range(h)], axis=1)
-    active = np.stack([np.bincount(channel, current[:, j], n_channels) for j in range(h)], axis=1)
+    # Per channel and turn of age: summed profit, and customers still current.
+    per_turn = np.zeros(n_channels * h)
+    active = np.zeros(n_channels * h)
+    cohort = np.zeros(n_channels)
+    # Rows are in acquisition order, so each mature cohort is one block of
+    # rows whose first h turns are one block of columns: views, no gathers.
+    first_turn = int(observation.turn_columns[0])
+    for turn in range(int(acquired.min()), observation.turn - h + 1):
+        start, stop = np.searchsorted(acquired, [turn, turn + 1])
+        if start == stop:
+            continue
+        rows, cols = slice(start, stop), slice(turn - first_turn, turn - first_turn + h)
+        revenue = observation.spend[rows, cols]
+        if s.contractual:
+            # Who is still a customer: members in a contractual business, buyers otherwise.
+            current = observation.turn_columns[cols] <= observation.cancel_turn[rows, None]
+            revenue = revenue + s.membership_fee * current
+        else:
+            current = observation.purchases[rows, cols] > 0
+        profit = s.gross_margin * revenue - observation.cost_to_serve[rows, cols]
+        channel = observation.channel[rows].astype(np.int64)
+        cell = (channel[:, None] * h + np.arange(h)).ravel()
+        per_turn += np.bincount(cell, profit.ravel(), n_channels * h)
+        active += np.bincount(cell, current.ravel(), n_channels * h)
+        cohort += np.bincount(channel, minlength=n_channels)
+    per_turn, active = per_turn.reshape(n_channels, h), active.reshape(n_channels, h)
     per_turn = np.divide(per_turn, cohort[:, None], out=np.zeros_like(per_turn),
                          where=cohort[:, None] > 0)
     retention = np.divide(active[:, -1], active[:, -2], out=np.zeros(n_channels),
