@@ -205,6 +205,74 @@ def test_pareto_likelihood_matches_direct_integration(params):
         assert ours[i] == pytest.approx(direct, rel=1e-9, abs=1e-9), i
 
 
+@pytest.mark.parametrize("params", [PARETO_CDNOW,
+                                    dict(r=0.5, alpha=300.0, s=0.9, beta=0.001),
+                                    dict(r=2.0, alpha=0.002, s=3.0, beta=80.0),
+                                    dict(r=1.0, alpha=5.0, s=2.0, beta=5.0),
+                                    dict(r=0.5, alpha=10.0, s=5e4, beta=9e5)])  # ridge
+def test_pareto_quadrature_likelihood_and_gradient(cdnow, params):
+    """The fit's quadrature form equals the closed form; its gradient the slope."""
+    x, t_x, T, weights = fitting.compress_rows(*cdnow)
+    theta = np.array(list(params.values()))
+    terms, gradient = pareto_nbd.log_likelihood_gradient(theta, x, t_x, T)
+    closed = pareto_nbd.log_likelihood_terms(params, x, t_x, T)
+    np.testing.assert_allclose(terms, closed, rtol=0, atol=1e-9)
+    assert_gradient_is_the_slope(
+        lambda th: float(weights @ pareto_nbd.log_likelihood_terms(
+            dict(zip(pareto_nbd.PARAM_NAMES, th)), x, t_x, T)), theta, gradient @ weights)
+
+
+@pytest.mark.parametrize("params", [BGNBD_CDNOW, dict(r=1.5, alpha=0.3, a=3.0, b=0.5),
+                                    dict(r=0.1, alpha=30.0, a=0.05, b=0.05)])
+def test_bgnbd_gradient_is_the_slope(cdnow, params):
+    x, t_x, T, weights = fitting.compress_rows(*cdnow)
+    theta = np.array(list(params.values()))
+    terms, gradient = bgnbd.log_likelihood_gradient(theta, x, t_x, T)
+    np.testing.assert_allclose(terms, bgnbd.log_likelihood_terms(params, x, t_x, T), atol=1e-12)
+    assert_gradient_is_the_slope(
+        lambda th: float(weights @ bgnbd.log_likelihood_terms(
+            dict(zip(bgnbd.PARAM_NAMES, th)), x, t_x, T)), theta, gradient @ weights)
+
+
+def assert_gradient_is_the_slope(total, theta, gradient):
+    """Central differences of the closed-form total against the analytic gradient."""
+    for i in range(theta.size):
+        step = 1e-6 * theta[i]
+        up, down = theta.copy(), theta.copy()
+        up[i] += step
+        down[i] -= step
+        slope = (total(up) - total(down)) / (2 * step)
+        # Round-off of the closed form over ~1000 rows divided by the step.
+        noise = 1e-9 * abs(total(theta)) / step
+        assert gradient[i] == pytest.approx(slope, rel=1e-5, abs=noise), i
+
+
+def test_pareto_fit_without_dropout_heterogeneity_ends_on_the_ridge():
+    """Every customer with the same dropout rate: s, β grow together, s/β stays the rate."""
+    rng = np.random.default_rng(2)   # a draw whose MLE has s at its bound e^12
+    T = cohort_ages(rng, 20_000)
+    # Gamma(s, β) with s = 1e6 and mean 0.02 per week: practically one rate.
+    x, t_x, _, _ = simulate_pareto(rng, dict(r=0.6, alpha=8.0, s=1e6, beta=5e7), T)
+    fit = pareto_nbd.fit(x, t_x, T)
+    assert fit.converged
+    assert fit.params["s"] > 1e4 and fit.params["beta"] > 1e4 / 0.03
+    assert fit.params["s"] / fit.params["beta"] == pytest.approx(0.02, rel=0.15)
+    assert fit.params["r"] == pytest.approx(0.6, rel=0.1)
+    assert fit.params["alpha"] == pytest.approx(8.0, rel=0.15)
+
+
+def test_pareto_fit_on_many_rows_matches_the_fit_without_warm_start():
+    rng = np.random.default_rng(5)
+    T = cohort_ages(rng, 12_000)
+    x, t_x, _, _ = simulate_pareto(rng, PARETO_CDNOW, T)
+    assert fitting.compress_rows(x, t_x, T)[0].size > pareto_nbd._WARM_START_ROWS
+    warm = pareto_nbd.fit(x, t_x, T)
+    cold = pareto_nbd._maximise(*fitting.compress_rows(x, t_x, T), start=(1.0, 1.0, 1.0, 1.0))
+    for name in pareto_nbd.PARAM_NAMES:
+        assert warm.params[name] == pytest.approx(cold.params[name], rel=1e-4), name
+    assert warm.log_likelihood == pytest.approx(cold.log_likelihood, abs=1e-6)
+
+
 def test_pareto_recovers_parameters_from_simulation():
     rng = np.random.default_rng(20240602)
     T = cohort_ages(rng, 20_000)
@@ -425,7 +493,7 @@ def test_maximise_likelihood_matches_exponential_theory():
     assert fit.standard_errors["rate"] == pytest.approx(rate / np.sqrt(durations.size), rel=1e-5)
 
 
-def test_maximise_likelihood_falls_back_to_nelder_mead(monkeypatch, cdnow):
+def test_failed_line_search_at_the_optimum_is_accepted(monkeypatch, cdnow):
     real_minimize = optimize.minimize
     methods = []
     def failing_lbfgsb(fun, x0, method=None, **options):
@@ -436,9 +504,25 @@ def test_maximise_likelihood_falls_back_to_nelder_mead(monkeypatch, cdnow):
         return result
     monkeypatch.setattr(fitting.optimize, "minimize", failing_lbfgsb)
     fit = bgnbd.fit(*cdnow)
-    assert methods == ["L-BFGS-B", "Nelder-Mead"] and fit.converged
+    # Restarted once, then accepted because the gradient is zero there.
+    assert methods == ["L-BFGS-B", "L-BFGS-B"] and fit.converged
     for name, published in BGNBD_CDNOW.items():
         assert three_sig(fit.params[name]) == three_sig(published), name
+
+
+def test_maximise_likelihood_falls_back_to_nelder_mead(monkeypatch, cdnow):
+    real_minimize = optimize.minimize
+    methods = []
+    def stalling_lbfgsb(fun, x0, method=None, **options):
+        methods.append(method)
+        if method == "L-BFGS-B":   # stops after two steps, far from the optimum
+            options["options"] = dict(options["options"], maxiter=2)
+        return real_minimize(fun, x0, method=method, **options)
+    monkeypatch.setattr(fitting.optimize, "minimize", stalling_lbfgsb)
+    fit = bgnbd.fit(*cdnow)
+    assert methods == ["L-BFGS-B", "L-BFGS-B", "Nelder-Mead"]
+    for name, published in BGNBD_CDNOW.items():
+        assert fit.params[name] == pytest.approx(published, rel=0.02), name
 
 
 def test_weights_fit_like_expanded_rows():

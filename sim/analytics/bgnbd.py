@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
-from scipy.special import betaln, gammaln
+from scipy.special import betaln, digamma, gammaln
 
 from .fitting import (FitResult, compress_rows, hyp2f1_stable, maximise_likelihood,
                       param_values, require_some_repeaters, validate_frequency_recency_age)
@@ -80,11 +80,49 @@ def fit(frequency, recency, T, weights=None) -> FitResult:
         params = dict(zip(PARAM_NAMES, theta))
         return float(np.dot(weights, log_likelihood_terms(params, x, t_x, T)))
 
+    def total_and_gradient(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        terms, gradient = log_likelihood_gradient(theta, x, t_x, T)
+        return float(np.dot(weights, terms)), gradient @ weights
+
     # α starts at the mean age over the mean count, so λ's prior mean is the
     # observed purchase rate; a, b start at a moderate dropout rate.
     mean_rate = max(np.average(x, weights=weights), 1e-3) / np.average(T, weights=weights)
     start = (1.0, 1.0 / mean_rate, 1.0, 2.0)
-    return maximise_likelihood(total, PARAM_NAMES, start, n=int(weights.sum()))
+    return maximise_likelihood(total, PARAM_NAMES, start, n=int(weights.sum()),
+                               gradient=total_and_gradient)
+
+
+def log_likelihood_gradient(theta, x, t_x, T) -> tuple[np.ndarray, np.ndarray]:
+    """ln L per customer and its gradient in (r, α, a, b), shape (4, customers).
+
+    ln L = ln Γ(r+x) − ln Γ(r) + r ln α + ln B(a, b+x) − ln B(a, b) + ln(A + D)
+    with A = (α+T)^−(r+x) (alive at T) and D = a/(b+x−1) (α+t_x)^−(r+x)
+    (died after the last purchase, x > 0 only); the derivative of ln(A + D)
+    is the A- and D-weighted mean of the derivatives of ln A and ln D.
+    """
+    r, alpha, a, b = (float(value) for value in theta)
+    x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
+    repeat = x > 0
+    log_age, log_recency = np.log(alpha + T), np.log(alpha + t_x)
+    log_alive = -(r + x) * log_age
+    with np.errstate(divide="ignore"):
+        log_died = np.where(repeat, np.log(a) - np.log(np.where(repeat, b + x - 1.0, 1.0))
+                            - (r + x) * log_recency, -np.inf)
+    log_mix = np.logaddexp(log_alive, log_died)
+    died_share = np.exp(log_died - log_mix)   # D / (A + D)
+    alive_share = 1.0 - died_share
+    terms = (gammaln(r + x) - gammaln(r) + r * np.log(alpha)
+             + betaln(a, b + x) - betaln(a, b) + log_mix)
+    digamma_ab, digamma_abx = digamma(a + b), digamma(a + b + x)
+    gradient = np.stack([
+        digamma(r + x) - digamma(r) + np.log(alpha)
+        - alive_share * log_age - died_share * log_recency,
+        r / alpha - (r + x) * (alive_share / (alpha + T) + died_share / (alpha + t_x)),
+        digamma_ab - digamma_abx + died_share / a,
+        digamma(b + x) - digamma(b) + digamma_ab - digamma_abx
+        - died_share / np.where(repeat, b + x - 1.0, 1.0),
+    ])
+    return terms, gradient
 
 
 def _alive_weighted_hyp2f1(r: float, a: float, b: float, x, z) -> np.ndarray:

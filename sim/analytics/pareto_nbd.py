@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
-from scipy.special import gammaln, hyperu
+from scipy.special import digamma, gammaln, hyperu
 
 from .fitting import (FitResult, compress_rows, hyp2f1_stable, maximise_likelihood, param_values,
                       require_some_repeaters)
@@ -182,17 +182,133 @@ def fit(frequency, recency, T, weights=None) -> FitResult:
     """
     x, t_x, T, weights = compress_rows(frequency, recency, T, weights)
     require_some_repeaters(x, weights)
-
-    def total(theta: np.ndarray) -> float:
-        params = dict(zip(PARAM_NAMES, theta))
-        return float(np.dot(weights, log_likelihood_terms(params, x, t_x, T)))
-
     # Prior means matching the observed purchase rate and a lifetime about as
     # long as the observation window.
     mean_age = np.average(T, weights=weights)
     mean_rate = max(np.average(x, weights=weights), 1e-3) / mean_age
     start = (1.0, 1.0 / mean_rate, 1.0, mean_age)
-    return maximise_likelihood(total, PARAM_NAMES, start, n=int(weights.sum()))
+    if x.size > _WARM_START_ROWS:
+        # Most of the search happens far from the optimum, where a systematic
+        # sample of the rows (sorted by x, t_x, T) points the same way; the
+        # full data then only polishes.
+        sample = slice(None, None, -(-x.size // _WARM_START_ROWS))
+        start = tuple(_maximise(x[sample], t_x[sample], T[sample], weights[sample], start,
+                                standard_errors=False).params.values())
+    return _maximise(x, t_x, T, weights, start)
+
+
+#: Distinct summary rows above which a fit first runs on a sample of them.
+_WARM_START_ROWS = 4000
+
+
+def _maximise(x, t_x, T, weights, start, standard_errors: bool = True) -> FitResult:
+    def total(theta: np.ndarray) -> float:
+        params = dict(zip(PARAM_NAMES, theta))
+        return float(np.dot(weights, log_likelihood_terms(params, x, t_x, T)))
+
+    def total_and_gradient(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        terms, gradient = log_likelihood_gradient(theta, x, t_x, T)
+        return float(np.dot(weights, terms)), gradient @ weights
+
+    return maximise_likelihood(total, PARAM_NAMES, start, n=int(weights.sum()),
+                               gradient=total_and_gradient, standard_errors=standard_errors,
+                               coordinates=_RIDGE_COORDINATES)
+
+
+# The search runs over (ln r, ln α, ln s, ln s/β): without dropout
+# heterogeneity the likelihood keeps rising as s, β → ∞ at a fixed mean
+# dropout rate s/β, which is then one axis (ln β = ln s − ln s/β).
+_RIDGE_COORDINATES = np.array([[1.0, 0.0, 0.0, 0.0],
+                               [0.0, 1.0, 0.0, 0.0],
+                               [0.0, 0.0, 1.0, 0.0],
+                               [0.0, 0.0, 1.0, -1.0]])
+
+
+# Gauss–Legendre nodes for the dropout integral in log_likelihood_gradient;
+# 20 agree with the closed form to ~1e-12 in ln L (tests check 1e-9).
+_GRADIENT_NODES, _GRADIENT_WEIGHTS = np.polynomial.legendre.leggauss(20)
+#: The integrand is cut where it falls this far (in ln) below its largest end.
+_GRADIENT_CUT = 36.0
+
+
+def log_likelihood_gradient(theta, x, t_x, T) -> tuple[np.ndarray, np.ndarray]:
+    """ln L per customer and its gradient in (r, α, s, β), shape (4, customers).
+
+    L = Γ(r+x)/Γ(r) α^r β^s [A(T) + s ∫_{t_x}^T A(τ)/(β+τ) dτ] with
+    A(τ) = (α+τ)^−(r+x) (β+τ)^−s, the same likelihood as the closed form in
+    :func:`log_likelihood_terms` written as "alive at T" plus "died at τ".
+    The integral is done by Gauss–Legendre quadrature in z = ln(c+τ),
+    c = min(α, β): there ln of the integrand is concave and its slope is
+    bounded, so after cutting the tail where it has fallen by
+    ``_GRADIENT_CUT`` (Newton steps from the right end, which stay on the
+    safe side of the cut for a concave function) a fixed 20-node rule is
+    accurate to round-off. Differentiating under the integral then gives the
+    gradient as the weighted mean, over "alive at T" and the quadrature
+    nodes, of the derivatives of their logs: no special functions beyond
+    digamma, one pass over the data.
+    """
+    x, t_x, T = (np.asarray(v, dtype=float).ravel() for v in (x, t_x, T))
+    # Blocks of rows keep the (rows, nodes) temporaries in cache: ~1.5x faster.
+    blocks = [_gradient_block(theta, x[i:i + _BLOCK], t_x[i:i + _BLOCK], T[i:i + _BLOCK])
+              for i in range(0, x.size, _BLOCK)]
+    return (np.concatenate([terms for terms, _ in blocks]),
+            np.concatenate([gradient for _, gradient in blocks], axis=1))
+
+
+_BLOCK = 4096
+
+
+def _gradient_block(theta, x, t_x, T) -> tuple[np.ndarray, np.ndarray]:
+    r, alpha, s, beta = (float(value) for value in theta)
+    c = min(alpha, beta)
+    alpha_gap, beta_gap = alpha - c, beta - c
+    r_x, s_1 = r + x, s + 1.0
+
+    def log_integrand(z):            # ln of A(τ)/(β+τ) dτ/dz, s aside
+        e = np.exp(z)
+        return z - r_x * np.log(alpha_gap + e) - s_1 * np.log(beta_gap + e)
+
+    def slope(z):
+        e = np.exp(z)
+        return 1.0 - r_x * e / (alpha_gap + e) - s_1 * e / (beta_gap + e)
+
+    low, high = np.log(c + t_x), np.log(c + T)
+    level = np.maximum(log_integrand(low), log_integrand(high)) - _GRADIENT_CUT
+    for _ in range(4):
+        below = log_integrand(high) - level
+        falling = slope(high)
+        step = np.where((below < 0) & (falling < 0), below / np.where(falling < 0, falling, -1.0), 0)
+        high = np.maximum(high - step, low)
+    half = 0.5 * (high - low)
+    z = (0.5 * (high + low))[:, None] + half[:, None] * _GRADIENT_NODES
+    e = np.exp(z)
+    # ln(α+τ), ln(β+τ) at the nodes; the smaller rate's is z itself.
+    log_alpha_node = z if alpha_gap == 0 else np.log(alpha_gap + e)
+    log_beta_node = z if beta_gap == 0 else np.log(beta_gap + e)
+    with np.errstate(divide="ignore"):   # t_x = T: zero width, no dying term
+        log_nodes = (np.log(s) + np.log(half)[:, None] + np.log(_GRADIENT_WEIGHTS) + z
+                     - r_x[:, None] * log_alpha_node - s_1 * log_beta_node)
+    log_alpha_T, log_beta_T = np.log(alpha + T), np.log(beta + T)
+    log_alive = -r_x * log_alpha_T - s * log_beta_T
+    peak = np.maximum(log_alive, log_nodes.max(axis=1))
+    alive_share = np.exp(log_alive - peak)
+    node_share = np.exp(log_nodes - peak[:, None])
+    mass = alive_share + node_share.sum(axis=1)
+    alive_share /= mass
+    node_share /= mass[:, None]
+    died_share = 1.0 - alive_share
+    terms = (gammaln(r_x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
+             + peak + np.log(mass))
+    gradient = np.stack([
+        digamma(r_x) - digamma(r) + np.log(alpha)
+        - alive_share * log_alpha_T - (node_share * log_alpha_node).sum(axis=1),
+        r / alpha - r_x * (alive_share / (alpha + T)
+                           + (node_share / (alpha_gap + e)).sum(axis=1)),
+        np.log(beta) + died_share / s
+        - alive_share * log_beta_T - (node_share * log_beta_node).sum(axis=1),
+        s / beta - alive_share * s / (beta + T) - s_1 * (node_share / (beta_gap + e)).sum(axis=1),
+    ])
+    return terms, gradient
 
 
 def _power_difference_over(exponent, log_base) -> np.ndarray:
