@@ -189,6 +189,8 @@ def test_pareto_likelihood_matches_direct_integration(params):
     t_x = np.array([0.0, 0.5, 20.0, 30.0, 39.0])
     T = np.full(5, 39.0)
     ours = pareto_nbd.log_likelihood_terms(params, x, t_x, T)
+    # P(alive) and the predictions use the quadrature form: the same numbers.
+    np.testing.assert_allclose(pareto_nbd._log_parts(params, x, t_x, T)[1], ours, atol=1e-9)
     for i in range(x.size):
         # L = E[λ^x e^{−(λ+μ)T}] + ∫ E[λ^x μ e^{−(λ+μ)τ}] dτ over (t_x, T);
         # everything is scaled by the integrand's peak (at τ = t_x) to stay in range.

@@ -110,11 +110,13 @@ def noncontractual_clv(summary: CustomerSummary, margin: np.ndarray | float,
     if spend is None:
         spend = gamma_gamma.fit(x[rows], summary.monetary_value[rows])
     expected_spend = gamma_gamma.expected_spend(spend, x, summary.monetary_value)
-    dert = pareto_nbd.dert(transactions, x, t_x, T, discount_rate)
+    # P(alive) is the costly part (an integral per customer): computed once.
+    alive = pareto_nbd.p_alive(transactions, x, t_x, T)
+    dert = alive * pareto_nbd.dert_if_alive(transactions, x, T, discount_rate)
     margin = np.broadcast_to(np.asarray(margin, dtype=float), x.shape)
-    expected = pareto_nbd.conditional_expected_purchases(transactions, horizon, x, t_x, T)
+    expected = alive * pareto_nbd.expected_purchases_if_alive(transactions, horizon, x, T)
     return CustomerValue(
-        p_alive=pareto_nbd.p_alive(transactions, x, t_x, T),
+        p_alive=alive,
         expected_purchases=expected,
         expected_spend=expected_spend,
         margin_share=margin,
