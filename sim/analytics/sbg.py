@@ -153,5 +153,9 @@ def discounted_expected_residual_lifetime(params: Params, n, discount_rate: floa
     n = np.asarray(n, dtype=float)
     if np.any(n < 1):
         raise ValueError("n must be ≥ 1 (the period the subscriber is in)")
-    return ((beta + n - 1.0) / (alpha + beta + n - 1.0)
-            * hyp2f1_stable(1.0, beta + n, alpha + beta + n, 1.0 / (1.0 + discount_rate)))
+    # Customers share a handful of periods; ₂F₁ near z = 1 is slow, so once each.
+    periods, which = np.unique(n, return_inverse=True)
+    per_period = ((beta + periods - 1.0) / (alpha + beta + periods - 1.0)
+                  * hyp2f1_stable(1.0, beta + periods, alpha + beta + periods,
+                                  1.0 / (1.0 + discount_rate)))
+    return per_period[which.reshape(n.shape)]

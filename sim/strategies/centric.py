@@ -3,16 +3,22 @@
 Acquisition: estimate what a customer from each channel is worth from the
 channel's past cohorts (their observed profit in the first turns, with a
 geometric tail from the cohort's observed repeat-buying retention) and buy
-where the next dollar returns the most.  Service: RFM-style tiers — turn
-away customers whose observed profit is negative, give real service (twice
-the half-saturation spend) to the recent buyers with the highest observed
-profit per turn, as many as the budget pays for, and nothing to the rest.
+where the next dollar returns the most.  Service: tiers by predicted
+customer lifetime value (``sim.analytics.clv``: Pareto/NBD and Gamma–Gamma
+in the shops, sBG for members) — turn away customers whose predicted value
+is negative (they cost more to serve than they bring), give real service
+(twice the half-saturation spend) to the customers with the highest
+predicted value whose next turn's expected contribution covers that spend,
+as many as the budget pays for, and nothing to the rest.  Should the models
+have too little history to fit, RFM-style tiers on observed profit stand in.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..analytics.clv import CustomerValue, predict_clv
+from ..analytics.fitting import DataError
 from ..decisions import DISENGAGE, Decision, Tier, evaluate_rule
 from ..engine import Truth
 from ..observation import Observation
@@ -85,10 +91,36 @@ class CustomerCentric(BaseStrategy):
         s = observation.scenario
         values = channel_values(observation)
         acquisition = even_acquisition(s) if values is None else greedy_acquisition(s, values)
-        return Decision(acquisition, self.tiers(observation))
+        try:
+            value = predict_clv(observation)
+        except DataError:
+            return Decision(acquisition, self.rfm_tiers(observation))
+        return Decision(acquisition, self.clv_tiers(observation, value), value.columns())
 
     @staticmethod
-    def tiers(observation: Observation) -> tuple[Tier, ...]:
+    def clv_tiers(observation: Observation, value: CustomerValue) -> tuple[Tier, ...]:
+        """Turn away negative predicted CLV; serve the highest predicted CLV within budget."""
+        s = observation.scenario
+        level = 2.0 * s.service.half_saturation
+        tiers = [Tier("negative value", {"field": "predicted_clv", "op": "<", "value": 0.0},
+                      DISENGAGE)]
+        clv = value.predicted_clv
+        # Service pays back only where next turn's contribution covers it.
+        worth_serving = (value.horizon_value >= level) & (clv > 0) & observation.active
+        count = min(int(worth_serving.sum()), int(s.budget.service // level))
+        if count > 0:
+            ranked = np.where(worth_serving, clv, -np.inf)
+            threshold = float(np.partition(ranked, ranked.size - count)[ranked.size - count])
+            rule = {"all": [{"field": "predicted_clv", "op": ">=", "value": threshold},
+                            {"field": "horizon_value", "op": ">=", "value": level}]}
+            # Ties at the threshold could push the tier over budget; skip it then.
+            if int((ranked >= threshold).sum()) * level <= s.budget.service:
+                tiers.append(Tier("most valuable", rule, level))
+        return tuple(tiers)
+
+    @staticmethod
+    def rfm_tiers(observation: Observation) -> tuple[Tier, ...]:
+        """Turn away observed losses; serve recent buyers with the best profit per turn."""
         s = observation.scenario
         cols = observation.columns
         level = 2.0 * s.service.half_saturation
