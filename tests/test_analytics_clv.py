@@ -111,3 +111,39 @@ def test_no_customers_is_a_clear_error():
     empty = obs.__class__(**{**obs.__dict__, "customer_id": obs.customer_id[:0]})
     with pytest.raises(DataError, match="no customers"):
         clv.predict_clv(empty)
+
+
+def test_customer_centric_bot_tiers_by_predicted_clv(scenario_name):
+    """The reference bot turns away negative predicted CLV and serves the highest."""
+    from sim.decisions import assign_tiers
+    from sim.valuation import customer_equity
+
+    game, obs = _game_at(scenario_name, 4)
+    decision = get_strategy("customer-centric").decide(obs)
+    assert set(decision.scores) == {"p_alive", "expected_purchases", "predicted_clv",
+                                    "horizon_value"}
+    assert [tier.name for tier in decision.tiers] == ["negative value", "most valuable"]
+    assignment = assign_tiers(decision, dict(obs.columns), obs.categories,
+                              obs.scenario.budget.service, servable=obs.active)
+    assert assignment.service_cost <= obs.scenario.budget.service
+    truth = game.truth
+    # True equity of every customer (0 for those already gone): the bot never sees it.
+    equity = np.where(truth.alive[obs.customer_id],
+                      customer_equity(truth.population, obs.customer_id, obs.scenario), 0.0)
+    served = assignment.service_per_customer > 0
+    rest = ~served & ~assignment.disengaged
+    assert equity[assignment.disengaged].mean() < 0
+    assert equity[served].mean() > 3 * equity[rest].mean() > 0
+
+
+def test_customer_centric_bot_falls_back_to_rfm_tiers(monkeypatch):
+    from sim.strategies import centric
+
+    def no_history(observation):
+        raise DataError("frequency is zero for every customer: nothing to fit")
+
+    monkeypatch.setattr(centric, "predict_clv", no_history)
+    _, obs = _game_at("coffee", 2)
+    decision = get_strategy("customer-centric").decide(obs)
+    assert not decision.scores
+    assert [tier.name for tier in decision.tiers][0] == "unprofitable"
