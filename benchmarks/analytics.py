@@ -281,7 +281,7 @@ def print_row(row: dict) -> None:
     their_time = f"{theirs['median_seconds']:9.3f}" if "params" in theirs else f"{'-':>9}"
     ratio = f"{row['ratio']:7.1f}x" if "ratio" in row else f"{'-':>8}"
     diff = f"{row['max_relative_param_diff']:9.1e}" if "ratio" in row else f"{'-':>9}"
-    delta = f"{row['delta_log_likelihood']:+10.4f}" if "ratio" in row else f"{'-':>10}"
+    delta = f"{row['delta_log_likelihood']:+10.1e}" if "ratio" in row else f"{'-':>10}"
     notes = "; ".join(f"{who}: {part['error']}" for who, part in (("ours", ours),
                       ("lifetimes", theirs)) if "error" in part)
     print(f"{row['model']:<12}{size:>11}{our_time}{their_time}{ratio}{diff}{delta}  {notes}")

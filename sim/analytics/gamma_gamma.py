@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
-from scipy.special import gammaln
+from scipy.special import digamma, gammaln
 
 from .fitting import (DataError, FitResult, as_float_array, check_integer, check_same_length,
                       maximise_likelihood, param_values)
@@ -75,12 +75,29 @@ def fit(frequency, monetary_value) -> FitResult:
     """
     x, zbar = _repeat_buyers(frequency, monetary_value)
 
+    # Data-only logs, computed once for every evaluation.
+    log_x, log_zbar = np.log(x), np.log(zbar)
+
     def total(theta: np.ndarray) -> float:
         return float(np.sum(log_likelihood_terms(dict(zip(PARAM_NAMES, theta)), x, zbar)))
 
+    def total_and_gradient(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        p, q, gamma = theta
+        px = p * x
+        log_scale = np.log(gamma + x * zbar)
+        terms = (gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(gamma)
+                 + px * log_x + (px - 1.0) * log_zbar - (px + q) * log_scale)
+        digamma_all = digamma(px + q)
+        gradient = np.array([
+            np.dot(x, digamma_all - digamma(px) + log_x + log_zbar - log_scale),
+            np.sum(digamma_all - log_scale) + x.size * (np.log(gamma) - digamma(q)),
+            x.size * q / gamma - np.sum((px + q) / (gamma + x * zbar)),
+        ])
+        return float(terms.sum()), gradient
+
     # Method-of-moments flavoured start: p = 1, q = 2 puts E[z] = γ.
     start = (1.0, 2.0, float(np.mean(zbar)))
-    return maximise_likelihood(total, PARAM_NAMES, start, n=x.size)
+    return maximise_likelihood(total, PARAM_NAMES, start, n=x.size, gradient=total_and_gradient)
 
 
 def expected_spend(params: Params, x, zbar) -> np.ndarray:
