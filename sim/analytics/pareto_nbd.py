@@ -202,13 +202,15 @@ def fit(frequency, recency, T, weights=None) -> FitResult:
     mean_age = np.average(T, weights=weights)
     mean_rate = max(np.average(x, weights=weights), 1e-3) / mean_age
     start = (1.0, 1.0 / mean_rate, 1.0, mean_age)
-    if x.size > _WARM_START_ROWS:
+    sample = slice(None, None, -(-x.size // _WARM_START_ROWS))
+    if x.size > _WARM_START_ROWS and np.any(x[sample] > 0):
         # Most of the search happens far from the optimum, where a systematic
         # sample of the rows (sorted by x, t_x, T) points the same way; the
         # full data then only polishes.
-        sample = slice(None, None, -(-x.size // _WARM_START_ROWS))
-        start = tuple(_maximise(x[sample], t_x[sample], T[sample], weights[sample], start,
-                                standard_errors=False).params.values())
+        warm = _maximise(x[sample], t_x[sample], T[sample], weights[sample], start,
+                         standard_errors=False)
+        if warm.converged:
+            start = tuple(warm.params.values())
     return _maximise(x, t_x, T, weights, start)
 
 
