@@ -20,7 +20,7 @@ from scipy.special import betaln, gammaln
 
 from .fitting import (DataError, FitResult, as_float_array, check_integer, check_same_length,
                       maximise_likelihood, merge_identical_rows, param_values,
-                      require_some_repeaters, validate_weights)
+                      require_some_repeaters, validate_weights, weighted_total)
 
 __all__ = ["PARAM_NAMES", "log_likelihood_terms", "log_likelihood", "fit", "p_alive",
            "expected_purchases", "conditional_expected_purchases", "compress_rows"]
@@ -115,10 +115,7 @@ def fit(frequency, recency, n, weights=None) -> FitResult:
     x, t_x, n, weights = compress_rows(frequency, recency, n, weights)
     require_some_repeaters(x, weights)
 
-    def total(theta: np.ndarray) -> float:
-        params = dict(zip(PARAM_NAMES, theta))
-        return float(np.dot(weights, log_likelihood_terms(params, x, t_x, n)))
-
+    total = weighted_total(log_likelihood_terms, PARAM_NAMES, weights, x, t_x, n)
     return maximise_likelihood(total, PARAM_NAMES, (1.0, 1.0, 1.0, 1.0), n=int(weights.sum()))
 
 

@@ -19,7 +19,8 @@ import numpy as np
 from scipy.special import betaln, digamma, gammaln
 
 from .fitting import (FitResult, compress_rows, hyp2f1_stable, maximise_likelihood,
-                      param_values, require_some_repeaters, validate_frequency_recency_age)
+                      param_values, require_some_repeaters, validate_frequency_recency_age,
+                      weighted_total, weighted_total_and_gradient)
 
 __all__ = ["PARAM_NAMES", "log_likelihood", "compress_rows", "fit", "expected_purchases",
            "p_alive", "conditional_expected_purchases"]
@@ -76,13 +77,8 @@ def fit(frequency, recency, T, weights=None) -> FitResult:
     x, t_x, T, weights = compress_rows(frequency, recency, T, weights)
     require_some_repeaters(x, weights)
 
-    def total(theta: np.ndarray) -> float:
-        params = dict(zip(PARAM_NAMES, theta))
-        return float(np.dot(weights, log_likelihood_terms(params, x, t_x, T)))
-
-    def total_and_gradient(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        terms, gradient = log_likelihood_gradient(theta, x, t_x, T)
-        return float(np.dot(weights, terms)), gradient @ weights
+    total = weighted_total(log_likelihood_terms, PARAM_NAMES, weights, x, t_x, T)
+    total_and_gradient = weighted_total_and_gradient(log_likelihood_gradient, weights, x, t_x, T)
 
     # α starts at the mean age over the mean count, so λ's prior mean is the
     # observed purchase rate; a, b start at a moderate dropout rate.

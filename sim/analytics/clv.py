@@ -104,7 +104,7 @@ def noncontractual_clv(summary: CustomerSummary, margin: np.ndarray | float,
         The predictions; ``fits`` holds "pareto_nbd" and "gamma_gamma".
     """
     x, t_x, T = summary.frequency, summary.recency, summary.T
-    rows = fit_sample(x.size, max_fit_customers or MAX_FIT_CUSTOMERS)
+    rows = fit_sample(x.size, max_fit_customers)
     if transactions is None:
         transactions = pareto_nbd.fit(x[rows], t_x[rows], T[rows])
     if spend is None:

@@ -23,6 +23,8 @@ __all__ = [
     "DataError",
     "FitResult",
     "maximise_likelihood",
+    "weighted_total",
+    "weighted_total_and_gradient",
     "numerical_hessian",
     "hessian_from_gradient",
     "hyp2f1_stable",
@@ -212,6 +214,43 @@ def require_some_repeaters(frequency: np.ndarray, weights: np.ndarray) -> None:
 # --- optimisation -------------------------------------------------------------
 
 Gradient = Callable[[np.ndarray], tuple[float, np.ndarray]]
+
+
+def weighted_total(terms: Callable[..., np.ndarray], names: Sequence[str],
+                   weights: np.ndarray, *data: np.ndarray) -> Callable[[np.ndarray], float]:
+    """Total ln L over summary rows, each counted ``weights`` times.
+
+    Args:
+        terms: ``terms(params, *data)``, ln L per row for a params mapping.
+        names: Parameter names, in the order of the optimiser's vector.
+        weights: Count of customers each row stands for.
+        *data: Per-row arrays passed on to ``terms``.
+
+    Returns:
+        The objective ``maximise_likelihood`` takes, over natural parameters.
+    """
+    def total(theta: np.ndarray) -> float:
+        return float(np.dot(weights, terms(dict(zip(names, theta)), *data)))
+    return total
+
+
+def weighted_total_and_gradient(terms_and_gradient: Callable[..., tuple[np.ndarray, np.ndarray]],
+                                weights: np.ndarray, *data: np.ndarray) -> Gradient:
+    """Total ln L and its gradient over summary rows, each counted ``weights`` times.
+
+    Args:
+        terms_and_gradient: ``f(theta, *data)`` giving ln L per row and its
+            gradient, shape (parameters, rows).
+        weights: Count of customers each row stands for.
+        *data: Per-row arrays passed on to ``terms_and_gradient``.
+
+    Returns:
+        The ``gradient`` argument ``maximise_likelihood`` takes.
+    """
+    def total_and_gradient(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        terms, gradient = terms_and_gradient(theta, *data)
+        return float(np.dot(weights, terms)), gradient @ weights
+    return total_and_gradient
 
 
 def maximise_likelihood(log_likelihood: Callable[[np.ndarray], float],

@@ -20,7 +20,7 @@ import numpy as np
 from scipy.special import digamma, gammaln, hyperu
 
 from .fitting import (FitResult, compress_rows, hyp2f1_stable, maximise_likelihood, param_values,
-                      require_some_repeaters)
+                      require_some_repeaters, weighted_total, weighted_total_and_gradient)
 
 __all__ = ["PARAM_NAMES", "log_likelihood_terms", "log_likelihood", "log_likelihood_gradient",
            "fit", "expected_purchases", "p_alive", "conditional_expected_purchases",
@@ -219,14 +219,8 @@ _WARM_START_ROWS = 4000
 
 
 def _maximise(x, t_x, T, weights, start, standard_errors: bool = True) -> FitResult:
-    def total(theta: np.ndarray) -> float:
-        params = dict(zip(PARAM_NAMES, theta))
-        return float(np.dot(weights, log_likelihood_terms(params, x, t_x, T)))
-
-    def total_and_gradient(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        terms, gradient = log_likelihood_gradient(theta, x, t_x, T)
-        return float(np.dot(weights, terms)), gradient @ weights
-
+    total = weighted_total(log_likelihood_terms, PARAM_NAMES, weights, x, t_x, T)
+    total_and_gradient = weighted_total_and_gradient(log_likelihood_gradient, weights, x, t_x, T)
     return maximise_likelihood(total, PARAM_NAMES, start, n=int(weights.sum()),
                                gradient=total_and_gradient, standard_errors=standard_errors,
                                coordinates=_RIDGE_COORDINATES)
