@@ -11,7 +11,7 @@ What it measures (all in one run):
 1. Speed.  For each pool size, a full game of the scenario scaled with
    ``Scenario.with_prospects(n)``: reset (drawing the market and playing the
    warm-up turns) plus every turn, the strategy's ``decide`` included, in the
-   same order as ``sim.scoring.play``.  Each (size, strategy) runs in its own
+   same order as ``sim.runner.play_game``.  Each (size, strategy) runs in its own
    fresh subprocess, which first plays one small game to warm lazy imports
    and the Gamma quantile tables, then plays ``--repeats`` timed games; the
    table shows medians over repeats.  Cost per turn is also shown per 1k
@@ -140,32 +140,49 @@ def verdict(ok: bool) -> str:
 
 # ---------------------------------------------------------------- children
 
+class _TimedStrategy:
+    """Wraps a strategy so the runner's game can be timed decide by decide."""
+
+    def __init__(self, strategy):
+        self.strategy = strategy
+        self.name = strategy.name
+        self.sees_truth = getattr(strategy, "sees_truth", False)
+        self.decided_at = self.decide_seconds = self.reset_at = 0.0
+
+    def reset(self, scenario, seed):
+        # The runner resets the strategy right after the game's reset.
+        self.reset_at = time.perf_counter()
+        self.strategy.reset(scenario, seed)
+
+    def decide(self, observation, truth=None):
+        t = time.perf_counter()
+        decision = self.strategy.decide(observation, truth)
+        self.decided_at = time.perf_counter()
+        self.decide_seconds = self.decided_at - t
+        return decision
+
+
 def timed_game(scenario, strategy_name: str, seed: int) -> dict:
-    """One full game in the order of ``sim.scoring.play``, timed turn by turn."""
-    from sim.engine import Game
+    """One full game through ``sim.runner.play_game``, timed turn by turn."""
+    from sim.runner import play_game
     from sim.strategies import get_strategy
 
-    strategy = get_strategy(strategy_name)
-    game = Game(scenario)
+    strategy = _TimedStrategy(get_strategy(strategy_name))
+    turns = []
+
+    def on_turn(game, decision, result):
+        step = time.perf_counter() - strategy.decided_at
+        true_turn = game.truth.turns[-1]
+        turns.append({"decide": strategy.decide_seconds, "step": step,
+                      "processed": true_turn.alive + true_turn.lost})
+
     cpu0 = cpu_seconds()
     t0 = time.perf_counter()
-    observation = game.reset(seed)
-    strategy.reset(scenario, seed)
-    t_reset = time.perf_counter() - t0
-    turns = []
-    while not game.done:
-        truth = game.truth if getattr(strategy, "sees_truth", False) else None
-        t1 = time.perf_counter()
-        decision = strategy.decide(observation, truth)
-        t2 = time.perf_counter()
-        observation, result = game.step(decision)
-        t3 = time.perf_counter()
-        turns.append({"decide": t2 - t1, "step": t3 - t2,
-                      "processed": result.customers + result.lost})
+    played = play_game(scenario, strategy, seed, on_turn=on_turn)
     total = time.perf_counter() - t0
     cpu = cpu_seconds() - cpu0
-    truth = game.truth
-    return {"reset": t_reset, "total": total, "cpu": cpu, "turns": turns,
+    truth = played.game.truth
+    return {"reset": strategy.reset_at - t0, "total": total, "cpu": cpu, "turns": turns,
             "alive_end": int(truth.alive.sum()), "ever_acquired": int(truth.row_prospect.size),
             "n_turns": len(turns)}
 
@@ -188,7 +205,7 @@ def child_memory(args) -> dict:
     import tracemalloc
 
     from sim.scenario import load_scenario
-    from sim.scoring import play
+    from sim.runner import play_game
     from sim.strategies import get_strategy
 
     scenario = load_scenario(args.scenario).with_prospects(args.prospects[0])
@@ -196,7 +213,7 @@ def child_memory(args) -> dict:
     baseline = maxrss_mib()
     if args.tracemalloc:
         tracemalloc.start()
-    game = play(scenario, strategy, args.seed)
+    game = play_game(scenario, strategy, args.seed).game
     out = {"baseline_mib": baseline, "peak_mib": maxrss_mib(),
            "ever_acquired": int(game.truth.row_prospect.size)}
     if args.tracemalloc:
@@ -211,16 +228,16 @@ def child_profile(args) -> dict:
     import pstats
 
     from sim.scenario import load_scenario
-    from sim.scoring import play
+    from sim.runner import play_game
     from sim.strategies import get_strategy
 
     base = load_scenario(args.scenario)
-    play(base.with_prospects(WARM_PROSPECTS), get_strategy(args.strategy), args.seed)
+    play_game(base.with_prospects(WARM_PROSPECTS), get_strategy(args.strategy), args.seed)
     scenario = base.with_prospects(args.prospects[0])
     profiler = cProfile.Profile()
     t0 = time.perf_counter()
     profiler.enable()
-    play(scenario, get_strategy(args.strategy), args.seed)
+    play_game(scenario, get_strategy(args.strategy), args.seed)
     profiler.disable()
     wall = time.perf_counter() - t0
     text = io.StringIO()
@@ -236,7 +253,7 @@ def loop_turn(service, purchase_rate, dropout_rate, theta, disengaged, u_death, 
               membership_fee):
     """One turn's behaviour, customer by customer, in plain Python.
 
-    The same maths as ``Game._play`` with ``sim.behaviour``'s hill_response,
+    The same maths as ``sim.behaviour.customer_turn`` with its hill_response,
     served_rates, poisson_inverse and gamma_total_spend, on the same
     uniforms.  Every argument before ``*`` is a sequence with one entry per
     customer.
@@ -287,24 +304,17 @@ def loop_turn(service, purchase_rate, dropout_rate, theta, disengaged, u_death, 
 
 
 def vector_turn(inp: dict, scenario):
-    """The vectorised maths of ``Game._play`` for the same inputs (numpy arrays)."""
-    from sim.behaviour import gamma_total_spend, hill_response, poisson_inverse, served_rates
+    """The engine's own vectorised turn (``sim.behaviour.customer_turn``) on the same inputs."""
+    from sim.behaviour import TurnInputs, customer_turn
 
-    s = scenario
-    off = inp["disengaged"]
-    g = hill_response(inp["service"], s.service)
-    lam, mu = served_rates(inp["purchase_rate"], inp["dropout_rate"], inp["theta"], g,
-                           s.service.purchase_boost)
-    mu = np.where(off, mu * s.disengage.dropout_multiplier, mu)
-    death_time = -np.log(inp["u_death"]) / mu
-    died = death_time < 1.0
-    exposure = np.ones(off.size) if s.contractual else np.minimum(death_time, 1.0)
-    count = poisson_inverse(inp["u_count"], lam * exposure)
-    bought = gamma_total_spend(inp["u_spend"], count, inp["spend_shape"], inp["spend_rate"])
-    fee = np.full(off.size, s.membership_fee if s.contractual else 0.0)
-    revenue = bought + fee + inp["first_spend"]
-    cts = inp["cost_to_serve"] * revenue * np.where(off, s.disengage.cost_to_serve_factor, 1.0)
-    return died, count, bought, cts
+    out = customer_turn(TurnInputs(
+        service=inp["service"], disengaged=inp["disengaged"], purchase_rate=inp["purchase_rate"],
+        dropout_rate=inp["dropout_rate"], service_response=inp["theta"],
+        spend_shape=inp["spend_shape"], spend_rate=inp["spend_rate"],
+        cost_to_serve=inp["cost_to_serve"], first_spend=inp["first_spend"],
+        u_death=inp["u_death"], u_count=inp["u_count"], u_spend=inp["u_spend"],
+        u_timing=inp["u_timing"]), scenario)
+    return out.died, out.purchases, out.spend, out.cost_to_serve
 
 
 LOOP_FIELDS = ("service", "purchase_rate", "dropout_rate", "theta", "disengaged", "u_death",
@@ -335,7 +345,7 @@ def capture_turn(scenario, strategy_name: str, seed: int):
     game = Game(s)
     strategy = get_strategy(strategy_name)
     obs = game.reset(seed)
-    strategy.reset(s, seed)
+    strategy.reset(game.public, seed)
     while game.turn < s.turns:
         obs, _ = game.step(strategy.decide(obs, game.truth if strategy.sees_truth else None))
     k = game.turn
@@ -369,6 +379,7 @@ def capture_turn(scenario, strategy_name: str, seed: int):
         "u_death": uniforms(seed, "death", k, n)[alive_ids],
         "u_count": uniforms(seed, "purchase_count", k, n)[alive_ids],
         "u_spend": uniforms(seed, "purchase_spend", k, n)[alive_ids],
+        "u_timing": uniforms(seed, "purchase_timing", k, n)[alive_ids],
         "spend_shape": pop.spend_shape[alive_ids],
         "spend_rate": pop.spend_rate[alive_ids],
         "cost_to_serve": pop.cost_to_serve[alive_ids],
@@ -430,7 +441,7 @@ def loop_versus_vector(args, scenario) -> dict:
     rng = np.random.default_rng(args.seed)
     m = min(args.sample, n_alive)
     pick = np.sort(rng.choice(n_alive, size=m, replace=False))
-    sample = {f: inp[f][pick] for f in LOOP_FIELDS}
+    sample = {f: inp[f][pick] for f in (*LOOP_FIELDS, "u_timing")}
     lists = {f: sample[f].tolist() for f in LOOP_FIELDS}
     opts = loop_options(scenario)
 

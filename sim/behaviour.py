@@ -10,10 +10,12 @@ own uniforms and rates (common random numbers; DESIGN.md section 1).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy import special
 
-from .scenario import ServiceResponse
+from .scenario import Scenario, ServiceResponse
 
 #: Above this mean the sequential Poisson search would take too many steps.
 _POISSON_SEARCH_LIMIT = 200.0
@@ -149,3 +151,112 @@ def last_purchase_offset(u: np.ndarray, purchases: np.ndarray, exposure: np.ndar
     buying = purchases > 0
     out[buying] = exposure[buying] * u[buying] ** (1.0 / purchases[buying])
     return out
+
+
+@dataclass(frozen=True)
+class TurnInputs:
+    """Everything one turn of behaviour needs, one entry per alive customer.
+
+    Attributes:
+        service: service dollars spent on the customer this turn.
+        disengaged: True where the customer's tier is turned away.
+        purchase_rate: lambda before service, purchases per turn.
+        dropout_rate: mu before service, per turn.
+        service_response: theta, how strongly service changes behaviour.
+        spend_shape: Gamma–Gamma p.
+        spend_rate: Gamma–Gamma nu (mean spend p / nu dollars).
+        cost_to_serve: kappa, share of revenue spent serving the customer.
+        first_spend: dollars of a first purchase made at acquisition this
+            turn (0 for customers acquired earlier).
+        u_death, u_count, u_spend, u_timing: one uniform on (0, 1) per
+            customer for each random quantity (keyed streams).
+    """
+
+    service: np.ndarray
+    disengaged: np.ndarray
+    purchase_rate: np.ndarray
+    dropout_rate: np.ndarray
+    service_response: np.ndarray
+    spend_shape: np.ndarray
+    spend_rate: np.ndarray
+    cost_to_serve: np.ndarray
+    first_spend: np.ndarray
+    u_death: np.ndarray
+    u_count: np.ndarray
+    u_spend: np.ndarray
+    u_timing: np.ndarray
+
+
+@dataclass(frozen=True)
+class TurnOutcome:
+    """What one turn of behaviour did to each alive customer (arrays aligned with the input).
+
+    Attributes:
+        died: True where the customer died (or, if contractual, cancelled) this turn.
+        purchases: purchases made this turn (the first purchase at acquisition not counted).
+        spend: dollars spent on those purchases.
+        last_purchase: time of the latest purchase within the turn, in [0, 1)
+            turns from its start; NaN where there was none.
+        revenue: dollars the firm took from the customer this turn: purchases,
+            the first purchase if acquired this turn, and the membership fee.
+        cost_to_serve: dollars the firm spent serving the customer this turn.
+    """
+
+    died: np.ndarray
+    purchases: np.ndarray
+    spend: np.ndarray
+    last_purchase: np.ndarray
+    revenue: np.ndarray
+    cost_to_serve: np.ndarray
+
+
+def customer_turn(inputs: TurnInputs, scenario: Scenario) -> TurnOutcome:
+    """One turn of every alive customer's life under the firm's service: a pure function.
+
+    Service spend e acts through the Hill curve g(e): dropout mu exp(-theta g)
+    and purchase rate lambda (1 + phi theta g); a turned-away customer's
+    dropout is multiplied by the scenario's ``disengage.dropout_multiplier``
+    and its cost to serve by ``disengage.cost_to_serve_factor``.  Then the
+    customer lives the turn in continuous time (``live_turn``).
+
+    Args:
+        inputs: per-customer traits, treatment and uniforms.
+        scenario: gives the service response, disengagement, contract terms.
+    """
+    s = scenario
+    g = hill_response(inputs.service, s.service)
+    lam, mu = served_rates(inputs.purchase_rate, inputs.dropout_rate, inputs.service_response, g,
+                           s.service.purchase_boost)
+    off = inputs.disengaged
+    mu = np.where(off, mu * s.disengage.dropout_multiplier, mu)
+    died, purchases, spend, last = live_turn(lam, mu, inputs.spend_shape, inputs.spend_rate,
+                                             inputs.u_death, inputs.u_count, inputs.u_spend,
+                                             inputs.u_timing, s.contractual)
+    fee = np.full(off.size, s.membership_fee if s.contractual else 0.0)
+    revenue = spend + fee + inputs.first_spend
+    cts = inputs.cost_to_serve * revenue * np.where(off, s.disengage.cost_to_serve_factor, 1.0)
+    return TurnOutcome(died, purchases, spend, last, revenue, cts)
+
+
+def live_turn(purchase_rate: np.ndarray, dropout_rate: np.ndarray, spend_shape: np.ndarray,
+              spend_rate: np.ndarray, u_death: np.ndarray, u_count: np.ndarray,
+              u_spend: np.ndarray, u_timing: np.ndarray,
+              contractual: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Continuous-time behaviour within one turn, from pre-drawn uniforms.
+
+    Death comes at an exponential time with rate mu (per turn); purchases
+    arrive as a Poisson process with rate lambda (per turn) while alive, each
+    with a Gamma(p, nu) spend.  Contractual customers pay for the whole turn
+    and cancel at its end, so their exposure is the whole turn.
+
+    Returns:
+        (died, purchases, spend in dollars, time of the last purchase within
+        the turn or NaN), one entry per customer.
+    """
+    death_time = -np.log(u_death) / dropout_rate
+    died = death_time < 1.0
+    exposure = np.ones(death_time.size) if contractual else np.minimum(death_time, 1.0)
+    purchases = poisson_inverse(u_count, purchase_rate * exposure)
+    spend = gamma_total_spend(u_spend, purchases, spend_shape, spend_rate)
+    last = last_purchase_offset(u_timing, purchases, exposure)
+    return died, purchases, spend, last

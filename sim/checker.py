@@ -17,6 +17,7 @@ import numpy as np
 from .decisions import Decision
 from .engine import Game
 from .observation import Observation
+from .runner import play_game
 from .scenario import Scenario
 
 #: Names of latent traits that must never appear in an observation.
@@ -68,8 +69,7 @@ def check_game(scenario: Scenario, strategy=None, seed: int = 11) -> list[str]:
         from .strategies import CustomerCentric
 
         strategy = CustomerCentric()
-    game = Game(scenario)
-    first = game.reset(seed)
+    first = Game(scenario).reset(seed)
     _require(first.turn == 1, f"reset must return turn 1's observation, got turn {first.turn}")
     _require(first.n_customers > 0, "the game must start with an inherited customer base")
     _require(first.purchases.shape[1] == scenario.warmup_turns,
@@ -79,16 +79,16 @@ def check_game(scenario: Scenario, strategy=None, seed: int = 11) -> list[str]:
     _require(observation_digest(first) == observation_digest(again),
              "two resets with the same seed gave different observations")
 
-    strategy.reset(scenario, seed)
-    decisions, digests = [], []
-    observation = first
-    while not game.done:
-        decision = strategy.decide(observation, game.truth if strategy.sees_truth else None)
-        decisions.append(decision)
-        observation, result = game.step(decision)
+    digests = []
+
+    def after_turn(game: Game, decision: Decision, result) -> None:
+        observation = game.observation
         _check_observation(observation)
         digests.append(observation_digest(observation))
         _require(result.books.turn == observation.turn - 1, "books must be for the turn just played")
+
+    played = play_game(scenario, strategy, seed, on_turn=after_turn)
+    game, decisions = played.game, played.decisions
     _require(len(decisions) == scenario.turns, f"a game must last {scenario.turns} turns")
     try:
         game.step(Decision())
@@ -111,6 +111,8 @@ def _check_observation(observation: Observation) -> None:
     names = {f.name for f in fields(observation)} | set(observation.columns)
     leaked = names.intersection(LATENT)
     _require(not leaked, f"the observation exposes latent traits: {sorted(leaked)}")
+    _require(not hasattr(observation.scenario, "types"),
+             "the observation's scenario exposes the latent customer types")
     for f in fields(observation):
         value = getattr(observation, f.name)
         if isinstance(value, np.ndarray) and value.flags.writeable and f.name in (

@@ -1,6 +1,6 @@
 """The ``ccsim`` command line (also ``python -m sim``).
 
-Commands: ``scenarios``, ``validate FILE...``, ``run SCENARIO``, ``play``,
+Commands: ``scenarios``, ``validate FILE...``, ``run SCENARIO``, ``replay RECORD``, ``play``,
 ``fit CSV --model NAME`` (the analytics lab's models, see
 :mod:`sim.analytics.fit_command`).
 Errors in user input print one clear line and exit 2; no traceback.
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from typing import Sequence
@@ -18,6 +19,7 @@ from .analytics import fit_command
 from .decisions import DecisionError
 from .scenario import ScenarioError, load_scenario, shipped_scenario_names
 
+EXIT_FAILED = 1
 EXIT_USAGE = 2
 
 
@@ -49,7 +51,8 @@ def _money(x: float) -> str:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from .scoring import BASELINES, score
+    from .records import record_of, write_record
+    from .runner import REFERENCES, score
     from .strategies import get_strategy
 
     scenario = load_scenario(args.scenario)
@@ -57,9 +60,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         scenario = scenario.with_prospects(args.prospects)
     strategy = get_strategy(args.strategy)
     started = time.perf_counter()
-    print(f"{scenario.name}: {args.strategy} on seed {args.seed}, {scenario.prospects:,} prospects",
+    print(f"{scenario.name}: {strategy.name} on seed {args.seed}, {scenario.prospects:,} prospects",
           file=sys.stderr)
-    games = [args.strategy] + [b for b in BASELINES if b != args.strategy]
+    games = [strategy.name] + [b for b in REFERENCES if b != strategy.name]
 
     def progress(name: str) -> None:
         done = games.index(name)
@@ -67,50 +70,82 @@ def _cmd_run(args: argparse.Namespace) -> int:
               file=sys.stderr, flush=True)
 
     card = score(scenario, strategy, args.seed, progress=progress)
-    player = card.player
-    turns = [
-        {"turn": r.books.turn, "customers": r.customers, "acquired": r.books.acquired,
-         "lost": r.lost, "revenue": r.books.revenue, "profit": r.books.profit}
-        for r in player.turns
-    ]
-    baselines = {name: v.firm_value for name, v in card.baselines.items()}
+    summary = card.to_dict()
+    if args.record:
+        scores = {"centricity_score": card.centricity_score, "baselines": summary["baselines"]}
+        path = write_record(record_of(card.player, scores), args.record)
+        print(f"record written to {path}", file=sys.stderr)
     if args.json:
-        print(json.dumps({
-            "scenario": scenario.key,
-            "seed": args.seed,
-            "strategy": args.strategy,
-            "prospects": scenario.prospects,
-            "firm_value": player.firm_value,
-            "discounted_profit": player.discounted_profit,
-            "terminal_equity": player.terminal_equity,
-            "centricity_score": card.centricity_score,
-            "baselines": baselines,
-            "service_by_value_decile": list(player.service_by_value_decile),
-            "turns": turns,
-        }, indent=2))
+        print(json.dumps(_strict(summary), indent=2, allow_nan=False))
         return 0
-    print(f"{'turn':>4} {'customers':>10} {'acquired':>9} {'lost':>8} {'revenue':>14} {'profit':>14}")
-    for t in turns:
-        print(f"{t['turn']:>4} {t['customers']:>10,} {t['acquired']:>9,} {t['lost']:>8,} "
-              f"{_money(t['revenue']):>14} {_money(t['profit']):>14}")
-    print()
-    print(f"firm value            {_money(player.firm_value):>16}")
-    print(f"  discounted profit   {_money(player.discounted_profit):>16}")
-    print(f"  customer equity     {_money(player.terminal_equity):>16} (at the end, undiscounted)")
-    print("baselines (same seed):")
-    for name, value in baselines.items():
-        print(f"  {name:<18}  {_money(value):>16}")
-    print(f"centricity score      {card.centricity_score:>16.1f}  (0 = mass-marketing, 100 = oracle)")
-    shares = " ".join(f"{100 * x:.0f}%" for x in player.service_by_value_decile)
-    print(f"service by true-value decile (best first): {shares}")
+    _print_game(summary, scenario.contractual)
     print(f"({time.perf_counter() - started:.1f} s)", file=sys.stderr)
+    return 0
+
+
+def _strict(value):
+    """NaN and infinities as null, so the JSON is strict."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _strict(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_strict(v) for v in value]
+    return value
+
+
+def _print_game(summary: dict, contractual: bool) -> None:
+    """The turn table a player could see, then the score and the reveal."""
+    turns = summary["turns"]
+    seen = "members" if contractual else "buyers"
+    print(f"{'turn':>4} {'acquired':>9} {seen:>9} {'revenue':>14} {'service':>12} {'profit':>14}")
+    for t in turns:
+        print(f"{t['turn']:>4} {t['acquired']:>9,} {t[seen]:>9,} {_money(t['revenue']):>14} "
+              f"{_money(t['service_spend']):>12} {_money(t['profit']):>14}")
+    print()
+    print(f"firm value            {_money(summary['firm_value']):>16}")
+    print(f"  discounted profit   {_money(summary['discounted_profit']):>16}")
+    print(f"  customer equity     {_money(summary['terminal_equity']):>16} (at the end, undiscounted)")
+    print("baselines (same seed):")
+    for name, value in summary["baselines"].items():
+        print(f"  {name:<18}  {_money(value):>16}")
+    centricity = summary["centricity_score"]
+    shown = f"{centricity:>16.1f}" if math.isfinite(centricity) else f"{'n/a':>16}"
+    print(f"centricity score      {shown}  (0 = mass-marketing, 100 = oracle)")
+    print()
+    print("the reveal (hidden during play): customers really alive and lost each turn")
+    print(f"{'turn':>4} {'alive':>10} {'lost':>9}")
+    for t in turns:
+        print(f"{t['turn']:>4} {t['alive']:>10,} {t['lost']:>9,}")
+    shares = " ".join(f"{100 * x:.0f}%" for x in summary["service_by_value_decile"])
+    print(f"service by true-value decile (best first): {shares}")
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from .records import RecordError, read_record, verify_record
+
+    started = time.perf_counter()
+    try:
+        record = read_record(args.record)
+    except RecordError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"{args.record}: {record.scenario.name}, {record.strategy} on seed {record.seed}, "
+          f"{record.scenario.prospects:,} prospects; replaying...", file=sys.stderr, flush=True)
+    differences = verify_record(record, references=not args.no_references)
+    if differences:
+        for d in differences:
+            print(f"differs: {d}")
+        print(f"{len(differences)} difference(s): not verified")
+        return EXIT_FAILED
+    print(f"verified ({time.perf_counter() - started:.1f} s)")
     return 0
 
 
 def _cmd_play(args: argparse.Namespace) -> int:
     # Until the pygame front end lands, play a headless game with a reference bot.
     ns = argparse.Namespace(scenario=args.scenario, strategy="customer-centric", seed=args.seed,
-                            prospects=None, json=False)
+                            prospects=None, json=False, record=None)
     return _cmd_run(ns)
 
 
@@ -137,7 +172,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--prospects", type=int, default=None, help="override the pool size")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--record", metavar="FILE", help="write the game record (JSON) to FILE")
     p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("replay", help="play a game record again and verify every number it claims")
+    p.add_argument("record", metavar="RECORD")
+    p.add_argument("--no-references", action="store_true",
+                   help="verify the game only, not the baselines it claims")
+    p.set_defaults(func=_cmd_replay)
 
     p = sub.add_parser("play", help="play the game")
     p.add_argument("scenario", nargs="?", default="coffee")

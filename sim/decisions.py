@@ -80,6 +80,19 @@ class Decision:
     def acquisition_total(self) -> float:
         return float(sum(self.acquisition.values()))
 
+    def __eq__(self, other: object) -> bool:
+        """Same acquisition, tiers and score columns (compared value by value, NaN equal to NaN)."""
+        if not isinstance(other, Decision):
+            return NotImplemented
+        if dict(self.acquisition) != dict(other.acquisition) or tuple(self.tiers) != tuple(other.tiers):
+            return False
+        if set(self.scores) != set(other.scores):
+            return False
+        return all(np.array_equal(np.asarray(v, dtype=float), np.asarray(other.scores[k], dtype=float),
+                                  equal_nan=True) for k, v in self.scores.items())
+
+    __hash__ = None  # mutable mappings inside: not hashable
+
     def to_dict(self) -> dict:
         """JSON-ready form (score columns as lists)."""
         out: dict[str, Any] = {

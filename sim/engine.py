@@ -1,61 +1,107 @@
 """The game engine: ``Game.reset(seed)`` then ``Game.step(decision)`` each turn.
 
-One turn (DESIGN.md section 1): acquisition from the finite pool, service by
-the player's tiers, a turn of continuous-time behaviour for every alive
-customer, and the books.  All state is numpy arrays over prospects or over
-customer rows; nothing loops over customers in Python.
+One turn (DESIGN.md section 1) reads as its steps in ``Game._play``: check
+the decision, acquire from the finite pool, serve the player's tiers, live
+one turn of continuous-time behaviour, keep the books.  All state is numpy
+arrays over prospects (the population, who is alive, who is still in the
+pool) or over customer rows (``CustomerTable``); nothing loops over
+customers in Python.
+
+What ``step`` returns and the observation are public; the latent traits and
+who is really alive are in ``Game.truth``, for the scorer and the oracle.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
 from .acquisition import acquire, reach_left
-from .behaviour import (gamma_total_spend, hill_response, last_purchase_offset, poisson_inverse,
-                        served_rates)
+from .behaviour import TurnInputs, TurnOutcome, customer_turn, gamma_total_spend
+from .customers import CustomerTable
 from .decisions import Assignment, Decision, DecisionError, Tier, assign_tiers, check_acquisition
-from .observation import STILL_ACTIVE, Observation, TurnBooks
+from .observation import Observation, TurnBooks
 from .population import Population, draw_population
+from .public import PublicScenario
 from .rng import uniforms
 from .scenario import Scenario
 
 
 @dataclass(frozen=True)
 class TurnResult:
-    """One turn's books plus what only the scorer may know.
+    """What the player learns from one turn: the books and the size of each tier.
 
     Attributes:
-        books: the firm's accounts (observable).
-        customers: customers alive at the end of the turn (true count).
-        lost: customers who died or cancelled during the turn.
+        books: the firm's accounts for the turn (observable).
         tier_counts: customers in each of the decision's tiers.
     """
 
     books: TurnBooks
-    customers: int
-    lost: int
     tier_counts: tuple[int, ...]
+
+    def to_dict(self) -> dict:
+        """One flat row: the books' fields and ``tier_counts`` as a list."""
+        return {**self.books.to_dict(), "tier_counts": list(self.tier_counts)}
+
+
+@dataclass(frozen=True)
+class TrueTurn:
+    """What only the scorer knows of one turn: customers really alive and really lost.
+
+    Attributes:
+        turn: the turn (warm-up turns are <= 0).
+        alive: customers alive at the end of the turn.
+        lost: customers who died (or cancelled) during the turn.
+    """
+
+    turn: int
+    alive: int
+    lost: int
+
+    def to_dict(self) -> dict:
+        return {"turn": self.turn, "alive": self.alive, "lost": self.lost}
 
 
 @dataclass(frozen=True)
 class Truth:
     """Latent state for the scorer and the oracle, never for a player.
 
+    Every array is read-only; the arrays that change during a game are
+    copies, so holding a Truth never sees (or changes) later turns.
+
     Attributes:
+        scenario: the whole scenario, latent types included.
         population: every prospect's latent traits.
         alive: per prospect, True while a living customer.
         in_pool: per prospect, True while not yet acquired.
         row_prospect: prospect id of each observation row.
         service_received: per observation row, service dollars spent so far.
+        turns: true alive and lost counts of every turn played, warm-up included.
     """
 
+    scenario: Scenario
     population: Population
     alive: np.ndarray
     in_pool: np.ndarray
     row_prospect: np.ndarray
     service_received: np.ndarray
+    turns: tuple[TrueTurn, ...]
+
+
+def _frozen_copy(a: np.ndarray) -> np.ndarray:
+    out = a.copy()
+    out.flags.writeable = False
+    return out
+
+
+def _seal(population: Population) -> None:
+    """Make every latent trait array read-only (they never change after the draw)."""
+    for f in fields(population):
+        value = getattr(population, f.name)
+        for a in value.values() if isinstance(value, dict) else (value,):
+            if isinstance(a, np.ndarray):
+                a.flags.writeable = False
 
 
 class Game:
@@ -71,8 +117,8 @@ class Game:
 
     def __init__(self, scenario: Scenario):
         self.scenario = scenario
+        self.public = PublicScenario.of(scenario)
         self.first_turn = 1 - scenario.warmup_turns
-        self._n_columns = scenario.warmup_turns + scenario.turns
         self.seed: int | None = None
         self.results: list[TurnResult] = []
 
@@ -84,16 +130,17 @@ class Game:
         s = self.scenario
         self.seed = int(seed)
         self.population = draw_population(s, self.seed)
+        _seal(self.population)
         n = s.prospects
         self._in_pool = np.ones(n, dtype=bool)
         self._alive = np.zeros(n, dtype=bool)
         self._row_of = np.full(n, -1, dtype=np.int64)
         self._types_total = np.bincount(self.population.type_index, minlength=len(s.types))
         self._types_left = self._types_total.astype(float)
-        self._rows = 0
-        self._allocate(n)
+        self.customers = CustomerTable.allocate(n, s.warmup_turns + s.turns)
         self.results = []
         self.books: list[TurnBooks] = []
+        self._true_turns: list[TrueTurn] = []
         self.turn = self.first_turn
         inherited = Decision(
             acquisition=dict(s.inherited.acquisition),
@@ -131,166 +178,137 @@ class Game:
 
     @property
     def truth(self) -> Truth:
-        """The latent state (for the scorer and the oracle only)."""
-        rows = slice(0, self._rows)
-        return Truth(self.population, self._alive, self._in_pool,
-                     self._prospect[rows], self._service_received[rows])
+        """The latent state (for the scorer and the oracle only), read-only."""
+        c = self.customers
+        return Truth(self.scenario, self.population, _frozen_copy(self._alive),
+                     _frozen_copy(self._in_pool), _frozen_copy(c.used("prospect")),
+                     _frozen_copy(c.used("service_received")), tuple(self._true_turns))
 
     # ------------------------------------------------------------ one turn
     def _play(self, decision: Decision, check_budget: bool) -> TurnResult:
-        s = self.scenario
         k = self.turn
-        obs = getattr(self, "_observation", None) if k >= 1 else self._observe()
+        observation = self._observation if k >= 1 else self._observe()
+        assignment = self._check(decision, observation, check_budget)
+        acquisition = np.array([float(decision.acquisition.get(c, 0.0))
+                                for c in self.scenario.channel_names])
+        acquired, acquired_channel = self._acquire(acquisition, k)
+        service, disengaged = self._serve(assignment, observation.n_customers)
+        alive_ids = np.flatnonzero(self._alive)
+        outcome = self._behave(alive_ids, service, disengaged, k)
+        result = self._keep_books(k, alive_ids, outcome, acquisition, acquired_channel, assignment)
+        self.turn += 1
+        return result
+
+    def _check(self, decision: Decision, observation: Observation, check_budget: bool) -> Assignment:
+        """Refuse a bad decision before anything changes; resolve its tiers."""
+        s = self.scenario
         if not isinstance(decision, Decision):
             raise DecisionError(f"decision: expected a Decision, got {type(decision).__name__}")
         budget_acq = s.budget.acquisition if check_budget else float("inf")
         budget_service = s.budget.service if check_budget else float("inf")
         check_acquisition(decision, s.channel_names, budget_acq)
-        columns = dict(obs.columns)
-        assignment = assign_tiers(decision, columns, obs.categories, budget_service,
-                                  servable=obs.active)
-        spend = np.array([float(decision.acquisition.get(c, 0.0)) for c in s.channel_names])
+        return assign_tiers(decision, dict(observation.columns), observation.categories,
+                            budget_service, servable=observation.active)
 
+    def _acquire(self, spend: np.ndarray, turn: int) -> tuple[np.ndarray, np.ndarray]:
+        """Buy this turn's new customers and give each its first purchase."""
         pop = self.population
-        n = s.prospects
-        col = k - self.first_turn
-        known_rows = obs.n_customers
-
         reach = reach_left(pop.affinity, self._types_left, self._types_total)
-        new_ids, new_channel = acquire(self.seed, k, s, spend, self._in_pool, pop.type_index,
-                                       pop.affinity, reach)
-        self._add_customers(new_ids, new_channel, k)
+        ids, channel = acquire(self.seed, turn, self.scenario, spend, self._in_pool,
+                               pop.type_index, pop.affinity, reach)
+        if ids.size:
+            u = uniforms(self.seed, "initial_spend", turn, self.scenario.prospects)[ids]
+            first = gamma_total_spend(u, np.ones(ids.size, dtype=np.int64), pop.spend_shape[ids],
+                                      pop.spend_rate[ids])
+            rows = self.customers.append(ids, channel, turn, turn - self.first_turn, first)
+            self._row_of[ids] = rows
+            self._in_pool[ids] = False
+            self._alive[ids] = True
+            self._types_left -= np.bincount(pop.type_index[ids], minlength=len(self.scenario.types))
+        return ids, channel
 
-        # Service applies to the rows the player saw; newcomers start unserved.
+    def _serve(self, assignment: Assignment, known_rows: int) -> tuple[np.ndarray, np.ndarray]:
+        """Service dollars and disengagement per prospect.
+
+        Service applies to the rows the player saw; newcomers start unserved.
+        """
+        n = self.scenario.prospects
         service = np.zeros(n)
         disengaged = np.zeros(n, dtype=bool)
-        seen = self._prospect[:known_rows]
+        seen = self.customers.prospect[:known_rows]
         service[seen] = assignment.service_per_customer
         disengaged[seen] = assignment.disengaged
-        self._service_received[:known_rows] += assignment.service_per_customer
+        self.customers.service_received[:known_rows] += assignment.service_per_customer
+        return service, disengaged
 
-        alive_ids = np.flatnonzero(self._alive)
-        g = hill_response(service[alive_ids], s.service)
-        lam, mu = served_rates(pop.purchase_rate[alive_ids], pop.dropout_rate[alive_ids],
-                               pop.service_response[alive_ids], g, s.service.purchase_boost)
-        off = disengaged[alive_ids]
-        mu = np.where(off, mu * s.disengage.dropout_multiplier, mu)
-
-        death_time = -np.log(uniforms(self.seed, "death", k, n)[alive_ids]) / mu
-        died = death_time < 1.0
-        # Contractual customers pay for the whole turn and cancel at its end.
-        exposure = np.ones(alive_ids.size) if s.contractual else np.minimum(death_time, 1.0)
-        count = poisson_inverse(uniforms(self.seed, "purchase_count", k, n)[alive_ids], lam * exposure)
-        bought = gamma_total_spend(uniforms(self.seed, "purchase_spend", k, n)[alive_ids], count,
-                                   pop.spend_shape[alive_ids], pop.spend_rate[alive_ids])
-        last = last_purchase_offset(uniforms(self.seed, "purchase_timing", k, n)[alive_ids],
-                                    count, exposure) + (k - 1)
-        fee = np.full(alive_ids.size, s.membership_fee if s.contractual else 0.0)
-
+    def _behave(self, alive_ids: np.ndarray, service: np.ndarray, disengaged: np.ndarray,
+                turn: int) -> TurnOutcome:
+        """One turn of behaviour of the alive customers under their treatment."""
+        s, pop, n = self.scenario, self.population, self.scenario.prospects
         rows = self._row_of[alive_ids]
-        new_now = self._acquisition_turn[rows] == k
-        first = np.where(new_now, self._first_spend[rows], 0.0)
-        revenue = bought + fee + first
-        cts_factor = np.where(off, s.disengage.cost_to_serve_factor, 1.0)
-        cts = pop.cost_to_serve[alive_ids] * revenue * cts_factor
+        c = self.customers
 
-        self._purchases[rows, col] += count.astype(np.int32)
-        self._spend[rows, col] += bought
-        self._cts[rows, col] = cts
-        self._total_purchases[rows] += count
-        self._total_spend[rows] += bought
-        self._total_cts[rows] += cts
-        self._fees[rows] += fee
-        has = count > 0
-        self._last_time[rows[has]] = last[has]
+        def u(purpose: str) -> np.ndarray:
+            return uniforms(self.seed, purpose, turn, n)[alive_ids]
+
+        return customer_turn(TurnInputs(
+            service=service[alive_ids],
+            disengaged=disengaged[alive_ids],
+            purchase_rate=pop.purchase_rate[alive_ids],
+            dropout_rate=pop.dropout_rate[alive_ids],
+            service_response=pop.service_response[alive_ids],
+            spend_shape=pop.spend_shape[alive_ids],
+            spend_rate=pop.spend_rate[alive_ids],
+            cost_to_serve=pop.cost_to_serve[alive_ids],
+            first_spend=np.where(c.acquisition_turn[rows] == turn, c.first_spend[rows], 0.0),
+            u_death=u("death"), u_count=u("purchase_count"), u_spend=u("purchase_spend"),
+            u_timing=u("purchase_timing"),
+        ), s)
+
+    def _keep_books(self, turn: int, alive_ids: np.ndarray, outcome: TurnOutcome,
+                    acquisition: np.ndarray, acquired_channel: np.ndarray,
+                    assignment: Assignment) -> TurnResult:
+        """Record the turn in the customer table and the firm's books."""
+        s, c = self.scenario, self.customers
+        rows = self._row_of[alive_ids]
+        fee = np.full(alive_ids.size, s.membership_fee if s.contractual else 0.0)
+        c.record_turn(rows, turn - self.first_turn, outcome.purchases, outcome.spend,
+                      outcome.cost_to_serve, fee, outcome.last_purchase + (turn - 1))
+        died = outcome.died
         self._alive[alive_ids[died]] = False
         if s.contractual:
-            self._active[rows[died]] = False
-            self._cancel_turn[rows[died]] = k
+            c.cancel(rows[died], turn)
 
-        revenue_total = float(revenue.sum())
+        revenue_total = float(outcome.revenue.sum())
         gross = s.gross_margin * revenue_total
-        cts_total = float(cts.sum())
-        acq_total = float(spend.sum())
-        profit = gross - cts_total - assignment.service_cost - acq_total - s.fixed_cost
+        cts_total = float(outcome.cost_to_serve.sum())
+        acquisition_total = float(acquisition.sum())
+        profit = gross - cts_total - assignment.service_cost - acquisition_total - s.fixed_cost
         books = TurnBooks(
-            turn=k,
-            acquired=int(new_ids.size),
-            acquired_by_channel={c: int((new_channel == i).sum()) for i, c in enumerate(s.channel_names)},
-            buyers=int(has.sum()),
+            turn=turn,
+            acquired=int(acquired_channel.size),
+            acquired_by_channel={name: int((acquired_channel == i).sum())
+                                 for i, name in enumerate(s.channel_names)},
+            buyers=int((outcome.purchases > 0).sum()),
             cancellations=int(died.sum()) if s.contractual else 0,
             revenue=revenue_total,
             gross_margin=gross,
             cost_to_serve=cts_total,
             service_spend=assignment.service_cost,
-            acquisition_spend=acq_total,
+            acquisition_spend=acquisition_total,
             fixed_cost=s.fixed_cost,
             profit=profit,
+            members=int(c.used("active").sum()) if s.contractual else None,
         )
-        result = TurnResult(books, int(alive_ids.size - died.sum()), int(died.sum()),
-                            assignment.counts)
         self.books.append(books)
-        if k >= 1:
+        self._true_turns.append(TrueTurn(turn, int(alive_ids.size - died.sum()), int(died.sum())))
+        result = TurnResult(books, assignment.counts)
+        if turn >= 1:
             self.results.append(result)
-        self.turn += 1
         return result
 
-    def _add_customers(self, ids: np.ndarray, channel: np.ndarray, turn: int) -> None:
-        if ids.size == 0:
-            return
-        pop = self.population
-        start, stop = self._rows, self._rows + ids.size
-        rows = np.arange(start, stop)
-        self._rows = stop
-        self._row_of[ids] = rows
-        self._in_pool[ids] = False
-        self._alive[ids] = True
-        self._types_left -= np.bincount(pop.type_index[ids], minlength=len(self.scenario.types))
-        self._prospect[rows] = ids
-        self._channel[rows] = channel
-        self._acquisition_turn[rows] = turn
-        u = uniforms(self.seed, "initial_spend", turn, self.scenario.prospects)[ids]
-        first = gamma_total_spend(u, np.ones(ids.size, dtype=np.int64), pop.spend_shape[ids],
-                                  pop.spend_rate[ids])
-        self._first_spend[rows] = first
-        self._spend[rows, turn - self.first_turn] = first
-        self._purchases[rows, turn - self.first_turn] = 1
-        self._total_purchases[rows] = 1
-        self._total_spend[rows] = first
-        self._last_time[rows] = turn - 1.0
-        self._active[rows] = True
-
-    def _allocate(self, capacity: int) -> None:
-        """Allocate the customer-row arrays, one row per possible customer.
-
-        ``np.zeros`` maps fresh zero pages lazily, so rows never used (the
-        prospects never acquired) cost no memory.
-        """
-        def grow(name: str, dtype, shape_tail=(), fill=0):
-            new = np.zeros((capacity, *shape_tail), dtype=dtype)
-            if fill:
-                new.fill(fill)
-            setattr(self, name, new)
-
-        cols = (self._n_columns,)
-        grow("_prospect", np.int64)
-        grow("_channel", np.int8)
-        grow("_acquisition_turn", np.int16)
-        grow("_first_spend", float)
-        grow("_fees", float)
-        grow("_last_time", float)
-        grow("_active", bool)
-        grow("_cancel_turn", np.int16, fill=STILL_ACTIVE)
-        grow("_service_received", float)
-        grow("_total_purchases", np.int64)
-        grow("_total_spend", float)
-        grow("_total_cts", float)
-        grow("_purchases", np.int32, cols)
-        grow("_spend", float, cols)
-        grow("_cts", float, cols)
-
     def _observe(self) -> Observation:
-        rows = slice(0, self._rows)
+        c = self.customers
         cols = slice(0, self.turn - self.first_turn)
 
         def view(a: np.ndarray) -> np.ndarray:
@@ -298,26 +316,26 @@ class Game:
             v.flags.writeable = False
             return v
 
-        prospect = self._prospect[rows]
+        prospect = c.used("prospect")
         return Observation(
-            scenario=self.scenario,
+            scenario=self.public,
             turn=self.turn,
             turn_columns=np.arange(self.first_turn, self.turn),
             customer_id=view(prospect),
-            channel=view(self._channel[rows]),
-            acquisition_turn=view(self._acquisition_turn[rows]),
+            channel=view(c.used("channel")),
+            acquisition_turn=view(c.used("acquisition_turn")),
             tags={name: codes[prospect] for name, codes in self.population.tags.items()},
-            purchases=view(self._purchases[rows, cols]),
-            spend=view(self._spend[rows, cols]),
-            cost_to_serve=view(self._cts[rows, cols]),
-            first_spend=view(self._first_spend[rows]),
+            purchases=view(c.purchases[: c.size, cols]),
+            spend=view(c.spend[: c.size, cols]),
+            cost_to_serve=view(c.cost_to_serve[: c.size, cols]),
+            first_spend=view(c.used("first_spend")),
             # Running totals change every turn: copies keep this observation fixed.
-            total_purchases=self._total_purchases[rows].copy(),
-            total_spend=self._total_spend[rows].copy(),
-            total_cost_to_serve=self._total_cts[rows].copy(),
-            fees_paid=self._fees[rows].copy(),
-            last_purchase_time=self._last_time[rows].copy(),
-            cancel_turn=self._cancel_turn[rows].copy(),
-            active=self._active[rows].copy(),
+            total_purchases=c.used("total_purchases").copy(),
+            total_spend=c.used("total_spend").copy(),
+            total_cost_to_serve=c.used("total_cost_to_serve").copy(),
+            fees_paid=c.used("fees").copy(),
+            last_purchase_time=c.used("last_time").copy(),
+            cancel_turn=c.used("cancel_turn").copy(),
+            active=c.used("active").copy(),
             books=tuple(self.books),
         )

@@ -13,10 +13,10 @@ from functools import cached_property
 
 import numpy as np
 
-from .scenario import Scenario
+from .customers import STILL_ACTIVE
+from .public import PublicScenario
 
-#: ``Observation.cancel_turn`` of a customer who has not cancelled.
-STILL_ACTIVE = np.iinfo(np.int16).max
+__all__ = ["STILL_ACTIVE", "Observation", "TurnBooks"]
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,10 @@ class TurnBooks:
 
     ``profit = gross_margin - cost_to_serve - service_spend -
     acquisition_spend - fixed_cost``; gross margin is the scenario's margin
-    share of revenue (purchases plus membership fees).
+    share of revenue (purchases plus membership fees).  ``members`` is the
+    count of paying members at the turn's end in a contractual business
+    (where cancellations are seen), None otherwise: in a non-contractual
+    business nobody sees a customer leave.
     """
 
     turn: int
@@ -40,9 +43,18 @@ class TurnBooks:
     acquisition_spend: float
     fixed_cost: float
     profit: float
+    members: int | None = None
 
     def to_dict(self) -> dict:
-        return dict(self.__dict__)
+        """The books as a flat JSON-ready mapping (``acquired_by_channel`` a copy)."""
+        out = dict(self.__dict__)
+        out["acquired_by_channel"] = dict(self.acquired_by_channel)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TurnBooks":
+        """The inverse of ``to_dict``."""
+        return cls(**data)
 
 
 @dataclass(frozen=True, eq=False)
@@ -50,7 +62,8 @@ class Observation:
     """Observable data at the start of a turn.
 
     Attributes:
-        scenario: the business being played (public: channels, tags, budgets).
+        scenario: the public view of the business being played (story,
+            channels, tags, budget; never the latent customer types).
         turn: the turn about to be decided (1..turns); turns + 1 when over.
         turn_columns: the turn number of each column of the matrices.
         customer_id: prospect id per customer row.
@@ -79,7 +92,7 @@ class Observation:
         books: the firm's books for every turn so far, warm-up included.
     """
 
-    scenario: Scenario
+    scenario: PublicScenario
     turn: int
     turn_columns: np.ndarray
     customer_id: np.ndarray

@@ -9,8 +9,10 @@ field path, e.g. ``coffee.yaml: types[1].purchase_rate.shape: must be > 0``.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -186,6 +188,25 @@ class Scenario:
     def channel_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.channels)
 
+    def to_dict(self) -> dict:
+        """The scenario as the mapping a scenario file holds (``parse_scenario`` reads it back).
+
+        Every field under its YAML name, absent optional fields left out;
+        the short name (``key``) is the file's stem, not part of the content.
+        """
+        content = _plain(self)
+        del content["key"]
+        return content
+
+    @property
+    def content_hash(self) -> str:
+        """SHA-256 of the scenario's content (canonical JSON of ``to_dict``), hex."""
+        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), allow_nan=False)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def __hash__(self) -> int:
+        return hash(self.content_hash)
+
     def with_prospects(self, prospects: int) -> "Scenario":
         """The same business scaled to a different prospect pool size.
 
@@ -211,6 +232,18 @@ class Scenario:
                 self.inherited.service,
             ),
         )
+
+
+def _plain(value: Any) -> Any:
+    """Dataclasses, tuples and dicts as plain JSON/YAML data; None fields left out."""
+    if is_dataclass(value):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)
+                if getattr(value, f.name) is not None}
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    return value
 
 
 # ---------------------------------------------------------------- parsing

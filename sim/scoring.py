@@ -6,17 +6,12 @@ Firm value = sum_t profit_t / (1 + d)^t + terminal customer equity / (1 + d)^T
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
-from .engine import Game, TurnResult
-from .scenario import Scenario
+from .engine import Game, TrueTurn, TurnResult
 from .valuation import customer_equity, prospect_value
-
-#: Reference strategies run beside every scored game.
-BASELINES = ("do-nothing", "mass-marketing", "volume", "customer-centric", "oracle")
 
 
 @dataclass(frozen=True)
@@ -30,6 +25,8 @@ class GameValue:
         discounted_profit: the profit part of firm value, dollars.
         terminal_equity: undiscounted customer equity at the end, dollars.
         turns: one TurnResult per played turn.
+        true_turns: customers really alive and lost in each played turn
+            (the reveal: never shown during a game).
         service_by_value_decile: share of all service dollars that went to
             each decile of customers ranked by true value at acquisition
             (index 0 = most valuable tenth).
@@ -44,9 +41,25 @@ class GameValue:
     discounted_profit: float
     terminal_equity: float
     turns: tuple[TurnResult, ...]
+    true_turns: tuple[TrueTurn, ...]
     service_by_value_decile: tuple[float, ...]
     top20_profit_share: float
     unprofitable_share: float
+
+    def to_rows(self) -> list[dict]:
+        """One flat row per played turn: the books, tier sizes and the revealed true counts."""
+        return [{**r.to_dict(), "alive": t.alive, "lost": t.lost}
+                for r, t in zip(self.turns, self.true_turns)]
+
+    def to_dict(self) -> dict:
+        """The game's value as one JSON-ready mapping, with its turns as rows."""
+        return {
+            "strategy": self.strategy, "seed": self.seed, "firm_value": self.firm_value,
+            "discounted_profit": self.discounted_profit, "terminal_equity": self.terminal_equity,
+            "service_by_value_decile": list(self.service_by_value_decile),
+            "top20_profit_share": self.top20_profit_share,
+            "unprofitable_share": self.unprofitable_share, "turns": self.to_rows(),
+        }
 
 
 def profit_concentration(customer_profit: np.ndarray) -> tuple[float, float]:
@@ -73,8 +86,9 @@ def value_game(game: Game, strategy: str = "") -> GameValue:
     equity = float(customer_equity(truth.population, alive, s).sum())
     firm_value = discounted_profit + equity * v ** s.turns
     top20, unprofitable = profit_concentration(game.observation.columns["profit"])
+    true_turns = tuple(t for t in truth.turns if t.turn >= 1)
     return GameValue(strategy, int(game.seed), firm_value, discounted_profit, equity,
-                     tuple(game.results), service_by_decile(game), top20, unprofitable)
+                     tuple(game.results), true_turns, service_by_decile(game), top20, unprofitable)
 
 
 def service_by_decile(game: Game) -> tuple[float, ...]:
@@ -97,53 +111,3 @@ def centricity_score(value: float, mass: float, oracle: float) -> float:
     if span <= 0:
         return float("nan")
     return 100.0 * (value - mass) / span
-
-
-def play(scenario: Scenario, strategy, seed: int,
-         progress: Callable[[int], None] | None = None) -> Game:
-    """Play a whole game of ``scenario`` with ``strategy`` on ``seed``; return the finished game."""
-    game = Game(scenario)
-    observation = game.reset(seed)
-    strategy.reset(scenario, seed)
-    while not game.done:
-        truth = game.truth if getattr(strategy, "sees_truth", False) else None
-        observation, _ = game.step(strategy.decide(observation, truth))
-        if progress:
-            progress(game.turn - 1)
-    return game
-
-
-@dataclass
-class Scorecard:
-    """A strategy's game and the reference strategies on the same seed."""
-
-    player: GameValue
-    baselines: dict[str, GameValue] = field(default_factory=dict)
-
-    @property
-    def centricity_score(self) -> float:
-        return centricity_score(self.player.firm_value, self.baselines["mass-marketing"].firm_value,
-                                self.baselines["oracle"].firm_value)
-
-
-def score(scenario: Scenario, strategy, seed: int, baselines=BASELINES,
-          progress: Callable[[str], None] | None = None) -> Scorecard:
-    """Play ``strategy`` and every baseline on the same seed and compare firm values.
-
-    Args:
-        progress: called with each strategy's name before its game is played.
-    """
-    from .strategies import get_strategy
-
-    if progress:
-        progress(strategy.name)
-    player = value_game(play(scenario, strategy, seed), strategy.name)
-    card = Scorecard(player)
-    for name in baselines:
-        if name == strategy.name:
-            card.baselines[name] = player
-            continue
-        if progress:
-            progress(name)
-        card.baselines[name] = value_game(play(scenario, get_strategy(name), seed), name)
-    return card

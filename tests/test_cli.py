@@ -121,8 +121,10 @@ def check_run_json(data: dict) -> None:
     assert data["centricity_score"] == pytest.approx(0.0, abs=1e-9)
     assert len(data["turns"]) == 12
     for turn in data["turns"]:
-        assert {"customers", "acquired", "revenue", "profit"} <= set(turn)
-        assert isinstance(turn["customers"], int) and isinstance(turn["acquired"], int)
+        assert {"acquired", "buyers", "revenue", "profit", "alive", "lost"} <= set(turn)
+        assert isinstance(turn["buyers"], int) and isinstance(turn["acquired"], int)
+        # The books are observable: a shop never sees who is alive.
+        assert turn["members"] is None
     assert [t["turn"] for t in data["turns"]] == list(range(1, 13))
 
 
@@ -148,9 +150,15 @@ def test_run_table_shows_turns_and_the_score(capsys):
     code, out, err = cli(capsys, *RUN)
     assert code == 0
     lines = out.splitlines()
-    assert lines[0].split() == ["turn", "customers", "acquired", "lost", "revenue", "profit"]
-    rows = [line.split() for line in lines[1:] if line.split() and line.split()[0].isdigit()]
+    # During the game only what the firm can see: buyers, not customers alive or lost.
+    assert lines[0].split() == ["turn", "acquired", "buyers", "revenue", "service", "profit"]
+    reveal = lines.index("the reveal (hidden during play): customers really alive and lost each turn")
+    assert reveal > lines.index(next(line for line in lines if line.startswith("centricity score")))
+    assert lines[reveal + 1].split() == ["turn", "alive", "lost"]
+    rows = [line.split() for line in lines[1:reveal] if line.split() and line.split()[0].isdigit()]
     assert [int(r[0]) for r in rows] == list(range(1, 13))
+    revealed = [line.split() for line in lines[reveal + 2:reveal + 14]]
+    assert [int(r[0]) for r in revealed] == list(range(1, 13))
     assert "firm value" in out
     assert "centricity score" in out
     for name in BASELINE_NAMES:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from conftest import small
-from sim.scoring import play, score, value_game
+from sim.runner import play_game, score
 from sim.strategies import get_strategy
 
 SEEDS = range(1, 11)
@@ -38,8 +38,8 @@ def test_strategies_rank_as_the_lesson_says(scenario_name):
 
 def test_oracle_focuses_service_where_mass_marketing_spreads_it(scenario_name):
     s = small(scenario_name, 20_000)
-    oracle = value_game(play(s, get_strategy("oracle"), 1), "oracle")
-    mass = value_game(play(s, get_strategy("mass-marketing"), 1), "mass-marketing")
+    oracle = play_game(s, get_strategy("oracle"), 1).value
+    mass = play_game(s, get_strategy("mass-marketing"), 1).value
 
     def top3(shares):
         return sum(sorted(shares, reverse=True)[:3])

@@ -34,8 +34,8 @@ class Oracle(BaseStrategy):
 
     def decide(self, observation: Observation, truth: Truth | None = None) -> Decision:
         if truth is None:
-            raise ValueError("the oracle needs the truth; run it through sim.scoring.play")
-        s = observation.scenario
+            raise ValueError("the oracle needs the truth; play it with sim.runner.play_game")
+        s = truth.scenario
         acquisition = greedy_acquisition(s, self._channel_values(observation, truth))
         level_of_row = self._service_levels(observation, truth)
         levels = np.array(_LEVELS) * s.service.half_saturation
@@ -47,7 +47,7 @@ class Oracle(BaseStrategy):
 
     @staticmethod
     def _channel_values(observation: Observation, truth: Truth) -> np.ndarray:
-        s = observation.scenario
+        s = truth.scenario
         pop = truth.population
         pool = np.flatnonzero(truth.in_pool)
         worth = prospect_value(pop, pool, s)
@@ -57,7 +57,7 @@ class Oracle(BaseStrategy):
 
     @staticmethod
     def _service_levels(observation: Observation, truth: Truth) -> np.ndarray:
-        s = observation.scenario
+        s = truth.scenario
         pop = truth.population
         ids = truth.row_prospect[: observation.n_customers]
         level = np.full(ids.size, _NOTHING)
