@@ -82,8 +82,12 @@ def play_game(scenario: Scenario, strategy, seed: int,
 
 
 def replay_game(scenario: Scenario, seed: int, decisions: list[Decision],
-                strategy: str = "replay") -> PlayedGame:
+                strategy: str = "replay",
+                on_turn: Callable[[Game, Decision, TurnResult], None] | None = None) -> PlayedGame:
     """Play recorded decisions again on the same scenario and seed.
+
+    Args:
+        on_turn: called after each turn, as in ``play_game``.
 
     Raises:
         DecisionError: a decision the game refuses (naming the entry).
@@ -94,7 +98,9 @@ def replay_game(scenario: Scenario, seed: int, decisions: list[Decision],
     game = Game(scenario)
     game.reset(seed)
     for decision in decisions:
-        game.step(decision)
+        _, result = game.step(decision)
+        if on_turn:
+            on_turn(game, decision, result)
     return PlayedGame(scenario, strategy, int(seed), game, list(decisions),
                       value_game(game, strategy))
 

@@ -54,16 +54,16 @@ def _collect(rule: Any, uses: dict[str, Any]) -> None:
 
 def _representatives(values: np.ndarray, constants: np.ndarray) -> np.ndarray:
     """Each value replaced by the smallest value sharing its side of every constant."""
+    missing = np.isnan(values)
     i = np.searchsorted(constants, values, side="left")
     on = (i < constants.size) & (constants[np.minimum(i, constants.size - 1)] == values)
     bucket = 2 * i + on
-    bucket[np.isnan(values)] = -1
-    out = np.empty_like(values)
+    bucket[missing] = -1
     labels, inverse = np.unique(bucket, return_inverse=True)
     smallest = np.full(labels.size, np.inf)
-    np.minimum.at(smallest, inverse, values)
-    out[:] = smallest[inverse]
-    out[bucket == -1] = np.nan
+    np.minimum.at(smallest, inverse, np.where(missing, np.inf, values))
+    out = smallest[inverse]
+    out[missing] = np.nan
     return out
 
 
