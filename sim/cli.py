@@ -14,6 +14,7 @@ import sys
 import time
 from typing import Sequence
 
+from ._version import package_version
 from .analytics import fit_command
 from .decisions import DecisionError
 from .scenario import ScenarioError, load_scenario, shipped_scenario_names
@@ -120,6 +121,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ccsim", description="Customer Centricity Simulator")
+    parser.add_argument("--version", action="version", version=f"ccsim {package_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("scenarios", help="list the shipped scenarios")

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from sim.cli import main
-from sim.scenario import SCENARIO_DIR, shipped_scenario_names
+from conftest import SCENARIO_DIR
+from sim.scenario import shipped_scenario_names
 from test_scenario_validation import BAD_KINDS, expected_message, write_bad
 
 ROOT = Path(__file__).resolve().parents[1]
