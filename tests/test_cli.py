@@ -190,8 +190,9 @@ def test_run_refuses_a_bad_scenario_file(tmp_path, capsys):
 def test_run_refuses_an_unknown_strategy(capsys):
     code, out, err = cli(capsys, "run", "coffee", "--strategy", "telepathy", "--prospects", "3000")
     assert code == 2
-    assert "invalid choice: 'telepathy'" in err
+    assert "unknown strategy 'telepathy'" in err
     assert "mass-marketing" in err  # lists the known strategies
+    assert "ending in .py" in err  # and says how to name a bot file
 
 
 def test_run_refuses_a_negative_seed(capsys):
