@@ -6,10 +6,16 @@ STAMP := $(VENV)/.installed
 
 .PHONY: play test bench bench-analytics clean
 
+# scenarios/ and assets/ are installed as the data packages sim._shipped.*
+# (pyproject.toml), so setuptools serves this editable install through an
+# import hook and says so in an information-only note ("Editable
+# installation. ... folders ... with the same name as your package") that pip
+# repeats as a warning. The filter hides exactly that note; any other warning
+# still shows.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	PYTHONWARNINGS='ignore:Editable installation:UserWarning' $(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
 play: $(STAMP)

@@ -49,7 +49,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-CDNOW = ROOT.parent / "shared" / "data" / "cdnow_summary.csv"
+CDNOW = ROOT / "data" / "cdnow_summary.csv"
 
 #: True parameters each simulated base is drawn from (CDNOW-like; BG/BB:
 #: the donation data's; sBG: the "regular" segment of Fader & Hardie 2007).

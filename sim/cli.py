@@ -15,7 +15,9 @@ import sys
 import time
 from typing import Sequence
 
+from ._version import package_version
 from .analytics import fit_command
+from .bots import BotError, is_bot_path, load_bot
 from .decisions import DecisionError
 from .scenario import ScenarioError, load_scenario, shipped_scenario_names
 
@@ -58,18 +60,28 @@ def _cmd_run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     if args.prospects is not None:
         scenario = scenario.with_prospects(args.prospects)
-    strategy = get_strategy(args.strategy)
+    bot = load_bot(args.strategy) if is_bot_path(args.strategy) else None
+    strategy = bot or get_strategy(args.strategy)
     started = time.perf_counter()
     print(f"{scenario.name}: {strategy.name} on seed {args.seed}, {scenario.prospects:,} prospects",
           file=sys.stderr)
     games = [strategy.name] + [b for b in REFERENCES if b != strategy.name]
+    playing = [strategy.name]
 
     def progress(name: str) -> None:
+        playing[0] = name
         done = games.index(name)
         print(f"  [{done + 1}/{len(games)}] playing {name} ({time.perf_counter() - started:.1f} s)",
               file=sys.stderr, flush=True)
 
-    card = score(scenario, strategy, args.seed, progress=progress)
+    try:
+        card = score(scenario, strategy, args.seed, progress=progress)
+    except DecisionError as exc:
+        # The engine refused the bot's decision (over budget, unknown field):
+        # name the bot file and the turn, not just the entry.
+        if bot is not None and playing[0] == bot.name:
+            raise bot.error(f"decision refused: {exc}") from None
+        raise
     summary = card.to_dict()
     if args.record:
         scores = {"centricity_score": card.centricity_score, "baselines": summary["baselines"]}
@@ -153,8 +165,21 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     return fit_command.run(args)
 
 
+def _strategy_arg(value: str) -> str:
+    """argparse type for ``--strategy``: a built-in name or a path ending in ``.py``."""
+    from .strategies import strategy_names
+
+    names = strategy_names()
+    if value in names or is_bot_path(value):
+        return value
+    raise argparse.ArgumentTypeError(
+        f"unknown strategy {value!r}: use a built-in name ({', '.join(names)}) "
+        f"or a bot file ending in .py")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ccsim", description="Customer Centricity Simulator")
+    parser.add_argument("--version", action="version", version=f"ccsim {package_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("scenarios", help="list the shipped scenarios")
@@ -164,11 +189,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", metavar="FILE")
     p.set_defaults(func=_cmd_validate)
 
-    from .strategies import strategy_names
-
     p = sub.add_parser("run", help="play a whole headless game and score it")
     p.add_argument("scenario", help="a scenario file or a shipped name (see `ccsim scenarios`)")
-    p.add_argument("--strategy", default="customer-centric", choices=strategy_names())
+    p.add_argument("--strategy", default="customer-centric", type=_strategy_arg,
+                   help="a built-in strategy's name or a bot file (PATH.py, see README)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--prospects", type=int, default=None, help="override the pool size")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -200,7 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--prospects must be at least 100")
     try:
         return args.func(args)
-    except (ScenarioError, DecisionError) as exc:
+    except (ScenarioError, DecisionError, BotError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

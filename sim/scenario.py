@@ -13,12 +13,15 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass, fields, is_dataclass, replace
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+from ._shipped import shipped_folder
+
+_SUFFIX = ".yaml"
 
 
 class ScenarioError(ValueError):
@@ -550,13 +553,20 @@ def parse_scenario(data: Any, filename: str, key: str | None = None) -> Scenario
     return scenario
 
 
-def resolve_scenario_path(source: str | Path) -> Path:
-    """A path as given, or the shipped scenario of that name (``coffee``)."""
+def resolve_scenario_path(source: str | Path) -> Path | Traversable:
+    """A path as given, or the shipped scenario of that name (``coffee``).
+
+    Shipped scenarios are read from the installed package data (see
+    :mod:`sim._shipped`), so a name works from any folder and from a wheel.
+
+    Raises:
+        ScenarioError: neither a file nor a shipped name; lists the shipped names.
+    """
     path = Path(source)
     if path.exists():
         return path
-    shipped = SCENARIO_DIR / f"{source}.yaml"
-    if shipped.exists():
+    shipped = shipped_folder("scenarios") / f"{source}{_SUFFIX}"
+    if shipped.is_file():
         return shipped
     names = ", ".join(shipped_scenario_names())
     raise ScenarioError(f"{source}: no such file and no shipped scenario of that name (shipped: {names})")
@@ -580,9 +590,14 @@ def load_scenario(source: str | Path) -> Scenario:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ScenarioError(f"{path.name}: not valid YAML{where}: {problem}") from None
-    return parse_scenario(data, path.name, key=path.stem)
+    # Traversable has no .stem: the key is the file name without its suffix.
+    return parse_scenario(data, path.name, key=Path(path.name).stem)
 
 
 def shipped_scenario_names() -> list[str]:
-    """Names of the scenarios shipped in ``scenarios/``, sorted."""
-    return sorted(p.stem for p in SCENARIO_DIR.glob("*.yaml"))
+    """Names of the shipped scenarios (``scenarios/*.yaml``), sorted."""
+    folder = shipped_folder("scenarios")
+    if not folder.is_dir():
+        return []
+    return sorted(p.name[: -len(_SUFFIX)] for p in folder.iterdir()
+                  if p.name.endswith(_SUFFIX) and p.is_file())

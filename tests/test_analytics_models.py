@@ -19,7 +19,7 @@ from sim.analytics import bgbb, bgnbd, gamma_gamma, pareto_nbd, sbg
 from sim.analytics import fitting
 from sim.analytics.fitting import DataError, FitResult, maximise_likelihood
 
-CDNOW_PATH = Path(__file__).resolve().parents[2] / "shared" / "data" / "cdnow_summary.csv"
+CDNOW_PATH = Path(__file__).resolve().parents[1] / "data" / "cdnow_summary.csv"
 
 BGNBD_CDNOW = dict(r=0.243, alpha=4.414, a=0.793, b=2.426)
 PARETO_CDNOW = dict(r=0.553, alpha=10.578, s=0.606, beta=11.669)

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from sim.cli import main
-from sim.scenario import SCENARIO_DIR, shipped_scenario_names
+from conftest import SCENARIO_DIR
+from sim.scenario import shipped_scenario_names
 from test_scenario_validation import BAD_KINDS, expected_message, write_bad
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -197,8 +198,9 @@ def test_run_refuses_a_bad_scenario_file(tmp_path, capsys):
 def test_run_refuses_an_unknown_strategy(capsys):
     code, out, err = cli(capsys, "run", "coffee", "--strategy", "telepathy", "--prospects", "3000")
     assert code == 2
-    assert "invalid choice: 'telepathy'" in err
+    assert "unknown strategy 'telepathy'" in err
     assert "mass-marketing" in err  # lists the known strategies
+    assert "ending in .py" in err  # and says how to name a bot file
 
 
 def test_run_refuses_a_negative_seed(capsys):

@@ -25,7 +25,7 @@ from sim.analytics import bgbb, bgnbd, csv_input, fit_command, gamma_gamma, pare
 from sim.cli import main
 from test_analytics_models import BGBB_DONATIONS, DONATIONS, REGULAR
 
-CDNOW = ROOT.parent / "shared" / "data" / "cdnow_summary.csv"
+CDNOW = ROOT / "data" / "cdnow_summary.csv"
 BGNBD_CDNOW = dict(r=0.243, alpha=4.414, a=0.793, b=2.426)
 
 

@@ -16,7 +16,8 @@ from typing import Any, Callable
 import pytest
 import yaml
 
-from sim.scenario import SCENARIO_DIR, Scenario, ScenarioError, load_scenario, shipped_scenario_names
+from conftest import SCENARIO_DIR
+from sim.scenario import Scenario, ScenarioError, load_scenario, shipped_scenario_names
 
 SHIPPED = shipped_scenario_names()
 BUSINESSES = ["coffee", "department_store", "direct_seller", "meal_kit"]

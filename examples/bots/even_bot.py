@@ -1,0 +1,15 @@
+"""The smallest bot: the acquisition budget split evenly over the channels, no service."""
+
+from sim import Decision
+
+
+class Bot:
+    name = "even"
+
+    def reset(self, scenario, seed):
+        self.scenario = scenario
+
+    def decide(self, observation, truth=None):
+        channels = self.scenario.channels
+        share = self.scenario.budget.acquisition / len(channels)
+        return Decision(acquisition={c.name: share for c in channels})
