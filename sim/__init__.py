@@ -10,6 +10,6 @@ from .observation import Observation, TurnBooks
 from .scenario import Scenario, ScenarioError, load_scenario, shipped_scenario_names
 
 __all__ = [
-    "DISENGAGE", "DataError", "Decision", "DecisionError", "Game", "Observation", "Scenario", "ScenarioError", "SimError",
-    "Tier", "Truth", "TurnBooks", "TurnResult", "load_scenario", "shipped_scenario_names",
+    "DISENGAGE", "DataError", "Decision", "DecisionError", "Game", "Observation", "Scenario",
+    "ScenarioError", "SimError", "Tier", "Truth", "TurnBooks", "TurnResult", "load_scenario", "shipped_scenario_names",
 ]
