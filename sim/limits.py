@@ -110,8 +110,10 @@ class Limit:
 def _show(value: float) -> str:
     """A number as people write it: 5000000, 0.0001, 1e+10; huge ints shortened."""
     if isinstance(value, int) and abs(value) >= 10 ** 16:
-        # bit_length, not str(): Python refuses str() of ints over 4300 digits.
-        return f"a number of about {int(abs(value).bit_length() * math.log10(2)) + 1} digits"
+        try:
+            return f"a number of {len(str(abs(value)))} digits"
+        except ValueError:  # Python refuses str() of ints over 4300 digits
+            return f"a number of about {int(abs(value).bit_length() * math.log10(2)) + 1} digits"
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
