@@ -11,5 +11,6 @@ from .scenario import Scenario, ScenarioError, load_scenario, shipped_scenario_n
 
 __all__ = [
     "DISENGAGE", "DataError", "Decision", "DecisionError", "Game", "Observation", "Scenario",
-    "ScenarioError", "SimError", "Tier", "Truth", "TurnBooks", "TurnResult", "load_scenario", "shipped_scenario_names",
+    "ScenarioError", "SimError", "Tier", "Truth", "TurnBooks", "TurnResult", "load_scenario",
+    "shipped_scenario_names",
 ]

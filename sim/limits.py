@@ -73,7 +73,7 @@ from dataclasses import dataclass
 
 __all__ = ["Limit", "FIELD_LIMITS", "DERIVED_LIMITS", "COUNT_LIMITS", "MAX_YAML_DEPTH",
            "MAX_YAML_NODES", "limit_for", "check_value", "game_memory_bytes",
-           "available_memory_bytes", "check_game_memory", "markdown_table"]
+           "available_memory_bytes", "check_game_memory", "markdown_table", "show_number"]
 
 
 @dataclass(frozen=True)
@@ -96,19 +96,20 @@ class Limit:
 
     def problem(self, value: float) -> str | None:
         """Why ``value`` is out of range, or None if it is in range."""
+        got = show_number(value)
         if self.low_open and value <= self.low or not self.low_open and value < self.low:
-            return f"must be {'>' if self.low_open else '>='} {_show(self.low)}, got {_show(value)}"
+            return f"must be {'>' if self.low_open else '>='} {show_number(self.low)}, got {got}"
         if self.high_open and value >= self.high or not self.high_open and value > self.high:
-            return f"must be {'<' if self.high_open else '<='} {_show(self.high)}, got {_show(value)}"
+            return f"must be {'<' if self.high_open else '<='} {show_number(self.high)}, got {got}"
         return None
 
     def describe(self) -> str:
-        return (f"{'(' if self.low_open else '['}{_show(self.low)}, "
-                f"{_show(self.high)}{')' if self.high_open else ']'}")
+        return (f"{'(' if self.low_open else '['}{show_number(self.low)}, "
+                f"{show_number(self.high)}{')' if self.high_open else ']'}")
 
 
-def _show(value: float) -> str:
-    """A number as people write it: 5000000, 0.0001, 1e+10; huge ints shortened."""
+def show_number(value: float) -> str:
+    """A number as people write it (5000000, 0.0001, 1e+10); huge integers by their length."""
     if isinstance(value, int) and abs(value) >= 10 ** 16:
         try:
             return f"a number of {len(str(abs(value)))} digits"

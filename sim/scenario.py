@@ -271,7 +271,7 @@ class _Node:
         if isinstance(value, bool) or not isinstance(value, int):
             self.fail(f"must be a whole number, got {_kind(value)}", key)
         if low is not None and value < low:
-            self.fail(f"must be >= {low}, got {limits._show(value)}", key)
+            self.fail(f"must be >= {low}, got {limits.show_number(value)}", key)
         problem = limits.check_value(self._join(key), value)
         if problem:
             self.fail(problem, key)
@@ -309,7 +309,7 @@ def _kind(value: Any) -> str:
     if isinstance(value, bool):
         return f"boolean {value}"
     if isinstance(value, (int, float)):
-        return f"number {limits._show(value)}"
+        return f"number {limits.show_number(value)}"
     if isinstance(value, str):
         return f"text {value!r}" if len(value) < 40 else "text"
     if isinstance(value, list):
@@ -325,7 +325,7 @@ def _check_number(value: Any, node: _Node, key: str | int, low: float | None, lo
         node.fail(f"must be a number, got {_kind(value)}", key)
     if isinstance(value, int) and abs(value) > 1e300:
         # float() of a 400-digit integer raises OverflowError; no field wants one.
-        node.fail(f"is out of range: {limits._show(value)}", key)
+        node.fail(f"is out of range: {limits.show_number(value)}", key)
     value = float(value)
     if not math.isfinite(value):
         node.fail(f"must be a finite number, got {value}", key)
@@ -455,7 +455,7 @@ def _check_memory(key: str, prospects: int, turn_columns: int,
 
 
 def _types(top: _Node, channels: tuple[Channel, ...], tags: tuple[ProfileTag, ...],
-           contractual: bool, service_limits: float) -> tuple[CustomerType, ...]:
+           contractual: bool, most_service: float) -> tuple[CustomerType, ...]:
     types, seen = [], set()
     channel_names = tuple(c.name for c in channels)
     for path, item in top.items("types"):
@@ -486,7 +486,7 @@ def _types(top: _Node, channels: tuple[Channel, ...], tags: tuple[ProfileTag, ..
             channel_affinity=dict(zip(channel_names, affinity)),
             profile=profile,
         ))
-        _check_derived(node, types[-1], service_limits)
+        _check_derived(node, types[-1], most_service)
         node.finish()
     total = sum(t.weight for t in types)
     if not math.isclose(total, 1.0, abs_tol=1e-6):
