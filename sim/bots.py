@@ -32,6 +32,7 @@ from pathlib import Path
 from types import ModuleType
 
 from .decisions import Decision
+from .errors import SimError
 from .observation import Observation
 from .scenario import Scenario
 
@@ -43,7 +44,7 @@ BOT_SUFFIX = ".py"
 _load_counter = itertools.count(1)
 
 
-class BotError(ValueError):
+class BotError(SimError):
     """A bot file that cannot be loaded or played; the message names the file (and turn)."""
 
 

@@ -3,7 +3,11 @@
 Commands: ``scenarios``, ``validate FILE...``, ``run SCENARIO``, ``replay RECORD``, ``play``,
 ``fit CSV --model NAME`` (the analytics lab's models, see
 :mod:`sim.analytics.fit_command`).
-Errors in user input print one clear line and exit 2; no traceback.
+Errors in user input print one clear line and exit 2; no traceback.  Exit
+statuses (also in ``ccsim --help``): 0 success; 1 a failed verification or
+fit; 2 bad input (file, option, scenario, decision or data); 3 an internal
+error, reported in one line with the traceback written to a file in the
+temporary directory; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -11,18 +15,41 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+import re
 import sys
+import tempfile
 import time
+import traceback
 from typing import Sequence
 
+from . import limits, strict_json
 from ._version import package_version
 from .analytics import fit_command
-from .bots import BotError, is_bot_path, load_bot
+from .bots import is_bot_path, load_bot
 from .decisions import DecisionError
-from .scenario import ScenarioError, load_scenario, shipped_scenario_names
+from .errors import SimError
+from .scenario import load_scenario, shipped_scenario_names
 
+EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = 130
+#: Largest --seed: numpy's SeedSequence takes any size, but records and
+#: other tools should not have to.
+MAX_SEED = 2 ** 63 - 1
+
+EPILOG = f"""\
+exit status:
+  {EXIT_OK}    success
+  {EXIT_FAILED}    a failed verification or a failed fit
+  {EXIT_USAGE}    bad input: a file, option, scenario, decision or data the command
+       refuses (one line on stderr naming the field, or the line and column)
+  {EXIT_INTERNAL}    an internal error: one line on stderr saying where the details
+       (the traceback) were written, in the temporary directory
+  {EXIT_INTERRUPTED}  interrupted (Ctrl-C)
+scenario limits: docs/scenario-limits.md (every number's accepted range)"""
 
 
 def _cmd_scenarios(args: argparse.Namespace) -> int:
@@ -40,7 +67,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     for path in args.files:
         try:
             s = load_scenario(path)
-        except ScenarioError as exc:
+        except SimError as exc:
             print(f"error: {exc}", file=sys.stderr)
             failed += 1
         else:
@@ -88,22 +115,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
         path = write_record(record_of(card.player, scores), args.record)
         print(f"record written to {path}", file=sys.stderr)
     if args.json:
-        print(json.dumps(_strict(summary), indent=2, allow_nan=False))
+        why = {"$.centricity_score": "the oracle did not beat mass-marketing on this seed, "
+                                     "so the score has no scale"}
+        print(strict_json.dumps(summary, why=why, indent=2))
         return 0
     _print_game(summary, scenario.contractual)
     print(f"({time.perf_counter() - started:.1f} s)", file=sys.stderr)
     return 0
-
-
-def _strict(value):
-    """NaN and infinities as null, so the JSON is strict."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _strict(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_strict(v) for v in value]
-    return value
 
 
 def _print_game(summary: dict, contractual: bool) -> None:
@@ -178,7 +196,9 @@ def _strategy_arg(value: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ccsim", description="Customer Centricity Simulator")
+    parser = argparse.ArgumentParser(prog="ccsim", description="Customer Centricity Simulator",
+                                     epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"ccsim {package_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -193,8 +213,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("scenario", help="a scenario file or a shipped name (see `ccsim scenarios`)")
     p.add_argument("--strategy", default="customer-centric", type=_strategy_arg,
                    help="a built-in strategy's name or a bot file (PATH.py, see README)")
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--prospects", type=int, default=None, help="override the pool size")
+    p.add_argument("--seed", type=_seed, default=1, help=f"root seed, 0 .. {MAX_SEED}")
+    prospects = limits.FIELD_LIMITS["prospects"]
+    p.add_argument("--prospects", type=_prospects, default=None,
+                   help=f"override the pool size ({prospects.low:,} .. {prospects.high:,})")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--record", metavar="FILE", help="write the game record (JSON) to FILE")
     p.set_defaults(func=_cmd_run)
@@ -207,26 +229,73 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("play", help="play the game")
     p.add_argument("scenario", nargs="?", default="coffee")
-    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--seed", type=_seed, default=1, help=f"root seed, 0 .. {MAX_SEED}")
     p.set_defaults(func=_cmd_play)
 
     fit_command.add_parser(sub, _cmd_fit)
     return parser
 
 
+_WHOLE = re.compile(r"[0-9]{1,30}")
+
+
+def _whole(text: str, low: int, high: int, what: str) -> int:
+    """A plain ASCII whole number in [low, high], for argparse (its errors exit 2)."""
+    text = text.strip()
+    too_small = f"{what} must be at least {low:,}" if low > 0 else f"{what} must be >= 0"
+    if text.startswith("-") and _WHOLE.fullmatch(text[1:]):
+        raise argparse.ArgumentTypeError(f"{too_small}, got {text[:40]}")
+    # int() would also take '1_000' and non-ASCII digits; a length cap keeps
+    # int() of a million-digit argument from taking seconds.
+    if not _WHOLE.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"{what} must be a whole number {low:,} .. {high:,}, "
+                                         f"got {text[:40]!r}")
+    value = int(text)
+    if value < low:
+        raise argparse.ArgumentTypeError(f"{too_small}, got {text}")
+    if value > high:
+        raise argparse.ArgumentTypeError(f"{what} must be at most {high:,}, got {text[:40]}")
+    return value
+
+
+def _seed(text: str) -> int:
+    return _whole(text, 0, MAX_SEED, "--seed")
+
+
+def _prospects(text: str) -> int:
+    limit = limits.FIELD_LIMITS["prospects"]
+    return _whole(text, int(limit.low), int(limit.high), "--prospects")
+
+
+def _internal_error(exc: BaseException) -> int:
+    """Report an unexpected error in one line; the traceback goes to a file."""
+    try:
+        handle, path = tempfile.mkstemp(prefix="ccsim-error-", suffix=".txt")
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(f"ccsim {' '.join(sys.argv[1:])}\n\n")
+            out.write("".join(traceback.format_exception(exc)))
+        where = f"details written to {path}"
+    except OSError as write_error:
+        where = f"details could not be written ({write_error.strerror or write_error})"
+    message = str(exc).splitlines()[0][:200] if str(exc) else ""
+    print(f"internal error: {type(exc).__name__}: {message}; {where}", file=sys.stderr)
+    return EXIT_INTERNAL
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit status."""
+    """Entry point; returns the exit status (see ``EPILOG``)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if getattr(args, "seed", 0) is not None and getattr(args, "seed", 0) < 0:
-        parser.error("--seed must be >= 0")
-    if getattr(args, "prospects", None) is not None and args.prospects < 100:
-        parser.error("--prospects must be at least 100")
     try:
         return args.func(args)
-    except (ScenarioError, DecisionError, BotError) as exc:
+    except SimError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except MemoryError:
+        print("error: out of memory (try fewer prospects)", file=sys.stderr)
+        return EXIT_INTERNAL
+    except Exception as exc:  # noqa: BLE001 - the one place that turns bugs into a report
+        return _internal_error(exc)

@@ -25,16 +25,20 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from .errors import DecisionError
+
 DISENGAGE = "disengage"
 _COMPARISONS = {
     "==": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal,
     ">": np.greater, ">=": np.greater_equal,
 }
 _OPERATORS = tuple(_COMPARISONS) + ("in", "not in")
-
-
-class DecisionError(ValueError):
-    """A decision the game refuses; the message names the entry at fault."""
+#: Most tiers in a decision (tier numbers are int16 in the assignment).
+MAX_TIERS = 100
+#: Deepest all/any/not nesting of a rule; real rules nest two or three levels.
+MAX_RULE_DEPTH = 32
+#: Most parts (rules, values) in one tier's rule, all levels together.
+MAX_RULE_PARTS = 10_000
 
 
 @dataclass(frozen=True)
@@ -114,15 +118,29 @@ class Decision:
         acquisition = data.get("acquisition", {})
         if not isinstance(acquisition, dict):
             raise DecisionError(f"{where}.acquisition: must map channel names to dollars")
+        for name, dollars in acquisition.items():
+            if not isinstance(name, str):
+                raise DecisionError(f"{where}.acquisition: channel names must be text, got {name!r}")
+            if not _is_number(dollars):
+                raise DecisionError(f"{where}.acquisition.{name}: must be a number of "
+                                    f"dollars, got {_brief(dollars)}")
         tiers = data.get("tiers", [])
         if not isinstance(tiers, list):
             raise DecisionError(f"{where}.tiers: must be a list")
+        if len(tiers) > MAX_TIERS:
+            raise DecisionError(f"{where}.tiers: at most {MAX_TIERS} tiers, got {len(tiers)}")
         parsed = []
         for i, tier in enumerate(tiers):
             if not isinstance(tier, dict) or set(tier) - {"name", "rule", "service"}:
                 raise DecisionError(f"{where}.tiers[{i}]: must have only name, rule and service")
-            parsed.append(Tier(str(tier.get("name", f"tier {i + 1}")), tier.get("rule", "all"),
-                               tier.get("service", 0.0)))
+            name = tier.get("name", f"tier {i + 1}")
+            if not isinstance(name, str):
+                raise DecisionError(f"{where}.tiers[{i}].name: must be text, got {_brief(name)}")
+            service = tier.get("service", 0.0)
+            _check_service(service, f"{where}.tiers[{i}].service")
+            rule = tier.get("rule", "all")
+            check_rule_shape(rule, f"{where}.tiers[{i}].rule")
+            parsed.append(Tier(name, rule, service))
         scores = data.get("scores", {})
         if not isinstance(scores, dict):
             raise DecisionError(f"{where}.scores: must map score names to lists of numbers")
@@ -155,9 +173,12 @@ def check_acquisition(decision: Decision, channel_names: tuple[str, ...], budget
         if name not in channel_names:
             raise DecisionError(
                 f"acquisition.{name}: unknown channel (known: {', '.join(channel_names)})")
-        if isinstance(dollars, bool) or not isinstance(dollars, (int, float, np.number)) \
-                or not math.isfinite(dollars):
-            raise DecisionError(f"acquisition.{name}: must be a number of dollars, got {dollars!r}")
+        if isinstance(dollars, (bool, np.bool_)) or not isinstance(dollars, (int, float, np.number)):
+            raise DecisionError(f"acquisition.{name}: must be a number of dollars, "
+                                f"got {_brief(dollars)}")
+        if not _is_number(dollars):
+            raise DecisionError(f"acquisition.{name}: must be a number of dollars, "
+                                f"got {_brief(dollars)}")
         if dollars < 0:
             raise DecisionError(f"acquisition.{name}: must be >= 0 dollars, got {dollars:g}")
     total = decision.acquisition_total
@@ -185,6 +206,10 @@ def assign_tiers(decision: Decision, columns: Mapping[str, np.ndarray],
             a negative spend, or a total over the budget.
     """
     n = len(next(iter(columns.values()))) if columns else 0
+    if not isinstance(decision, Decision):
+        raise DecisionError(f"decision: expected a Decision, got {type(decision).__name__}")
+    if len(decision.tiers) > MAX_TIERS:
+        raise DecisionError(f"tiers: at most {MAX_TIERS} tiers, got {len(decision.tiers)}")
     fields = dict(columns)
     for name, values in decision.scores.items():
         values = _score_column(values, f"scores.{name}")
@@ -201,13 +226,10 @@ def assign_tiers(decision: Decision, columns: Mapping[str, np.ndarray],
     counts = []
     for i, t in enumerate(decision.tiers):
         where = f"tiers[{i}]"
-        if t.service != DISENGAGE:
-            s = t.service
-            if isinstance(s, bool) or not isinstance(s, (int, float, np.number)) or not math.isfinite(s):
-                raise DecisionError(
-                    f"{where}.service: must be dollars per customer or 'disengage', got {s!r}")
-            if s < 0:
-                raise DecisionError(f"{where}.service: must be >= 0 dollars, got {s:g}")
+        if not isinstance(t, Tier):
+            raise DecisionError(f"{where}: expected a Tier, got {type(t).__name__}")
+        _check_service(t.service, f"{where}.service")
+        check_rule_shape(t.rule, f"{where}.rule")
         match = _evaluate(t.rule, fields, categories, f"{where}.rule") & unassigned
         unassigned &= ~match
         tier[match] = i
@@ -234,13 +256,69 @@ def evaluate_rule(rule: Any, fields: Mapping[str, np.ndarray],
     return _evaluate(rule, fields, categories or {}, where)
 
 
+def _check_service(service: Any, where: str) -> None:
+    """Refuse a tier's service that is not 'disengage' or finite dollars >= 0."""
+    if isinstance(service, str) and service == DISENGAGE:
+        return
+    if not _is_number(service):
+        raise DecisionError(f"{where}: must be dollars per customer or 'disengage', "
+                            f"got {_brief(service)}")
+    if service < 0:
+        raise DecisionError(f"{where}: must be >= 0 dollars, got {service:g}")
+
+
+_PLAIN = (str, int, float, bool, type(None), np.number, np.bool_)
+
+
+def check_rule_shape(rule: Any, where: str = "rule") -> None:
+    """Refuse a rule that is not plain data, nests too deep or is too big.
+
+    Walks the rule without recursion, so a rule nested a million levels deep
+    is refused by name instead of exhausting Python's stack.  Numbers are
+    checked (finite, not too big) where the rule is evaluated, which knows
+    what each one means.
+
+    Raises:
+        DecisionError: naming the part at fault.
+    """
+    stack = [(rule, where, 0)]
+    parts = 0
+    while stack:
+        part, path, depth = stack.pop()
+        parts += 1
+        if parts > MAX_RULE_PARTS:
+            raise DecisionError(f"{where}: more than {MAX_RULE_PARTS:,} parts")
+        if depth > MAX_RULE_DEPTH:
+            raise DecisionError(f"{path}: rules nest deeper than {MAX_RULE_DEPTH} levels")
+        if isinstance(part, dict):
+            for key, value in part.items():
+                if not isinstance(key, str):
+                    raise DecisionError(f"{path}: keys must be text, got {_brief(key)}")
+                stack.append((value, f"{path}.{key}", depth + 1))
+        elif isinstance(part, (list, tuple)):
+            stack.extend((value, f"{path}[{j}]", depth + 1) for j, value in enumerate(part))
+        elif not isinstance(part, _PLAIN):
+            raise DecisionError(f"{path}: must be plain data (text, numbers, lists, mappings), "
+                                f"got {type(part).__name__}")
+
+
+def _brief(value: Any) -> str:
+    """A short description of a bad value for an error message."""
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape}"
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 1e300:
+        return "a number out of range"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _evaluate(rule: Any, fields: Mapping[str, np.ndarray],
               categories: Mapping[str, tuple[str, ...]], where: str) -> np.ndarray:
     n = len(next(iter(fields.values()))) if fields else 0
-    if rule == "all" or rule is True:
+    if (isinstance(rule, str) and rule == "all") or rule is True:
         return np.ones(n, dtype=bool)
     if not isinstance(rule, dict):
-        raise DecisionError(f"{where}: must be 'all' or a mapping, got {rule!r}")
+        raise DecisionError(f"{where}: must be 'all' or a mapping, got {_brief(rule)}")
     if set(rule) == {"all"} or set(rule) == {"any"}:
         key = next(iter(rule))
         parts = rule[key]
@@ -270,7 +348,7 @@ def _evaluate(rule: Any, fields: Mapping[str, np.ndarray],
             if not isinstance(target, list) or not all(_is_number(v) for v in target):
                 raise DecisionError(f"{where}.value: must be a list of numbers for '{op}'")
         elif not _is_number(target):
-            raise DecisionError(f"{where}.value: must be a number for field {name!r}, got {target!r}")
+            raise DecisionError(f"{where}.value: must be a number for field {name!r}, got {_brief(target)}")
         if op in ("in", "not in"):
             mask = np.isin(values, np.asarray(target))
             return mask if op == "in" else ~mask
@@ -283,15 +361,28 @@ def _evaluate(rule: Any, fields: Mapping[str, np.ndarray],
 
 
 def _score_column(values: Any, where: str) -> np.ndarray:
+    """Scores as a 1-D float array; NaN means missing, infinities are refused."""
     try:
-        return np.asarray(values, dtype=float)
-    except (TypeError, ValueError):
+        column = np.asarray(values, dtype=float)
+    except (TypeError, ValueError, OverflowError):
         raise DecisionError(f"{where}: must be a list of numbers, one per customer") from None
+    if column.ndim != 1:
+        raise DecisionError(f"{where}: must have one value per customer (a flat list), "
+                            f"got shape {column.shape}")
+    if np.isinf(column).any():
+        raise DecisionError(f"{where}: must be finite numbers (or NaN for missing), got infinity "
+                            f"at position {int(np.flatnonzero(np.isinf(column))[0])}")
+    return column
 
 
 def _is_number(value: Any) -> bool:
-    return (not isinstance(value, (bool, np.bool_)) and isinstance(value, (int, float, np.number))
-            and math.isfinite(value))
+    """A finite real number that is not a boolean (huge integers are not)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too big for a float
+        return False
 
 
 def _field(name: Any, fields: Mapping[str, np.ndarray], categories: Mapping[str, tuple[str, ...]],

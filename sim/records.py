@@ -31,9 +31,11 @@ from pathlib import Path
 from typing import Any
 
 from .decisions import Decision, DecisionError
+from .errors import SimError
 from .observation import TurnBooks
 from .scenario import Scenario, ScenarioError, parse_scenario
 from .score_columns import decode_column, encode_column
+from .strict_json import finite_or_null
 
 FORMAT = "ccsim-record"
 SCHEMA_VERSION = 1
@@ -43,7 +45,7 @@ MAX_RECORD_BYTES = 256 * 1024 * 1024
 _SCORE_FIELDS = ("firm_value", "discounted_profit", "terminal_equity")
 
 
-class RecordError(ValueError):
+class RecordError(SimError):
     """A record that cannot be read; the message names the file and the entry."""
 
 
@@ -90,7 +92,7 @@ class GameRecord:
             "seed": self.seed,
             "turns": [{"turn": b.turn, "decision": encode_decision(d), "books": b.to_dict()}
                       for d, b in zip(self.decisions, self.books)],
-            "scores": {k: _finite_or_none(v) for k, v in self.scores.items()},
+            "scores": _finite_or_none(dict(self.scores)),
         }
 
 
@@ -105,11 +107,8 @@ def engine_version() -> str:
 
 
 def _finite_or_none(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite_or_none(v) for k, v in value.items()}
-    return value
+    """``value`` with every non-finite number as None (a record is strict JSON)."""
+    return finite_or_null(value, "$", {})
 
 
 def encode_decision(decision: Decision) -> dict:

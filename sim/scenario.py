@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from dataclasses import dataclass, fields, is_dataclass, replace
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -19,13 +20,11 @@ from typing import Any
 
 import yaml
 
+from . import limits
 from ._shipped import shipped_folder
+from .errors import ScenarioError
 
 _SUFFIX = ".yaml"
-
-
-class ScenarioError(ValueError):
-    """A scenario file that cannot be used; the message names file and field."""
 
 
 @dataclass(frozen=True)
@@ -218,8 +217,14 @@ class Scenario:
         customer and per dollar share of budget are unchanged: a small pool
         is a fast, faithful miniature of the full market.
         """
+        if isinstance(prospects, bool) or not isinstance(prospects, int):
+            raise ScenarioError(f"{self.key}: prospects: must be a whole number, got {prospects!r}")
         if prospects <= 0:
             raise ScenarioError(f"{self.key}: prospects: must be > 0, got {prospects}")
+        problem = limits.check_value("prospects", prospects)
+        if problem:
+            raise ScenarioError(f"{self.key}: prospects: {problem}")
+        _check_memory(self.key, prospects, self.warmup_turns + self.turns, self.profile)
         factor = prospects / self.prospects
         return replace(
             self,
@@ -301,7 +306,10 @@ class _Node:
         if isinstance(value, bool) or not isinstance(value, int):
             self.fail(f"must be a whole number, got {_kind(value)}", key)
         if low is not None and value < low:
-            self.fail(f"must be >= {low}, got {value}", key)
+            self.fail(f"must be >= {low}, got {limits.show_number(value)}", key)
+        problem = limits.check_value(self._join(key), value)
+        if problem:
+            self.fail(problem, key)
         return value
 
     def boolean(self, key: str, default: Any = ...) -> bool:
@@ -315,6 +323,9 @@ class _Node:
         value = self.raw(key)
         if not isinstance(value, list) or not value:
             self.fail(f"must be a non-empty list, got {_kind(value)}", key)
+        most = limits.COUNT_LIMITS.get(_INDEX.sub("[]", self._join(key)))
+        if most is not None and len(value) > most:
+            self.fail(f"at most {most} entries, got {len(value)}", key)
         return [(f"{self._join(key)}[{i}]", item) for i, item in enumerate(value)]
 
     def finish(self) -> None:
@@ -324,13 +335,16 @@ class _Node:
             self.fail(f"unknown field (known: {', '.join(sorted(self.used))})", unknown[0])
 
 
+_INDEX = re.compile(r"\[\d+\]")
+
+
 def _kind(value: Any) -> str:
     if value is None:
         return "nothing"
     if isinstance(value, bool):
         return f"boolean {value}"
     if isinstance(value, (int, float)):
-        return f"number {value}"
+        return f"number {limits.show_number(value)}"
     if isinstance(value, str):
         return f"text {value!r}" if len(value) < 40 else "text"
     if isinstance(value, list):
@@ -344,6 +358,9 @@ def _check_number(value: Any, node: _Node, key: str | int, low: float | None, lo
                   high: float | None, high_open: bool) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         node.fail(f"must be a number, got {_kind(value)}", key)
+    if isinstance(value, int) and abs(value) > 1e300:
+        # float() of a 400-digit integer raises OverflowError; no field wants one.
+        node.fail(f"is out of range: {limits.show_number(value)}", key)
     value = float(value)
     if not math.isfinite(value):
         node.fail(f"must be a finite number, got {value}", key)
@@ -351,6 +368,9 @@ def _check_number(value: Any, node: _Node, key: str | int, low: float | None, lo
         node.fail(f"must be {'>' if low_open else '>='} {low:g}, got {value:g}", key)
     if high is not None and (value >= high if high_open else value > high):
         node.fail(f"must be {'<' if high_open else '<='} {high:g}, got {value:g}", key)
+    problem = limits.check_value(node._join(key), value)
+    if problem:
+        node.fail(problem, key)
     return value
 
 
@@ -408,9 +428,13 @@ def _tags(top: _Node) -> tuple[ProfileTag, ...]:
         node = _Node(item, path, top.filename)
         name = _name(node, seen, "profile tag")
         values = node.raw("values")
+        most = limits.COUNT_LIMITS["profile[].values"]
         if (not isinstance(values, list) or len(values) < 2
                 or not all(isinstance(v, str) and v for v in values)):
-            node.fail("must be a list of at least two names", "values")
+            node.fail("must be a list of at least two names (quote values such as 'yes' "
+                      "or '1' to keep them names)", "values")
+        if len(values) > most:
+            node.fail(f"at most {most} values, got {len(values)}", "values")
         if len(set(values)) != len(values):
             node.fail("values must be distinct", "values")
         tags.append(ProfileTag(name, tuple(values)))
@@ -438,8 +462,35 @@ def _weights(node: _Node, key: str, names: tuple[str, ...], *, total: float | No
     return weights
 
 
+def _check_derived(node: _Node, kind: CustomerType, most_service: float) -> None:
+    """Refuse a type whose combined numbers the engine cannot play (see sim.limits)."""
+    from scipy import special  # only here: scenario reading otherwise needs no scipy
+
+    rate = kind.purchase_rate
+    checks = [("purchase_rate", "mean purchase rate", rate.mean),
+              ("spend", "mean spend", kind.spend.mean)]
+    if kind.dropout_rate is not None:
+        checks.append(("dropout_rate", "mean dropout rate", kind.dropout_rate.mean))
+    # The 1-in-10^7 customer's rate with everything service can add.
+    busiest = float(special.gammaincinv(rate.shape, 1.0 - 1e-7)) / rate.rate
+    busiest *= 1.0 + most_service * kind.service_response
+    checks.append(("purchase_rate", "busiest customer", busiest))
+    for key, name, value in checks:
+        problem = limits.DERIVED_LIMITS[name].problem(value)
+        if problem:
+            node.fail(f"{name} ({limits.DERIVED_LIMITS[name].why}) {problem}", key)
+
+
+def _check_memory(key: str, prospects: int, turn_columns: int,
+                  profile: tuple[ProfileTag, ...]) -> None:
+    problem = limits.check_game_memory(prospects, turn_columns, len(profile),
+                                       max((len(t.values) for t in profile), default=0))
+    if problem:
+        raise ScenarioError(f"{key}: prospects: {problem}")
+
+
 def _types(top: _Node, channels: tuple[Channel, ...], tags: tuple[ProfileTag, ...],
-           contractual: bool) -> tuple[CustomerType, ...]:
+           contractual: bool, most_service: float) -> tuple[CustomerType, ...]:
     types, seen = [], set()
     channel_names = tuple(c.name for c in channels)
     for path, item in top.items("types"):
@@ -470,6 +521,7 @@ def _types(top: _Node, channels: tuple[Channel, ...], tags: tuple[ProfileTag, ..
             channel_affinity=dict(zip(channel_names, affinity)),
             profile=profile,
         ))
+        _check_derived(node, types[-1], most_service)
         node.finish()
     total = sum(t.weight for t in types)
     if not math.isclose(total, 1.0, abs_tol=1e-6):
@@ -494,12 +546,6 @@ def parse_scenario(data: Any, filename: str, key: str | None = None) -> Scenario
     channels = _channels(top)
     tags = _tags(top)
     contractual = top.boolean("contractual", False)
-    types = _types(top, channels, tags, contractual)
-
-    budget_node = top.child("budget")
-    budget = Budget(budget_node.number("acquisition", low=0.0), budget_node.number("service", low=0.0))
-    budget_node.finish()
-
     service_node = top.child("service")
     service = ServiceResponse(
         g_max=_positive(service_node, "g_max"),
@@ -508,6 +554,11 @@ def parse_scenario(data: Any, filename: str, key: str | None = None) -> Scenario
         purchase_boost=service_node.number("purchase_boost", low=0.0),
     )
     service_node.finish()
+    types = _types(top, channels, tags, contractual, service.purchase_boost * service.g_max)
+
+    budget_node = top.child("budget")
+    budget = Budget(budget_node.number("acquisition", low=0.0), budget_node.number("service", low=0.0))
+    budget_node.finish()
 
     dis_node = top.child("disengage")
     disengage = Disengagement(
@@ -572,11 +623,83 @@ def resolve_scenario_path(source: str | Path) -> Path | Traversable:
     raise ScenarioError(f"{source}: no such file and no shipped scenario of that name (shipped: {names})")
 
 
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _resolvers() -> dict:
+    """YAML 1.1's implicit types, changed to read what a person means.
+
+    ``yes``/``no``/``on``/``off`` stay text (a tag value ``no`` is a name,
+    not False): only true/false are booleans.  ``4e-5``, which YAML 1.1
+    reads as text for want of a dot, is a number.
+    """
+    table = {first: [(tag, rx) for tag, rx in entries if tag != "tag:yaml.org,2002:bool"]
+             for first, entries in _BaseLoader.yaml_implicit_resolvers.items()}
+    boolean = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
+    exponent = re.compile(r"^[-+]?[0-9]+[eE][-+]?[0-9]+$")
+    for first in "tTfF":
+        table.setdefault(first, []).append(("tag:yaml.org,2002:bool", boolean))
+    for first in "-+0123456789":
+        table.setdefault(first, []).append(("tag:yaml.org,2002:float", exponent))
+    return table
+
+
+class _ScenarioLoader(_BaseLoader):
+    """Safe YAML (libyaml's parser when installed) that refuses duplicate keys."""
+
+    yaml_implicit_resolvers = _resolvers()
+
+    def construct_mapping(self, node, deep=False):
+        first_line: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
+                continue
+            key = key_node.value
+            if key in first_line:
+                # YAML would silently keep the last one: `turns: 12` then `turns: 3` plays 3.
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r} (first at line {first_line[key]})",
+                    key_node.start_mark)
+            first_line[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
+def _check_shape(text: str) -> None:
+    """Refuse pathological nesting or size before composing the document.
+
+    libyaml composes nodes recursively in C: a few hundred thousand nested
+    brackets crash the interpreter, so depth is checked on the event stream
+    first (cheap: events carry no Python objects).
+
+    Raises:
+        yaml.YAMLError: with the position of the first node over a limit.
+    """
+    depth = nodes = 0
+    for event in yaml.parse(text, Loader=_BaseLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > limits.MAX_YAML_DEPTH:
+                raise yaml.YAMLError(f"nested deeper than {limits.MAX_YAML_DEPTH} levels at line "
+                                     f"{event.start_mark.line + 1}")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+        if isinstance(event, (yaml.NodeEvent, yaml.CollectionStartEvent)):
+            nodes += 1
+            if nodes > limits.MAX_YAML_NODES:
+                raise yaml.YAMLError(f"more than {limits.MAX_YAML_NODES:,} entries (at line "
+                                     f"{event.start_mark.line + 1}); a scenario has a few hundred")
+
+
 def load_scenario(source: str | Path) -> Scenario:
     """Load and validate a scenario from a path or a shipped scenario's name.
 
+    Also refuses a scenario whose game would not fit in the memory available
+    (:func:`sim.limits.check_game_memory`).
+
     Raises:
-        ScenarioError: the file is missing, unreadable, not YAML, empty or invalid.
+        ScenarioError: the file is missing, unreadable, not YAML, empty,
+            invalid, has a duplicate key, an unsafe tag, pathological
+            nesting, or is too big to play here.
     """
     path = resolve_scenario_path(source)
     try:
@@ -584,14 +707,24 @@ def load_scenario(source: str | Path) -> Scenario:
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError(f"{path.name}: cannot read the file ({exc})") from None
     try:
-        data = yaml.safe_load(text)
+        _check_shape(text)
+        data = yaml.load(text, Loader=_ScenarioLoader)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        if "could not determine a constructor" in problem:
+            tag = problem.split("tag", 1)[-1].strip()
+            problem = f"tag {tag} is not allowed (a scenario holds plain data only)"
         raise ScenarioError(f"{path.name}: not valid YAML{where}: {problem}") from None
+    except ValueError as exc:
+        # e.g. an integer of over 4300 digits, which Python refuses to convert.
+        raise ScenarioError(f"{path.name}: not valid YAML: {exc}") from None
     # Traversable has no .stem: the key is the file name without its suffix.
-    return parse_scenario(data, path.name, key=Path(path.name).stem)
+    scenario = parse_scenario(data, path.name, key=Path(path.name).stem)
+    _check_memory(path.name, scenario.prospects, scenario.warmup_turns + scenario.turns,
+                  scenario.profile)
+    return scenario
 
 
 def shipped_scenario_names() -> list[str]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
-from scipy.special import betaln, gammaln
+from scipy.special import betaln, digamma, gammaln
 
 from .fitting import (DataError, FitResult, as_float_array, check_integer, check_same_length,
                       maximise_likelihood, merge_identical_rows, param_values,
@@ -136,7 +136,9 @@ def _sum_of_survival(gamma: float, delta: float, start, count) -> np.ndarray:
 
     Closed form δ/(γ−1) · Γ(γ+δ)/Γ(1+δ) · [R(start) − R(start+count)] with
     R(m) = Γ(1+δ+m)/Γ(γ+δ+m);
-    at γ = 1 the closed form is 0/0, so we sum term by term there.
+    at γ = 1 the closed form is 0/0; there B(1, δ+m)/B(1, δ) = δ/(δ+m), whose
+    sum is δ·[ψ(δ+start+count+1) − ψ(δ+start+1)] (no per-opportunity array,
+    whose size would grow with the horizon).
     """
     start, count = np.broadcast_arrays(np.asarray(start, dtype=float),
                                        np.asarray(count, dtype=float))
@@ -144,10 +146,9 @@ def _sum_of_survival(gamma: float, delta: float, start, count) -> np.ndarray:
         def ratio(m):
             return np.exp(gammaln(1.0 + delta + m) - gammaln(gamma + delta + m))
         scale = np.exp(gammaln(gamma + delta) - gammaln(1.0 + delta)) * delta / (gamma - 1.0)
-        return scale * (ratio(start) - ratio(start + count))
-    k = np.arange(1, int(np.max(count)) + 1 if count.size else 1)
-    terms = np.exp(betaln(gamma, delta + start[..., None] + k) - betaln(gamma, delta))
-    return np.where(k <= count[..., None], terms, 0.0).sum(axis=-1)
+        # A sum of positive terms: round-off in the difference must not make it negative.
+        return np.maximum(scale * (ratio(start) - ratio(start + count)), 0.0)
+    return delta * (digamma(delta + start + count + 1.0) - digamma(delta + start + 1.0))
 
 
 def expected_purchases(params: Params, n) -> np.ndarray:

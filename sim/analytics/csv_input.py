@@ -49,7 +49,23 @@ SUMMARY_COLUMNS: dict[str, tuple[str, ...]] = {
 WEIGHTED_MODELS = ("bgnbd", "pareto_nbd", "gamma_gamma", "bgbb")
 ID_COLUMNS = ("customer_id", "id")
 TIME_UNITS = {"days": 1.0, "weeks": 7.0}  # days per unit
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# Plain ASCII decimals only: float() would also take '1_0', Arabic-Indic
+# digits, 'inf', 'nan' and 'infinity', none of which a student means.
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?")
+#: Largest value a cell may hold: counts, times and dollars beyond this are a
+#: typo or an attack, and would overflow the likelihoods.
+MAX_VALUE = 1e9
+#: Largest weight of one row, and of all rows together (Gamma-Gamma expands
+#: weighted rows into one entry per customer, 8 bytes each).
+MAX_WEIGHT = 1e6
+MAX_TOTAL_WEIGHT = 1e7
+#: Fewest customers (sum of weights; Gamma-Gamma counts repeat buyers) for a
+#: fit without a warning.  Below it the estimates are mostly noise however
+#: the optimiser ends, so the report says so instead of a plain "converged".
+MIN_CUSTOMERS = 10
+#: Fewer than this is refused outright: one customer identifies nothing.
+MIN_CUSTOMERS_TO_FIT = 2
 # Same round-off allowance as the models' own recency <= T check.
 _RELATIVE_SLACK = 1e-12
 
@@ -102,24 +118,30 @@ class CsvTable:
         """
         column = self.find(name)
         cells = self.text(name)
-        try:
-            values = np.array([float(cell) for cell in cells], dtype=float)
-        except ValueError:
-            for row, cell in enumerate(cells):
+        for row, cell in enumerate(cells):
+            if not _DECIMAL.fullmatch(cell):
                 if cell == "":
-                    raise self.row_error(row, column, "missing value") from None
-                try:
-                    float(cell)
-                except ValueError:
-                    raise self.row_error(row, column, f"{cell!r} is not a number") from None
-            raise  # pragma: no cover - some cell failed above
+                    raise self.row_error(row, column, "missing value")
+                raise self.row_error(row, column, _not_a_number(cell))
+        values = np.array([float(cell) for cell in cells], dtype=float)
         _check_values(values, self, column, whole)
         return values
 
 
+def _not_a_number(cell: str) -> str:
+    """Why a cell is not a plain decimal; a hint where Python would have read it."""
+    try:
+        float(cell)
+    except ValueError:
+        return f"{cell[:40]!r} is not a number"
+    return (f"{cell[:40]!r} is not a plain decimal number (write ASCII digits, "
+            f"e.g. 10 or 3.5 or 4e-5)")
+
+
 def _check_values(values: np.ndarray, table: CsvTable, column: str, whole: bool) -> None:
     checks = [(~np.isfinite(values), "is not a finite number"),
-              (values < 0, "is negative")]
+              (values < 0, "is negative"),
+              (values > MAX_VALUE, f"is too large (at most {MAX_VALUE:g})")]
     if whole:
         checks.append((values != np.round(values), "is not a whole number"))
     for bad, problem in checks:
@@ -164,11 +186,7 @@ def read_csv(path: str | Path) -> CsvTable:
 
 
 def _is_number(cell: str) -> bool:
-    try:
-        float(cell)
-    except ValueError:
-        return False
-    return True
+    return bool(_DECIMAL.fullmatch(cell.strip()))
 
 
 @dataclass(frozen=True)
@@ -198,6 +216,7 @@ class FitInput:
     rows: int = 0
     transactions: int = 0
     notes: tuple[str, ...] = field(default=())
+    warnings: tuple[str, ...] = field(default=())
 
 
 def load_fit_input(path: str | Path, model: str, *, time_unit: str | None = None,
@@ -266,9 +285,15 @@ def _load_summary(table: CsvTable, model: str) -> FitInput:
     for name in SUMMARY_COLUMNS[model]:
         columns[name] = table.numbers(name, whole=name in whole)
     if table.has("weights"):
-        columns["weights"] = table.numbers("weights", whole=True)
-        if columns["weights"].sum() <= 0:
+        weights = columns["weights"] = table.numbers("weights", whole=True)
+        _first_bad(table, weights > MAX_WEIGHT, "weights",
+                   lambda row: f"{weights[row]:g} is too large (at most {MAX_WEIGHT:g} "
+                               f"customers per row)")
+        if weights.sum() <= 0:
             raise table.error("weights sum to zero: no customers to fit")
+        if weights.sum() > MAX_TOTAL_WEIGHT:
+            raise table.error(f"weights add up to {weights.sum():g} customers; at most "
+                              f"{MAX_TOTAL_WEIGHT:g}")
     x = columns["frequency"]
     if model in ("bgnbd", "pareto_nbd"):
         t_x, age = columns["recency"], columns["T"]
@@ -290,9 +315,53 @@ def _load_summary(table: CsvTable, model: str) -> FitInput:
         _first_bad(table, (x > 0) & (spend <= 0), "monetary_value",
                    lambda row: "must be > 0 where frequency > 0 (mean repeat spend, dollars)")
     id_column = _id_column(table)
+    if id_column is not None:
+        _check_unique_ids(table, id_column)
+    warnings = _check_enough(table, model, columns)
     return FitInput(source=table.source, model=model, kind="summary", columns=columns,
                     ids=np.array(table.text(id_column)) if id_column else None,
-                    id_column=id_column, rows=len(table.rows))
+                    id_column=id_column, rows=len(table.rows), warnings=warnings)
+
+
+def _check_unique_ids(table: CsvTable, id_column: str) -> None:
+    """A summary has one row per customer: a repeated id is a mistake (say where)."""
+    first: dict[str, int] = {}
+    for row, customer in enumerate(table.text(id_column)):
+        if customer == "":
+            raise table.row_error(row, id_column, "missing customer id")
+        if customer in first:
+            raise table.row_error(row, id_column, f"customer id {customer[:40]!r} appears again "
+                                                  f"(first on line {int(table.lines[first[customer]])}); "
+                                                  f"a summary has one row per customer")
+        first[customer] = row
+
+
+def _check_enough(table: CsvTable, model: str, columns: dict[str, np.ndarray]) -> tuple[str, ...]:
+    """Refuse data that identifies nothing; warn about data too thin to trust.
+
+    With one customer, or nobody buying twice, the likelihood has no interior
+    maximum and the optimiser stops at its bounds ("r = 6420"), which would
+    read as a real estimate: refused.  Fewer than MIN_CUSTOMERS customers are
+    fitted, with a warning the report carries instead of a plain "converged".
+
+    Returns:
+        Warnings for the report (empty if the data are enough).
+    """
+    x = columns["frequency"]
+    weights = columns.get("weights", np.ones(x.size))
+    repeat = float(weights[x > 0].sum())
+    if model == "gamma_gamma":
+        who, count = "repeat buyer(s) (frequency > 0)", repeat
+    else:
+        count = float(weights.sum())
+        who = "customer" if count == 1 else "customers"
+    if count < MIN_CUSTOMERS_TO_FIT:
+        raise table.error(f"only {count:g} {who}; {model} needs at least {MIN_CUSTOMERS} "
+                          f"(and cannot fit fewer than {MIN_CUSTOMERS_TO_FIT})")
+    if count < MIN_CUSTOMERS:
+        return (f"only {count:g} {who}: fewer than {MIN_CUSTOMERS}, so the estimates are "
+                f"unreliable whatever the optimiser reports",)
+    return ()
 
 
 def _first_bad(table: CsvTable, bad: np.ndarray, column: str, describe) -> None:
@@ -313,22 +382,25 @@ def _load_survivors(table: CsvTable) -> FitInput:
                           "later count")
     if survivors[0] <= 0:
         raise table.row_error(0, table.find("survivors"), "the cohort size at period 0 must be > 0")
+    warnings = ()
+    if survivors[0] < MIN_CUSTOMERS:
+        warnings = (f"a cohort of {survivors[0]:g}: fewer than {MIN_CUSTOMERS}, so the "
+                    f"estimates are unreliable whatever the optimiser reports",)
     rising = np.concatenate([[False], np.diff(survivors) > 0])
     _first_bad(table, rising, "survivors",
                lambda row: f"survivors increase from {survivors[row - 1]:g} to "
                            f"{survivors[row]:g}; a cohort can only shrink")
     return FitInput(source=table.source, model="sbg", kind="survivors",
-                    columns={"period": period, "survivors": survivors}, rows=period.size)
+                    columns={"period": period, "survivors": survivors}, rows=period.size,
+                    warnings=warnings)
 
 
 # --- transaction logs -----------------------------------------------------------
 
 def _parse_time(cell: str) -> float | dt.date | None:
-    """A number, a date (YYYY-MM-DD), or None if it is neither."""
-    try:
+    """A plain decimal number, a date (YYYY-MM-DD), or None if it is neither."""
+    if _DECIMAL.fullmatch(cell):
         return float(cell)
-    except ValueError:
-        pass
     if _DATE.fullmatch(cell):
         try:
             return dt.date.fromisoformat(cell)
@@ -373,13 +445,13 @@ def _log_times(table: CsvTable, time_unit: str | None, observation_end: str | No
         times = np.array(parsed, dtype=float)
         _check_values(times, table, column, whole=False)
         if observation_end is not None:
-            try:
-                end = float(observation_end)
-            except ValueError:
-                raise table.error(f"--observation-end {observation_end!r} must be a number "
-                                  f"like the times") from None
-            if not np.isfinite(end):
-                raise table.error(f"--observation-end must be finite, got {observation_end}")
+            if not _DECIMAL.fullmatch(observation_end.strip()):
+                raise table.error(f"--observation-end {observation_end[:40]!r} must be a number "
+                                  f"like the times")
+            end = float(observation_end)
+            if not (np.isfinite(end) and end <= MAX_VALUE):
+                raise table.error(f"--observation-end must be at most {MAX_VALUE:g}, "
+                                  f"got {observation_end[:40]}")
         scale = "time units of the file"
     if end is not None and np.any(times > end):
         row = int(np.flatnonzero(times > end)[0])
@@ -416,6 +488,7 @@ def _load_log(table: CsvTable, model: str, time_unit: str | None,
     except DataError as exc:  # pragma: no cover - the checks above come first
         raise table.error(str(exc)) from None
     columns = {"frequency": summary.frequency, "recency": summary.recency, "T": summary.T}
+    warnings = _check_enough(table, model, columns)
     if model == "gamma_gamma":
         columns = {"frequency": summary.frequency, "monetary_value": summary.monetary_value}
     elif model == "bgbb":
@@ -424,4 +497,4 @@ def _load_log(table: CsvTable, model: str, time_unit: str | None,
     return FitInput(source=table.source, model=model, kind="transaction log", columns=columns,
                     ids=summary.customer_id.astype(str), id_column=id_column,
                     rows=len(summary), transactions=len(table.rows),
-                    notes=(f"times in {scale}",))
+                    notes=(f"times in {scale}",), warnings=warnings)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
-import json
 import math
 import os
 import sys
@@ -24,7 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["MODELS", "FitUsageError", "add_parser", "run", "write_csv_atomically"]
+from ..errors import SimError
+
+__all__ = ["MODELS", "FitFailed", "FitUsageError", "add_parser", "run", "write_csv_atomically"]
 
 MODELS = ("bgnbd", "pareto_nbd", "gamma_gamma", "bgbb", "sbg")
 TITLES = {"bgnbd": "BG/NBD", "pareto_nbd": "Pareto/NBD", "gamma_gamma": "Gamma-Gamma",
@@ -33,7 +34,13 @@ TITLES = {"bgnbd": "BG/NBD", "pareto_nbd": "Pareto/NBD", "gamma_gamma": "Gamma-G
 DISCOUNTED = ("pareto_nbd", "sbg")
 CORRELATION_WARNING = 0.3
 TIME_UNITS = ("days", "weeks")
+EXIT_FAILED = 1
 EXIT_USAGE = 2
+#: Longest --horizon: the sbg prediction writes one row per period and the
+#: others' closed forms lose all precision far beyond any data's span
+#: (BG/BB at 1e16 opportunities came out negative).
+MAX_HORIZON = {"sbg": 1000, "bgbb": 10_000}
+MAX_HORIZON_DEFAULT = 10_000
 
 DESCRIPTION = """\
 Fit a customer-base model to a CSV file by maximum likelihood and print the
@@ -80,18 +87,32 @@ and the model's input columns, then:
                d also derl: discounted expected residual lifetime, in
                periods, of a subscriber still there at that period (next
                renewal undiscounted)
---horizon is required with --predict (gamma_gamma takes none). --discount-rate
+--horizon is required with --predict (gamma_gamma takes none); it is at most
+1000 periods for sbg and 10000 time units (opportunities) for the others. --discount-rate
 applies to pareto_nbd and sbg only; without it the dert/derl column is left
 out. An option that would have no effect is refused, not ignored. OUT is
 written to a temporary file beside it and renamed into place, so a failure
 never leaves a half-written file.
 
-errors in the input exit 2 with one line naming the file, and the line and
-column at fault."""
+numbers in the file must be plain ASCII decimals (12, 3.5, 4e-5; not 1_0,
+inf or nan), at most 1e9; weights at most 1e6 a row and 1e7 in all. A
+summary's customer ids must be distinct. Fewer than 2 customers (gamma_gamma:
+repeat buyers), or nobody with a repeat purchase, is refused; fewer than 10
+is fitted with a warning that the estimates are unreliable.
+
+exit status: 0 fitted; 1 the fit failed (the optimiser did not converge, or
+the predictions came out non-finite or negative: nothing is written); 2 bad
+input, with one line naming the file, and the line and column at fault. An
+existing OUT.csv that cannot be written (read-only file or folder) is refused
+before fitting and never replaced."""
 
 
-class FitUsageError(ValueError):
+class FitUsageError(SimError):
     """Options that do not fit together, or an output that cannot be written."""
+
+
+class FitFailed(Exception):
+    """A fit that ran but whose result cannot be trusted or written (exit 1)."""
 
 
 def add_parser(subparsers, func) -> argparse.ArgumentParser:
@@ -132,6 +153,9 @@ def run(args: argparse.Namespace) -> int:
     except (DataError, FitUsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except FitFailed as exc:
+        print(f"fit failed: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except BrokenPipeError:
         # The reader went away (``ccsim fit ... | head``): stop quietly, as the
         # Python docs advise, pointing stdout at devnull so exit does not fail again.
@@ -158,6 +182,10 @@ def _check_options(args: argparse.Namespace) -> None:
         raise FitUsageError(f"--predict needs --horizon t (the forecast window, in {unit})")
     elif not (math.isfinite(args.horizon) and args.horizon > 0):
         raise FitUsageError(f"--horizon must be > 0, got {args.horizon:g}")
+    elif args.horizon > MAX_HORIZON.get(model, MAX_HORIZON_DEFAULT):
+        raise FitUsageError(f"--horizon must be at most "
+                            f"{MAX_HORIZON.get(model, MAX_HORIZON_DEFAULT):,} for {model}, "
+                            f"got {args.horizon:g}")
     elif model in ("bgbb", "sbg") and args.horizon != round(args.horizon):
         raise FitUsageError(f"--horizon must be a whole number of "
                             f"{'opportunities' if model == 'bgbb' else 'periods'} for {model}, "
@@ -173,9 +201,36 @@ def _check_options(args: argparse.Namespace) -> None:
         raise FitUsageError(f"--predict {args.predict}: no such directory {str(out.parent)!r}")
     if out.is_dir():
         raise FitUsageError(f"--predict {args.predict}: is a directory")
+    _check_writable(out, args.predict)
     source = Path(args.csv)
     if out.exists() and source.exists() and out.resolve() == source.resolve():
         raise FitUsageError(f"--predict {args.predict}: would overwrite the input file")
+
+
+def _read_only(path: Path) -> bool:
+    """True for an existing file (or folder) no one may write, or we may not.
+
+    The mode bits count even for root, for whom os.access always says yes.
+    """
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return not (mode & 0o222) or not os.access(path, os.W_OK)
+
+
+def _check_writable(out: Path, given: str) -> None:
+    """Refuse an output we may not write, before any work is done.
+
+    os.replace would happily swap a read-only file for a new one (only the
+    folder's permission counts), so the file's own permission is checked
+    here: a read-only OUT.csv is someone's way of saying "keep this".
+    """
+    if _read_only(out):
+        raise FitUsageError(f"--predict {given}: the file is read-only; it is left as it is")
+    folder = out.parent
+    if _read_only(folder) or not os.access(folder, os.W_OK | os.X_OK):
+        raise FitUsageError(f"--predict {given}: cannot write in the folder {str(folder)!r}")
 
 
 # --- fitting -----------------------------------------------------------------------
@@ -293,11 +348,14 @@ def write_csv_atomically(path: str | Path, header: list[str], rows: list[list]) 
 
     Readers see the old file or the whole new one, never part of it; on any
     failure the temporary file is removed and the old file (if any) stays.
+    A read-only existing file is never replaced.
 
     Raises:
         FitUsageError: The file cannot be written.
     """
     path = Path(path)
+    if _read_only(path):
+        raise FitUsageError(f"cannot write {path}: the file is read-only")
     try:
         handle_fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
                                                 suffix=".tmp")
@@ -326,6 +384,32 @@ def _finite_or_none(value: float) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
+def _check_predictions(header: list[str], rows: list[list], data) -> None:
+    """Refuse to write predictions that are NaN, infinite or negative.
+
+    Every prediction is a probability, a count or dollars: a NaN or a
+    negative number means the fitted model broke down (e.g. parameters at
+    the optimiser's bounds), and writing it would pass it on silently.
+
+    Raises:
+        FitFailed: naming the first bad column and row.
+    """
+    first_prediction = len(data.columns) + (data.ids is not None)
+    if data.model == "sbg":
+        first_prediction = 2
+    for column in range(first_prediction, len(header)):
+        for index, row in enumerate(rows):
+            value = row[column]
+            if isinstance(value, str):  # a blank cell (sbg beyond the data)
+                continue
+            number = float(value)
+            if not math.isfinite(number) or number < 0:
+                what = "period" if data.model == "sbg" else "row"
+                raise FitFailed(f"{header[column]} is {number} for {what} {index + 1}; "
+                                f"the fitted model breaks down on this data, so "
+                                f"{len(rows):,} rows were not written")
+
+
 def _report_json(data, fit, extras: dict, predicted: dict | None) -> dict:
     report: dict[str, object] = {"model": data.model, "file": data.source, "input": data.kind}
     report.update({name: value for name, value in fit.params.items()})
@@ -337,6 +421,7 @@ def _report_json(data, fit, extras: dict, predicted: dict | None) -> dict:
         for name in fit.params}
     report["n"] = fit.n
     report["converged"] = fit.converged
+    report["warnings"] = list(data.warnings)
     if data.kind == "transaction log":
         report["transactions"] = data.transactions
     report.update({name: _finite_or_none(value) for name, value in extras.items()})
@@ -380,7 +465,8 @@ def _report_text(data, fit, extras: dict) -> str:
     who = {"gamma_gamma": "repeat buyers", "sbg": "cohort size"}.get(data.model, "customers")
     facts = [["log-likelihood", f"{fit.log_likelihood:.2f}"],
              [who, f"{fit.n:,}"],
-             ["converged", "yes" if fit.converged else "NO (treat the estimates with care)"]]
+             ["converged", ("NO (the estimates are not a maximum)" if not fit.converged
+                            else "yes, but see the warning below" if data.warnings else "yes")]]
     if data.model == "gamma_gamma":
         model_mean = extras["mean_spend"]
         correlation = extras["spend_frequency_correlation"]
@@ -396,6 +482,7 @@ def _report_text(data, fit, extras: dict) -> str:
     correlation = extras.get("spend_frequency_correlation", 0.0)
     if abs(correlation) > CORRELATION_WARNING:
         lines.append(_correlation_warning(correlation))
+    lines += [f"warning: {warning}" for warning in data.warnings]
     lines.append("(95% intervals: Wald intervals for the log of each parameter, mapped back)")
     return "\n".join(lines)
 
@@ -407,27 +494,37 @@ def _correlation_warning(correlation: float) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from .. import strict_json
     from .csv_input import load_fit_input
 
     _check_options(args)
     data = load_fit_input(args.csv, args.model, time_unit=args.time_unit,
                           observation_end=args.observation_end)
     fit = _fit(data)
+    if not all(math.isfinite(value) and value > 0 for value in fit.params.values()):
+        raise FitFailed(f"the estimates are not finite positive numbers ({fit.params})")
     extras = _spend_facts(data, fit) if data.model == "gamma_gamma" else {}
     predicted = None
-    if args.predict is not None:
-        header, rows = _predictions(data, fit, args.horizon, args.discount_rate)
+    if args.predict is not None and fit.converged:
+        # Warnings off: a breakdown shows up as NaN, which the check below names.
+        with np.errstate(all="ignore"):
+            header, rows = _predictions(data, fit, args.horizon, args.discount_rate)
+        _check_predictions(header, rows, data)
         write_csv_atomically(args.predict, header, rows)
         predicted = {"path": args.predict, "rows": len(rows), "columns": header}
+    status = 0 if fit.converged else EXIT_FAILED
     if args.json:
-        print(json.dumps(_report_json(data, fit, extras, predicted), indent=2))
+        print(strict_json.dumps(_report_json(data, fit, extras, predicted), indent=2))
         correlation = extras.get("spend_frequency_correlation", 0.0)
         if abs(correlation) > CORRELATION_WARNING:
             print(_correlation_warning(correlation), file=sys.stderr)
-        if not fit.converged:
-            print("warning: the optimiser did not report convergence", file=sys.stderr)
-        return 0
-    print(_report_text(data, fit, extras))
-    if predicted is not None:
-        print(f"wrote {len(rows):,} rows to {args.predict} ({', '.join(header)})")
-    return 0
+        for warning in data.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+    else:
+        print(_report_text(data, fit, extras))
+        if predicted is not None:
+            print(f"wrote {len(rows):,} rows to {args.predict} ({', '.join(header)})")
+    if not fit.converged:
+        unwritten = f"; {args.predict} was not written" if args.predict is not None else ""
+        print(f"fit failed: the optimiser did not converge{unwritten}", file=sys.stderr)
+    return status

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import optimize, special, stats
 
+from ..errors import DataError  # re-exported: the fit's input errors live here too
+
 __all__ = [
     "DataError",
     "FitResult",
@@ -33,9 +35,6 @@ __all__ = [
     "compress_rows",
 ]
 
-
-class DataError(ValueError):
-    """Input data a model cannot be fitted to or evaluated on."""
 
 
 @dataclass(frozen=True)
