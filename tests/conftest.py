@@ -29,3 +29,16 @@ def scenario_name(request) -> str:
 def small(name: str, prospects: int = 20_000):
     """A shipped scenario scaled to a test-sized prospect pool."""
     return load_scenario(name).with_prospects(prospects)
+
+
+def run_cli(capsys, *argv) -> tuple[int, str, str]:
+    """Run ``ccsim argv`` in-process: (exit status, stdout, stderr); never a traceback."""
+    from sim.cli import main
+
+    try:
+        code = main([str(arg) for arg in argv])
+    except SystemExit as exc:  # argparse refuses bad usage this way
+        code = exc.code
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return code, out, err

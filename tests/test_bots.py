@@ -15,10 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, SCENARIOS, small
+from conftest import ROOT, SCENARIOS, small, run_cli as cli
 from sim import Decision
 from sim.bots import BotError, LoadedBot, load_bot
-from sim.cli import main
 from sim.records import read_record, verify_record
 from sim.runner import play_game
 
@@ -26,14 +25,6 @@ EXAMPLES = ROOT / "examples" / "bots"
 EXAMPLE_BOTS = sorted(p.name for p in EXAMPLES.glob("*.py"))
 
 
-def cli(capsys, *argv: str) -> tuple[int, str, str]:
-    """Run ``ccsim argv`` in-process: (exit status, stdout, stderr)."""
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as exc:  # argparse refuses bad usage this way
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_the_examples_are_there():

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from sim.cli import main
-from conftest import SCENARIO_DIR
+from conftest import SCENARIO_DIR, run_cli as cli
 from sim.scenario import shipped_scenario_names
 from test_scenario_validation import BAD_KINDS, expected_message, write_bad
 
@@ -26,15 +26,6 @@ BASELINE_NAMES = {"do-nothing", "mass-marketing", "volume", "customer-centric", 
 RUN = ["run", "coffee", "--strategy", "mass-marketing", "--seed", "2", "--prospects", "3000"]
 
 
-def cli(capsys, *argv: str) -> tuple[int, str, str]:
-    """Run ``ccsim argv`` in-process: (exit status, stdout, stderr)."""
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:  # argparse refuses bad usage this way
-        code = exc.code
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
-    return code, out, err
 
 
 def python_m_sim(*argv: str) -> subprocess.CompletedProcess:

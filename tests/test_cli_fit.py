@@ -20,24 +20,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, run_cli as cli
 from sim.analytics import bgbb, bgnbd, csv_input, fit_command, gamma_gamma, pareto_nbd, sbg
-from sim.cli import main
 from test_analytics_models import BGBB_DONATIONS, DONATIONS, REGULAR
 
 CDNOW = ROOT / "data" / "cdnow_summary.csv"
 BGNBD_CDNOW = dict(r=0.243, alpha=4.414, a=0.793, b=2.426)
 
 
-def cli(capsys, *argv: str) -> tuple[int, str, str]:
-    """Run ``ccsim argv`` in-process: (exit status, stdout, stderr)."""
-    try:
-        code = main([str(arg) for arg in argv])
-    except SystemExit as exc:  # argparse refuses bad usage this way
-        code = exc.code
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
-    return code, out, err
 
 
 def fit_json(capsys, *argv) -> dict:

@@ -20,24 +20,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim import limits
-from sim.cli import main
 from sim.decisions import Decision, DecisionError, Tier, assign_tiers
 from sim.errors import DataError, SimError
-from conftest import SCENARIO_DIR
+from conftest import SCENARIO_DIR, run_cli as cli
 from sim.scenario import ScenarioError, load_scenario
 
 COFFEE = (SCENARIO_DIR / "coffee.yaml").read_text(encoding="utf-8")
 
 
-def cli(capsys, *argv) -> tuple[int, str, str]:
-    """Run ``ccsim argv`` in-process: (exit status, stdout, stderr); never a traceback."""
-    try:
-        code = main([str(arg) for arg in argv])
-    except SystemExit as exc:  # argparse refuses bad usage this way
-        code = exc.code
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
-    return code, out, err
 
 
 def _replace(old: str, new: str):

@@ -9,8 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import SCENARIOS, small
-from sim.cli import main
+from conftest import SCENARIOS, small, run_cli as cli
 from sim.records import (SCHEMA_VERSION, RecordError, read_record, record_of, verify_record,
                          write_record)
 from sim.runner import REFERENCES, play_game, score
@@ -38,11 +37,6 @@ def _edit(path: Path, change) -> None:
     path.write_text(json.dumps(data))
 
 
-def cli(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
-    return code, out, err
 
 
 @pytest.mark.parametrize("strategy", REFERENCES)
