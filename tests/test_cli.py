@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from sim.cli import main
 from conftest import SCENARIO_DIR, run_cli as cli
 from sim.scenario import shipped_scenario_names
 from test_scenario_validation import BAD_KINDS, expected_message, write_bad
