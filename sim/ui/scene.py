@@ -1,0 +1,169 @@
+"""Scenes and the scene manager (push / pop / replace), after Tuxemon's state machine.
+
+A scene owns its widgets only while it is on top: ``enter`` builds them for
+the current window, ``leave`` kills them.  A resize rebuilds the top scene's
+widgets from its own state, so every scene lays itself out for any window.
+``draw`` only paints: all changes happen in ``on_intent``, ``on_event`` and
+``update``.
+
+Every action a scene offers is an ``Action``: an intent, a key and (usually)
+a button showing the key, so the keyboard reaches everything the mouse does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
+
+import pygame
+import pygame_gui
+
+from .draw import Tooltips
+
+if TYPE_CHECKING:
+    from .app import App
+
+
+@dataclass
+class Action:
+    """Something the player can do in a scene.
+
+    Attributes:
+        intent: the scene's name for it (passed to ``on_intent``).
+        key: the pygame key that triggers it (None: mouse only, e.g. a list entry).
+        button: the widget that triggers it, if any.
+    """
+
+    intent: str
+    key: int | None
+    button: pygame_gui.elements.UIButton | None = None
+
+
+def key_label(key: int | None) -> str:
+    if key is None:
+        return ""
+    name = pygame.key.name(key)
+    return {"return": "Enter", "escape": "Esc", "tab": "Tab", "space": "Space"}.get(name, name.upper())
+
+
+class Scene:
+    """A screen of the game.  Subclasses override ``build`` and the hooks they need."""
+
+    #: Short name, used in screenshots and tests.
+    name = "scene"
+
+    def __init__(self, app: "App"):
+        self.app = app
+        self.actions: list[Action] = []
+        self.widgets: list = []
+        self.tooltips = Tooltips()
+
+    # -- lifecycle
+    def enter(self) -> None:
+        """Build the widgets for the current window (on push, resume and resize)."""
+        self.leave()
+        self.build(self.app.screen.get_rect())
+
+    def leave(self) -> None:
+        for w in self.widgets:
+            w.kill()
+        self.widgets.clear()
+        self.actions.clear()
+        self.tooltips.clear()
+
+    def build(self, rect: pygame.Rect) -> None:
+        """Create this scene's widgets inside ``rect`` (the window)."""
+
+    # -- helpers for subclasses
+    @property
+    def ui(self) -> pygame_gui.UIManager:
+        return self.app.ui
+
+    @property
+    def scale(self) -> float:
+        return self.app.scale
+
+    def add(self, widget):
+        self.widgets.append(widget)
+        return widget
+
+    def action(self, intent: str, key: int | None, label: str | None = None,
+               rect: pygame.Rect | None = None, tooltip: str | None = None,
+               object_id: str | None = None) -> Action:
+        """Register an action; with a label and a rect also a button showing its key."""
+        button = None
+        if label is not None and rect is not None:
+            shown = f"{label}  [{key_label(key)}]" if key is not None else label
+            button = self.add(pygame_gui.elements.UIButton(
+                rect, shown, self.ui, tool_tip_text=tooltip,
+                object_id=pygame_gui.core.ObjectID(object_id=f"#{object_id}") if object_id else None))
+        act = Action(intent, key, button)
+        self.actions.append(act)
+        return act
+
+    # -- events
+    def on_event(self, event: pygame.event.Event) -> bool:
+        """A pygame or pygame_gui event; return True when handled."""
+        return False
+
+    def on_intent(self, intent: str) -> None:
+        """Do what an action asks."""
+
+    def update(self, dt: float) -> None:
+        """Advance time by ``dt`` seconds (background work, timers)."""
+
+    def draw(self, surface: pygame.Surface) -> None:
+        """Paint the scene (under the widgets); must not change any state."""
+
+
+class SceneManager:
+    """A stack of scenes; only the top one is live."""
+
+    def __init__(self, app: "App"):
+        self.app = app
+        self.stack: list[Scene] = []
+
+    @property
+    def top(self) -> Scene | None:
+        return self.stack[-1] if self.stack else None
+
+    def push(self, scene: Scene) -> Scene:
+        if self.top:
+            self.top.leave()
+        self.stack.append(scene)
+        scene.enter()
+        return scene
+
+    def pop(self) -> Scene | None:
+        if not self.stack:
+            return None
+        old = self.stack.pop()
+        old.leave()
+        if self.top:
+            self.top.enter()
+        return old
+
+    def replace(self, scene: Scene) -> Scene:
+        if self.stack:
+            self.stack.pop().leave()
+        self.stack.append(scene)
+        scene.enter()
+        return scene
+
+    def reset(self, scene: Scene) -> Scene:
+        """Clear the stack and show ``scene`` (new game, back to the title)."""
+        while self.stack:
+            self.stack.pop().leave()
+        return self.push(scene)
+
+    def rebuild(self) -> None:
+        """The window changed size: lay the top scene out again."""
+        if self.top:
+            self.top.enter()
+
+
+def find_action(scene: Scene, key: int) -> Action | None:
+    return next((a for a in scene.actions if a.key == key), None)
+
+
+Handler = Callable[[str], None]
