@@ -21,7 +21,7 @@ from typing import Mapping, Sequence
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, PercentFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
 from .analytics.reports import CohortRevenue, RetentionCurves, RFMGrid, WhaleCurve
 from .observation import TurnBooks
@@ -90,6 +90,12 @@ def _figure(size_px: tuple[int, int], style: ChartStyle, ncols: int = 1) -> tupl
     return fig, axes
 
 
+def _integer_turns(*axes) -> None:
+    """Turns are whole numbers: no 0.5 ticks on a turn axis."""
+    for ax in axes:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
 def _legend(ax, style: ChartStyle, **kwargs) -> None:
     points = style.font_px * 72 / DPI
     legend = ax.legend(fontsize=points * 0.85, frameon=False, labelcolor=style.foreground, **kwargs)
@@ -104,8 +110,10 @@ def dollars(x: float, _pos=None) -> str:
         return f"{sign}${x / 1e9:.1f}B"
     if x >= 1e6:
         return f"{sign}${x / 1e6:.1f}M"
-    if x >= 1e3:
+    if x >= 1e4:
         return f"{sign}${x / 1e3:.0f}k"
+    if x >= 1e3:
+        return f"{sign}${x / 1e3:.1f}k"
     return f"{sign}${x:.0f}"
 
 
@@ -161,7 +169,8 @@ def layer_cake_chart(c3: CohortRevenue, size_px, style: ChartStyle, first_turn: 
     ax.text(first_turn - 0.4, ax.get_ylim()[1] * 0.97, "you take over", va="top",
             color=style.foreground, fontsize=style.font_px * 0.6)
     ax.yaxis.set_major_formatter(_DOLLARS)
-    ax.set_xlabel("turn (warm-up turns <= 0)")
+    _integer_turns(ax)
+    ax.set_xlabel("turn (turns <= 0: before you took over)")
     ax.set_ylabel("revenue per turn")
     ax.set_title("Revenue by acquisition cohort (C3 layer cake; darkest = oldest)")
     return fig
@@ -185,6 +194,7 @@ def retention_chart(curves: RetentionCurves, labels: Sequence[str], size_px, sty
                     color=style.palette[i % len(style.palette)], label=label)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_ylim(0, 1.02)
+    _integer_turns(ax)
     ax.set_xlabel("turns since acquisition")
     ax.set_ylabel("still members" if contractual else "bought in the turn")
     ax.set_title("Retention by channel" if contractual else "Repeat buying by channel")
@@ -209,6 +219,7 @@ def acquisition_chart(turns: Sequence[int], acquired: np.ndarray, spend: np.ndar
         bottom += acquired[i]
         cpa = np.divide(spend[i], acquired[i], out=np.full(len(turns), np.nan), where=acquired[i] > 0)
         right.plot(turns, cpa, marker="o", ms=4, lw=2, color=colour, label=label)
+    _integer_turns(left, right)
     left.set_title("Customers acquired")
     left.set_xlabel("turn")
     right.set_title("Cost per acquisition")
@@ -270,6 +281,7 @@ def profit_chart(books: Sequence[TurnBooks], size_px, style: ChartStyle) -> Figu
     ax.bar(turns, profit, color=colours)
     ax.axhline(0, color=style.foreground, lw=1)
     ax.yaxis.set_major_formatter(_DOLLARS)
+    _integer_turns(ax)
     ax.set_xlabel("turn (light bars: before you took over)")
     ax.set_title("Profit per turn")
     return fig
@@ -331,6 +343,7 @@ def timeline_chart(turns: Sequence[int], profit: Sequence[float], mass_profit: S
                    alive: Sequence[int], size_px, style: ChartStyle) -> Figure:
     """Turn by turn: your profit against mass-marketing's, and your customers really alive."""
     fig, (left, right) = _figure(size_px, style, ncols=2)
+    _integer_turns(left, right)
     left.plot(turns, profit, marker="o", lw=2.5, color=style.palette[1], label="you")
     left.plot(turns, mass_profit, marker="s", lw=2, color=style.palette[0], label="mass-marketing")
     left.axhline(0, color=style.foreground, lw=1)

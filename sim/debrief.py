@@ -78,6 +78,10 @@ class Debrief:
     lesson: str = ""
     levers: list[tuple[str, float]] = field(default_factory=list)
 
+    def firm_values(self) -> dict[str, float]:
+        """Firm value of the player and the reference strategies (the lever games left out)."""
+        return {k: v for k, v in self.values.items() if k not in (LEVER_ACQUISITION, LEVER_SERVICE)}
+
     def to_dict(self) -> dict:
         return {
             "scenario": self.scenario, "key": self.key, "seed": self.seed,

@@ -36,7 +36,7 @@ DEBRIEF_STEMS = ("firm_value", "levers", "service_by_decile", "equity", "timelin
 def debrief_figure(d: Debrief, stem: str, size_px, style: charts.ChartStyle):
     """One of the debrief's charts (``stem`` from ``DEBRIEF_STEMS``); the screen shows the same."""
     if stem == "firm_value":
-        return charts.firm_value_chart(d.values, PLAYER, size_px, style)
+        return charts.firm_value_chart(d.firm_values(), PLAYER, size_px, style)
     if stem == "levers":
         return charts.lever_chart(d.levers, size_px, style)
     if stem == "service_by_decile":
@@ -82,7 +82,7 @@ def _page(d: Debrief, captions: dict[str, str]) -> str:
     e = html.escape
     score = f"{d.centricity:.0f}" if math.isfinite(d.centricity) else "n/a"
     rows = "".join(f"<tr><td>{e(name)}</td><td class=n>{_money(v)}</td></tr>"
-                   for name, v in sorted(d.values.items(), key=lambda kv: -kv[1]))
+                   for name, v in sorted(d.firm_values().items(), key=lambda kv: -kv[1]))
     levers = "".join(f"<tr><td>{e(name)}</td><td class=n>{_money(v)}</td></tr>" for name, v in d.levers)
     error = (d.estimated_equity - d.true_equity) / d.true_equity \
         if math.isfinite(d.estimated_equity) and d.true_equity else math.nan

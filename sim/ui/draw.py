@@ -33,10 +33,18 @@ def text(surface: pygame.Surface, s: str, pos, size: int, colour=TEXT, bold: boo
     f = font(size, bold)
     image = f.render(s, True, colour)
     if max_width is not None and image.get_width() > max_width > 0:
-        # Shrink in steps until the line fits: a smaller font, never a cut word.
-        while image.get_width() > max_width and size > 9:
+        # Shrink a little (never below 85%: smaller is unreadable on a projector), then cut
+        # the end with an ellipsis.
+        smallest = max(9, int(size * 0.85))
+        while image.get_width() > max_width and size > smallest:
             size -= 1
-            image = font(size, bold).render(s, True, colour)
+            f = font(size, bold)
+            image = f.render(s, True, colour)
+        if image.get_width() > max_width:
+            cut = s
+            while cut and f.size(cut + "…")[0] > max_width:
+                cut = cut[:-1]
+            image = f.render(cut.rstrip() + "…", True, colour)
     rect = image.get_rect(**{anchor: pos})
     surface.blit(image, rect)
     return rect
@@ -126,12 +134,18 @@ def table(surface: pygame.Surface, rect: pygame.Rect, columns: Sequence[Column],
     for col, w in zip(columns, widths):
         cell = pygame.Rect(x, rect.top, w, row_h)
         heads.append(cell)
-        label = col.heading
-        if sort_column is not None and columns.index(col) == sort_column:
-            label += " ▼" if descending else " ▲"
-        anchor, pos = (("topright", (cell.right - pad, cell.top)) if col.align == "r"
+        sorted_here = sort_column is not None and columns.index(col) == sort_column
+        mark = size // 2 + 4 if sorted_here else 0
+        anchor, pos = (("topright", (cell.right - pad - mark, cell.top)) if col.align == "r"
                        else ("topleft", (cell.left + pad, cell.top)))
-        text(surface, label, pos, size, ACCENT, bold=True, anchor=anchor, max_width=w - 2 * pad)
+        drawn = text(surface, col.heading, pos, size, ACCENT, bold=True, anchor=anchor,
+                     max_width=w - 2 * pad - mark)
+        if sorted_here:
+            # A triangle, not a glyph: the font has no arrow characters.
+            cx, cy, r = drawn.right + 4 + size // 4, drawn.centery, size // 4
+            points = ([(cx - r, cy - r // 2), (cx + r, cy - r // 2), (cx, cy + r)] if descending
+                      else [(cx - r, cy + r // 2), (cx + r, cy + r // 2), (cx, cy - r)])
+            pygame.draw.polygon(surface, ACCENT, points)
         x += w
     pygame.draw.line(surface, PANEL_EDGE, (rect.left, rect.top + row_h), (rect.right, rect.top + row_h))
     y = rect.top + row_h + 2

@@ -43,7 +43,8 @@ def key_label(key: int | None) -> str:
     if key is None:
         return ""
     name = pygame.key.name(key)
-    return {"return": "Enter", "escape": "Esc", "tab": "Tab", "space": "Space"}.get(name, name.upper())
+    return {"return": "Enter", "escape": "Esc", "tab": "Tab", "space": "Space",
+            "page up": "PgUp", "page down": "PgDn", "backspace": "Bksp", "delete": "Del"}.get(name, name.upper())
 
 
 class Scene:

@@ -18,6 +18,11 @@ SCORE_TEXT = ("Your score is firm value: the profit of every turn, discounted, p
               "Centricity score: 0 = mass-marketing, 100 = the oracle.")
 
 
+def prose(s: str) -> str:
+    """Scenario text as paragraphs: single line breaks of the YAML file joined, blank lines kept."""
+    return "\n\n".join(" ".join(block.split()) for block in s.strip().split("\n\n"))
+
+
 class BriefingScene(Scene):
     """The shipped scenarios with their story and numbers, and a seed field."""
 
@@ -104,12 +109,18 @@ class BriefingScene(Scene):
         draw.text(surface, "Seed (same seed = same market)", (self.seed_rect.left, self.seed_rect.top - px(26)),
                   px(15), draw.MUTED)
         inner = draw.panel(surface, self.right, p.name, px(22))
-        half = inner.height * 0.52
-        story = pygame.Rect(inner.left, inner.top, inner.width * 0.58, half)
-        draw.paragraph(surface, p.briefing.strip(), story, px(15))
-        numbers = pygame.Rect(story.right + px(20), inner.top, inner.right - story.right - px(20), half)
+        facts_w = int(inner.width * 0.34)
+        story = pygame.Rect(inner.left, inner.top, inner.width - facts_w - px(24), inner.height)
+        y = draw.paragraph(surface, prose(p.briefing), story, px(15))
+        draw.text(surface, "What the score means", (story.left, y + px(6)), px(16), draw.ACCENT, bold=True)
+        y = draw.paragraph(surface, SCORE_TEXT, pygame.Rect(story.left, y + px(30), story.width,
+                                                            inner.bottom - y - px(30)), px(15))
+        draw.paragraph(surface, "The board's hint: " + p.lesson,
+                       pygame.Rect(story.left, y + px(6), story.width, inner.bottom - y - px(6)),
+                       px(15), draw.MUTED)
+        numbers = pygame.Rect(story.right + px(24), inner.top, facts_w, inner.height)
         budget = marketing_budget(p)
-        facts = [("Turns", f"{p.turns} {p.turn_length}s (after {p.warmup_turns} of history)"),
+        facts = [("Turns", f"{p.turns} {p.turn_length}s, after {p.warmup_turns} of history"),
                  ("Market", f"{p.prospects:,} prospects"),
                  ("Marketing budget", f"{draw.money(budget)} per {p.turn_length}"),
                  ("Gross margin", f"{p.gross_margin:.0%} of revenue"),
@@ -121,13 +132,7 @@ class BriefingScene(Scene):
         y = numbers.top
         for label, value in facts:
             draw.text(surface, label, (numbers.left, y), px(14), draw.MUTED)
-            y = draw.paragraph(surface, value, pygame.Rect(numbers.left, y + px(18), numbers.width, px(60)),
+            y = draw.paragraph(surface, value, pygame.Rect(numbers.left, y + px(19), numbers.width, px(70)),
                                px(16), bold=True) + px(6)
-        lower = pygame.Rect(inner.left, inner.top + half + px(10), inner.width, inner.height - half - px(10))
-        draw.text(surface, "What the score means", lower.topleft, px(16), draw.ACCENT, bold=True)
-        y = draw.paragraph(surface, SCORE_TEXT, pygame.Rect(lower.left, lower.top + px(24), lower.width,
-                                                            lower.height), px(15))
-        draw.paragraph(surface, "The board's hint: " + p.lesson, pygame.Rect(lower.left, y + px(8), lower.width,
-                                                        lower.bottom - y - px(8)), px(15), draw.MUTED)
         if self.message:
             draw.text(surface, self.message, (px(250), surface.get_height() - px(56)), px(16), draw.BAD)

@@ -24,7 +24,7 @@ from .. import draw
 from ..scene import Scene
 from .game import chart_style
 
-DEBRIEF_CHARTS = ("Firm value", "Levers", "Where the money went", "Equity estimate", "Timeline")
+DEBRIEF_CHARTS = ("Firm value", "Levers", "Money vs value", "Equity estimate", "Timeline")
 
 
 class DebriefScene(Scene):
@@ -189,7 +189,7 @@ class DebriefScene(Scene):
         if self._surface is not None:
             surface.blit(self._surface, self.chart_rect.topleft)
         inner = draw.panel(surface, self.side, "Firm value, same market and seed", px(16))
-        order = sorted(d.values.items(), key=lambda kv: -kv[1])
+        order = sorted(d.firm_values().items(), key=lambda kv: -kv[1])
         rows = [[name, draw.money(v)] for name, v in order]
         colours = [draw.ACCENT if name == PLAYER else draw.TEXT for name, _ in order]
         size = px(15)

@@ -99,11 +99,11 @@ def chart_style(app) -> charts.ChartStyle:
 # --------------------------------------------------------------------- dashboard
 
 DASH_CHARTS = ("Whale curve", "Cohorts (C3)", "Retention", "Acquisition", "RFM grid")
-TABLE_COLUMNS = (("id", "customer_id", "l", 0.9), ("channel", "channel", "l", 1.5),
-                 ("joined", "acquisition_turn", "r", 0.8), ("buys", "purchases", "r", 0.8),
-                 ("recency", "recency", "r", 0.9), ("$/buy", "monetary", "r", 0.9),
-                 ("profit", "profit", "r", 1.1), ("P(alive)", "p_alive", "r", 1.0),
-                 ("pred. CLV", "predicted_clv", "r", 1.1))
+TABLE_COLUMNS = (("id", "customer_id", "l", 0.8), ("channel", "channel", "l", 2.0),
+                 ("joined", "acquisition_turn", "r", 0.95), ("buys", "purchases", "r", 0.8),
+                 ("recency", "recency", "r", 1.05), ("$/buy", "monetary", "r", 0.9),
+                 ("profit", "profit", "r", 1.1), ("P(alive)", "p_alive", "r", 1.1),
+                 ("CLV", "predicted_clv", "r", 1.0))
 
 
 class DashboardScene(GameScene):
@@ -292,7 +292,8 @@ class DashboardScene(GameScene):
         books = s.results[-1].books if s.results else s.books[-1]
         discounted, equity, estimate = s.estimated_firm_value()
         values = [("Customers so far", f"{s.observation.n_customers:,}"),
-                  (f"Profit, {p.turn_length} {books.turn}", draw.money(books.profit)),
+                  (f"Profit, {p.turn_length} {books.turn}" if books.turn >= 1 else
+                   f"Profit last {p.turn_length} (inherited)", draw.money(books.profit)),
                   ("Budget per turn", draw.money(marketing_budget(p))),
                   ("Discounted profit so far", draw.money(discounted)),
                   ("Estimated firm value", draw.money(estimate))]
@@ -341,8 +342,18 @@ class LabScene(GameScene):
         super().__init__(app)
         self.message = ""
         self.score = "predicted_clv"
-        self.share_text = "10"
+        self.share_text = self._affordable_share()
         self._surface = None
+
+    def _affordable_share(self) -> str:
+        """A share (percent) whose real service (2x half-saturation each) fits the service budget."""
+        from ...session import service_cap
+
+        level = 2 * self.public.service.half_saturation
+        n = max(1, int(np.count_nonzero(self.session.observation.active)))
+        share = min(10.0, 100 * service_cap(self.public) / (level * n))
+        # Round down to what a player would type, with room for the base to grow.
+        return f"{max(0.5, math.floor(share * 0.8 * 2) / 2):g}"
 
     def build_body(self, body: pygame.Rect) -> None:
         px = self.app.px
@@ -398,8 +409,8 @@ class LabScene(GameScene):
                 if not 0 < share <= 1:
                     self.message = "The share must be a percentage between 0 and 100."
                     return
-                tier = TierPlan(f"top {share:.0%} {SCORE_LABELS[self.score]}",
-                                {"top": round(share, 4), "by": self.score}, level)
+                rule = {"top": round(share, 4), "by": self.score}
+                tier = TierPlan(describe_rule(rule), rule, level)
             self.app.plan.tiers.insert(0, tier)
             self.message = (f"Added tier '{tier.name}' first in your plan "
                             f"({'turned away' if tier.disengaged else draw.money(level) + ' each'}); "
@@ -501,32 +512,39 @@ class DecisionsScene(GameScene):
         self.acq_rect = pygame.Rect(body.left, body.top, left_w, body.height - px(150))
         self.tier_rect = pygame.Rect(body.left + left_w + px(12), body.top, body.width - left_w - px(12),
                                      body.height - px(150))
-        y = self.acq_rect.top + px(34)
+        y = self.acq_rect.top + px(64)
         for c in self.public.channels:
             self._row("channel", c.name, pygame.Rect(self.acq_rect.left + px(10), y, self.acq_rect.width - px(20), row_h))
             y += row_h + px(34)
-        y = self.tier_rect.top + px(34)
+        y = self.tier_rect.top + px(64)
         for i, _t in enumerate(self.plan.tiers[:MAX_TIERS]):
             self._row("tier", i, pygame.Rect(self.tier_rect.left + px(10), y, self.tier_rect.width - px(20), row_h))
             y += row_h + px(30)
         # Rule builder: a new tier from a field, an operator and a value.
         by = self.tier_rect.bottom - px(50)
         bx = self.tier_rect.left + px(10)
+        unit = (self.tier_rect.width - px(20) - 4 * px(6)) / 100
         fields = [f for f in FIELD_CHOICES if f not in LAB_COLUMNS or self.session.lab.value is not None]
         if self.field not in fields:
             self.field = fields[0]
         self.field_menu = self.add(pygame_gui.elements.UIDropDownMenu(
-            fields, self.field, pygame.Rect(bx, by, px(190), px(40)), self.ui))
+            fields, self.field, pygame.Rect(bx, by, int(unit * 30), px(40)), self.ui))
+        x = bx + int(unit * 30) + px(6)
         self.op_menu = self.add(pygame_gui.elements.UIDropDownMenu(
-            OPS, next(o for o in OPS if o[1] == self.op), pygame.Rect(bx + px(196), by, px(110), px(40)), self.ui))
+            OPS, next(o for o in OPS if o[1] == self.op), pygame.Rect(x, by, int(unit * 16), px(40)), self.ui))
+        x += int(unit * 16) + px(6)
         self.value_entry = self.add(pygame_gui.elements.UITextEntryLine(
-            pygame.Rect(bx + px(312), by, px(90), px(40)), self.ui, initial_text=self.value_text))
+            pygame.Rect(x, by, int(unit * 12), px(40)), self.ui, initial_text=self.value_text))
         self.value_entry.set_allowed_characters([*"0123456789.-"])
-        self.action("add_tier", pygame.K_a, "Add tier", pygame.Rect(bx + px(408), by, px(160), px(40)),
+        x += int(unit * 12) + px(6)
+        self.action("add_tier", pygame.K_a, "Add tier", pygame.Rect(x, by, int(unit * 19), px(40)),
                     "Add a tier of customers matching the rule, first in the list (first match wins).")
-        self.action("turn_away_tier", pygame.K_t, "Turn away",
-                    pygame.Rect(bx + px(574), by, min(px(150), self.tier_rect.right - bx - px(584)), px(40)),
+        x += int(unit * 19) + px(6)
+        self.action("turn_away_tier", pygame.K_t, "Turn away", pygame.Rect(x, by, int(unit * 23), px(40)),
                     "Toggle 'turn away' for the selected tier: no service, perks withdrawn.")
+        self.tooltips.add(pygame.Rect(bx, by - px(4), self.tier_rect.width - px(20), px(48)),
+                          "New tier: a field (the lab's scores or what you observe), an operator "
+                          "and a value; 'top %' takes that share of all customers by the field.")
         bottom = body.bottom - px(56)
         self.summary_rect = pygame.Rect(body.left, body.bottom - px(140), body.width - px(280), px(84))
         self.action("end", pygame.K_RETURN, "End turn", pygame.Rect(body.right - px(260), bottom, px(260), px(56)),
@@ -709,17 +727,27 @@ class DecisionsScene(GameScene):
                                  border_radius=6)
             if kind == "channel":
                 title = labels[key]
-                detail = f"≈ {pv.expected_acquired.get(key, 0):,.0f} new customers (full pool)"
+                detail = f"about {pv.expected_acquired.get(key, 0):,.0f} new customers"
             else:
                 t = self.plan.tiers[key]
                 count = pv.tier_counts[key] if key < len(pv.tier_counts) else 0
-                title = f"{t.name}: {describe_rule(t.rule)}"
+                rule = describe_rule(t.rule)
+                title = t.name if t.name == rule else f"{t.name} ({rule})"
                 cost = 0.0 if t.disengaged else count * t.service
                 detail = f"{count:,} customers · {draw.money(cost)}"
             draw.text(surface, title, (rect.left, rect.top - px(24)), px(15), draw.TEXT, bold=True,
-                      max_width=int(rect.width * 0.62))
+                      max_width=int(rect.width * 0.6))
             draw.text(surface, detail, (rect.right, rect.top - px(24)), px(14), draw.MUTED, anchor="topright",
                       max_width=int(rect.width * 0.38))
+        last = self.row_rects[len(self.public.channels) - 1][2] if self.public.channels else self.acq_rect
+        help_rect = pygame.Rect(self.acq_rect.left + px(10), last.bottom + px(20), self.acq_rect.width - px(20),
+                                self.acq_rect.bottom - last.bottom - px(30))
+        draw.paragraph(surface, "Each channel's customers come with diminishing returns: more money "
+                       "buys more, but each extra dollar buys fewer (the published response curve, "
+                       "on a full prospect pool; the pool shrinks as you buy). Channels reach "
+                       "different kinds of customers: the dashboard shows what each channel's "
+                       "customers have been worth. Use arrow keys to pick a row and change it; "
+                       "type an amount in a field.", help_rect, px(14), draw.MUTED)
         if len(self.plan.tiers) > MAX_TIERS:
             draw.text(surface, f"{len(self.plan.tiers) - MAX_TIERS} more tiers not shown",
                       (self.tier_rect.left + px(10), self.tier_rect.bottom - px(80)), px(14), draw.MUTED)
