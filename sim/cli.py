@@ -1,6 +1,7 @@
 """The ``ccsim`` command line (also ``python -m sim``).
 
 Commands: ``scenarios``, ``validate FILE...``, ``run SCENARIO``, ``replay RECORD``, ``play``,
+``demo --screenshots DIR``, ``report RECORD --out DIR``,
 ``fit CSV --model NAME`` (the analytics lab's models, see
 :mod:`sim.analytics.fit_command`).
 Errors in user input print one clear line and exit 2; no traceback.
@@ -142,11 +143,61 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- the game window, its scripted demo and the debrief report (issue 12) -------------
+
 def _cmd_play(args: argparse.Namespace) -> int:
-    # Until the pygame front end lands, play a headless game with a reference bot.
-    ns = argparse.Namespace(scenario=args.scenario, strategy="customer-centric", seed=args.seed,
-                            prospects=None, json=False, record=None)
-    return _cmd_run(ns)
+    from .ui.app import run_game
+
+    load_scenario(args.scenario)        # a bad name is a one-line error, before any window opens
+    return run_game(args.scenario, args.seed)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    import os
+
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+    from .ui.demo import run_demo
+
+    width, _, height = args.size.partition("x")
+    shots = run_demo(args.screenshots, (int(width), int(height)), args.scenario, args.seed, args.prospects)
+    for path in shots:
+        print(path)
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .records import RecordError
+    from .report import report_from_record
+
+    try:
+        page = report_from_record(args.record, args.out,
+                                  progress=lambda what: print(f"  {what}...", file=sys.stderr, flush=True))
+    except RecordError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(page)
+    return 0
+
+
+def _add_game_parsers(sub) -> None:
+    p = sub.add_parser("play", help="open the game window")
+    p.add_argument("scenario", nargs="?", default=None, help="preselect a scenario (shipped name)")
+    p.add_argument("--seed", type=int, default=None, help="preselect the seed")
+    p.set_defaults(func=_cmd_play)
+
+    p = sub.add_parser("demo", help="play a scripted game headless and save a screenshot of every scene")
+    p.add_argument("--screenshots", required=True, metavar="DIR")
+    p.add_argument("scenario", nargs="?", default="coffee")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--prospects", type=int, default=20_000, help="market size (default 20,000)")
+    p.add_argument("--size", default="1280x720", help="window size WIDTHxHEIGHT (default 1280x720)")
+    p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("report", help="write a game record's debrief as HTML with PNG charts")
+    p.add_argument("record", metavar="RECORD")
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.set_defaults(func=_cmd_report)
 
 
 def _cmd_fit(args: argparse.Namespace) -> int:
@@ -181,10 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="verify the game only, not the baselines it claims")
     p.set_defaults(func=_cmd_replay)
 
-    p = sub.add_parser("play", help="play the game")
-    p.add_argument("scenario", nargs="?", default="coffee")
-    p.add_argument("--seed", type=int, default=1)
-    p.set_defaults(func=_cmd_play)
+    _add_game_parsers(sub)
 
     fit_command.add_parser(sub, _cmd_fit)
     return parser

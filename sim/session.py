@@ -292,10 +292,13 @@ class PlayerSession:
             AutosaveError: unreadable, corrupt or foreign file, or decisions
                 that no longer give the saved books.
         """
-        scenario, seed, decisions, books = read_autosave(path)
+        scenario, seed, decisions, books, lab_turn = read_autosave(path)
         session = cls(scenario, seed, path)
         session._observation = session.game.reset(seed)
         for i, (decision, claimed) in enumerate(zip(decisions, books)):
+            if session.turn == lab_turn:
+                # The lab's models as the player had them: fitted on this turn's data.
+                session.refit()
             before = session._observation
             try:
                 assignment = assign_tiers(decision, dict(before.columns), before.categories,
@@ -309,7 +312,10 @@ class PlayerSession:
             session.decisions.append(decision)
             session.plans.append(Plan.from_decision(decision, scenario.channel_names))
             session.tier_outcomes.append(tier_outcomes(decision, assignment.tier, session._observation))
-        session.refit()
+        if session.lab.value is not None and lab_turn is not None and lab_turn < session.turn:
+            session.refresh()
+        else:
+            session.refit()
         return session
 
     @property
@@ -445,8 +451,9 @@ class PlayerSession:
         if self.done:
             return write_record(GameRecord(self._scenario, self.seed, "player",
                                            list(self.decisions), books), path)
-        return write_record(_Autosave(self._scenario, self.seed, "player", list(self.decisions),
-                                      books), path)
+        save = _Autosave(self._scenario, self.seed, "player", list(self.decisions), books)
+        save.lab_fitted_turn = self.lab.fitted_turn
+        return write_record(save, path)
 
 
 def tier_outcomes(decision: Decision, tier: np.ndarray, after: Observation) -> list[TierOutcome]:
@@ -491,11 +498,15 @@ class _Autosave(GameRecord):
         data["format"] = AUTOSAVE_FORMAT
         data["schema_version"] = AUTOSAVE_SCHEMA
         data["partial"] = True
+        # Predictions depend on when the models were fitted: resume fits them on the same turn.
+        data["lab_fitted_turn"] = getattr(self, "lab_fitted_turn", None)
         return data
 
 
-def read_autosave(path: str | Path) -> tuple[Scenario, int, list[Decision], list[TurnBooks]]:
-    """Scenario, seed, decisions and books of a save (an autosave or a finished record).
+def read_autosave(path: str | Path) -> tuple[Scenario, int, list[Decision], list[TurnBooks], int | None]:
+    """Scenario, seed, decisions, books and the lab's fitting turn of a save.
+
+    A finished game's record reads too (its lab turn is None).
 
     Raises:
         AutosaveError: a message for the player (missing, corrupt, foreign file).
@@ -527,11 +538,14 @@ def read_autosave(path: str | Path) -> tuple[Scenario, int, list[Decision], list
         decisions = [decode_decision(t["decision"], f"{name}: turns[{i}].decision")
                      for i, t in enumerate(turns)]
         books = [TurnBooks.from_dict(t["books"]) for t in turns]
+        lab_turn = data.get("lab_fitted_turn")
+        if lab_turn is not None and (isinstance(lab_turn, bool) or not isinstance(lab_turn, int)):
+            raise AutosaveError(f"{name}: lab_fitted_turn: not a turn")
     except AutosaveError:
         raise
     except (KeyError, TypeError, AttributeError, ScenarioError, RecordError) as exc:
         raise AutosaveError(f"{name}: the save is damaged ({exc})") from None
-    return scenario, seed, decisions, books
+    return scenario, seed, decisions, books, lab_turn
 
 
 def default_home() -> Path:
