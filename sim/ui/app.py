@@ -18,7 +18,7 @@ import pygame
 import pygame_gui
 
 from ..session import PlayerSession, default_home
-from .assets import theme_for
+from .assets import font, theme_for
 from .draw import BACKGROUND, ChartCache
 from .scene import SceneManager, find_action
 
@@ -81,6 +81,8 @@ class App:
         self.preselect = (scenario, seed)
         self.prospects = prospects
         pygame.init()
+        # Fonts from an earlier pygame session (a previous App) died with it.
+        font.cache_clear()
         pygame.display.set_caption("Customer Centricity Simulator")
         pygame.key.set_repeat(400, 40)
         self.screen = self._set_mode(size or self.settings.window, self.settings.fullscreen)
