@@ -380,6 +380,10 @@ class PlayerSession:
 
     def preview(self, plan: Plan) -> Preview:
         """Tier sizes, cost and budget left of ``plan`` this turn (nothing is played)."""
+        return self._resolve(plan)[0]
+
+    def _resolve(self, plan: Plan):
+        """The plan's preview and, when its rules are sound, its tier of every customer."""
         obs = self._observation
         public = self.public
         acquisition = float(sum(max(v, 0.0) for v in plan.acquisition.values()))
@@ -395,12 +399,12 @@ class PlayerSession:
                                       servable=obs.active)
         except DecisionError as exc:
             return Preview((0,) * len(plan.tiers), obs.n_customers, 0.0, acquisition, budget,
-                           expected, str(exc))
+                           expected, str(exc)), None
         counts = assignment.counts
         servable = int(np.count_nonzero(obs.active))
         problem = budget_problem(public, acquisition, assignment.service_cost)
         return Preview(counts, servable - sum(counts), assignment.service_cost, acquisition, budget,
-                       expected, problem)
+                       expected, problem), assignment
 
     def end_turn(self, plan: Plan) -> TurnResult:
         """Play ``plan`` as this turn's decision, refresh the lab and autosave.
@@ -411,14 +415,13 @@ class PlayerSession:
         """
         if self.done:
             raise RuntimeError("the game is over")
-        preview = self.preview(plan)
+        preview, assignment = self._resolve(plan)
         if preview.problem:
             raise DecisionError(preview.problem)
         obs = self._observation
+        # Only the score information the rules use is kept (same tiers, a small record).
         decision = essential_scores(plan.decision(self.lab.columns()), obs.n_customers,
                                     set(obs.columns))
-        assignment = assign_tiers(decision, dict(obs.columns), obs.categories, math.inf,
-                                  servable=obs.active)
         self._observation, result = self.game.step(decision)
         self.decisions.append(decision)
         self.plans.append(plan.copy())

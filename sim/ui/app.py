@@ -186,14 +186,18 @@ class App:
                 return
         scene = self.scenes.top
         self.ui.update(dt)
+        scene = self.scenes.top      # update may have changed scenes
         if scene:
             scene.update(dt)
+            scene = self.scenes.top
+            scene.prepare()
             scene.tooltips.update(dt, self.mouse)
         self.draw()
 
     def draw(self) -> None:
-        self.screen.fill(BACKGROUND)
         scene = self.scenes.top
+        if getattr(scene, "_layer", None) is None:
+            self.screen.fill(BACKGROUND)     # (a cached layer covers the whole window)
         if scene:
             scene.draw(self.screen)
         self.ui.draw_ui(self.screen)

@@ -28,14 +28,18 @@ CHART_BG = "#1f2b38"
 
 
 def text(surface: pygame.Surface, s: str, pos, size: int, colour=TEXT, bold: bool = False,
-         anchor: str = "topleft", max_width: int | None = None) -> pygame.Rect:
-    """Draw one line of text; shrink it (never clip it) to fit ``max_width`` pixels."""
+         anchor: str = "topleft", max_width: int | None = None, shrink: bool = True) -> pygame.Rect:
+    """Draw one line of text fitted to ``max_width`` pixels.
+
+    A line too wide is first set a little smaller (when ``shrink``; table cells
+    do not, so a column keeps one size), then cut with an ellipsis.
+    """
     f = font(size, bold)
     image = f.render(s, True, colour)
     if max_width is not None and image.get_width() > max_width > 0:
         # Shrink a little (never below 85%: smaller is unreadable on a projector), then cut
         # the end with an ellipsis.
-        smallest = max(9, int(size * 0.85))
+        smallest = max(9, int(size * 0.85)) if shrink else size
         while image.get_width() > max_width and size > smallest:
             size -= 1
             f = font(size, bold)
@@ -158,7 +162,7 @@ def table(surface: pygame.Surface, rect: pygame.Rect, columns: Sequence[Column],
         colour = colours[i] if colours else TEXT
         for col, w, value in zip(columns, widths, row):
             anchor, pos = (("topright", (x + w - pad, y)) if col.align == "r" else ("topleft", (x + pad, y)))
-            text(surface, value, pos, size, colour, anchor=anchor, max_width=w - 2 * pad)
+            text(surface, value, pos, size, colour, anchor=anchor, max_width=w - 2 * pad, shrink=False)
             x += w
         y += row_h
     return heads

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Callable
 import pygame
 import pygame_gui
 
-from .draw import Tooltips
+from .draw import BACKGROUND, Tooltips
 
 if TYPE_CHECKING:
     from .app import App
@@ -63,6 +63,7 @@ class Scene:
     def enter(self) -> None:
         """Build the widgets for the current window (on push, resume and resize)."""
         self.leave()
+        self._layer = None          # the layout changed: paint afresh
         self.build(self.app.screen.get_rect())
 
     def leave(self) -> None:
@@ -113,8 +114,40 @@ class Scene:
     def update(self, dt: float) -> None:
         """Advance time by ``dt`` seconds (background work, timers)."""
 
+    def layer_key(self):
+        """Everything the painting depends on, or None to paint every frame.
+
+        While the key stays the same the painted layer is reused: an idle
+        screen costs one blit, not hundreds of text renders.
+        """
+        return None
+
+    def prepare(self) -> None:
+        """Repaint the cached layer if what it shows changed (called after ``update``)."""
+        key = self.layer_key()
+        size = self.app.screen.get_size()
+        if key is None:
+            self._layer = None
+            return
+        if key != getattr(self, "_layer_key", None) or getattr(self, "_layer", None) is None \
+                or self._layer.get_size() != size:
+            # Opaque, in the display's format: blitting it each frame is a plain copy.
+            self._layer = pygame.Surface(size).convert() if pygame.display.get_surface() \
+                else pygame.Surface(size)
+            self._layer.fill(BACKGROUND)
+            self.paint(self._layer)
+            self._layer_key = key
+
+    def paint(self, surface: pygame.Surface) -> None:
+        """Paint the scene onto ``surface`` (under the widgets); changes no state."""
+
     def draw(self, surface: pygame.Surface) -> None:
-        """Paint the scene (under the widgets); must not change any state."""
+        """Show the scene: the cached layer, or a fresh painting; changes no state."""
+        layer = getattr(self, "_layer", None)
+        if layer is not None and layer.get_size() == surface.get_size():
+            surface.blit(layer, (0, 0))
+        else:
+            self.paint(surface)
 
 
 class SceneManager:

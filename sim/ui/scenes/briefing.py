@@ -102,7 +102,10 @@ class BriefingScene(Scene):
         session.save(self.app.autosave_path)
         self.app.scenes.reset(DashboardScene(self.app))
 
-    def draw(self, surface: pygame.Surface) -> None:
+    def layer_key(self):
+        return (self.choice, self.message)
+
+    def paint(self, surface: pygame.Surface) -> None:
         px = self.app.px
         p = self.public
         draw.text(surface, "Choose your business", (px(24), px(24)), px(32), bold=True)

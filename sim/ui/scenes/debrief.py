@@ -159,7 +159,10 @@ class DebriefScene(Scene):
                 self.debrief, DEBRIEF_STEMS[self.chart_index], self.chart_rect.size, chart_style(self.app)))
 
     # -- painting
-    def draw(self, surface: pygame.Surface) -> None:
+    def layer_key(self):
+        return (self.ready, self.error, self.progress, self.chart_index, self.message, id(self._surface))
+
+    def paint(self, surface: pygame.Surface) -> None:
         px = self.app.px
         rect = surface.get_rect()
         if self.error:

@@ -72,7 +72,15 @@ class GameScene(Scene):
     def on_game_intent(self, intent: str) -> None:
         """Intents of the scene itself."""
 
-    def draw(self, surface: pygame.Surface) -> None:
+    def layer_key(self):
+        return (self.session.turn, len(self.session.decisions), self.session.lab.fitted_turn,
+                self.session.lab.predicted_turn) + self.body_key()
+
+    def body_key(self) -> tuple:
+        """What the body's painting depends on, besides the turn and the lab."""
+        return ()
+
+    def paint(self, surface: pygame.Surface) -> None:
         px = self.app.px
         p, s = self.public, self.session
         label = f"{p.name} · {p.turn_length} {min(s.turn, p.turns)} of {p.turns}"
@@ -99,7 +107,7 @@ def chart_style(app) -> charts.ChartStyle:
 # --------------------------------------------------------------------- dashboard
 
 DASH_CHARTS = ("Whale curve", "Cohorts (C3)", "Retention", "Acquisition", "RFM grid")
-TABLE_COLUMNS = (("id", "customer_id", "l", 0.8), ("channel", "channel", "l", 2.0),
+TABLE_COLUMNS = (("id", "customer_id", "l", 1.05), ("channel", "channel", "l", 2.0),
                  ("joined", "acquisition_turn", "r", 0.95), ("buys", "purchases", "r", 0.8),
                  ("recency", "recency", "r", 1.05), ("$/buy", "monetary", "r", 0.9),
                  ("profit", "profit", "r", 1.1), ("P(alive)", "p_alive", "r", 1.1),
@@ -286,6 +294,9 @@ class DashboardScene(GameScene):
         return turns, acquired, spend
 
     # -- painting
+    def body_key(self) -> tuple:
+        return (self.chart_index, id(self._order), self.offset, id(self._surface))
+
     def draw_body(self, surface: pygame.Surface) -> None:
         px = self.app.px
         s, p = self.session, self.public
@@ -425,6 +436,9 @@ class LabScene(GameScene):
             return charts.message_chart(lab.message or "Fit the models to see predictions.",
                                         self.left.size, style)
         return charts.clv_histogram(lab.value.predicted_clv, self.left.size, style)
+
+    def body_key(self) -> tuple:
+        return (self.message, id(self._surface))
 
     def draw_body(self, surface: pygame.Surface) -> None:
         px = self.app.px
@@ -712,6 +726,9 @@ class DecisionsScene(GameScene):
         self.app.scenes.replace(ResultsScene(self.app))
 
     # -- painting
+    def body_key(self) -> tuple:
+        return (id(self.preview), self.message, self.selected, len(self.plan.tiers))
+
     def draw_body(self, surface: pygame.Surface) -> None:
         px = self.app.px
         p, pv = self.public, self.preview
@@ -806,6 +823,9 @@ class ResultsScene(GameScene):
     def update(self, dt: float) -> None:
         self._surface = self.chart(("profit", self.chart_rect.size),
                                    lambda: charts.profit_chart(self.session.books, self.chart_rect.size, self.style()))
+
+    def body_key(self) -> tuple:
+        return (id(self._surface),)
 
     def draw_body(self, surface: pygame.Surface) -> None:
         px = self.app.px

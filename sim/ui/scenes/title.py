@@ -105,7 +105,10 @@ class TitleScene(Scene):
             return True
         return False
 
-    def draw(self, surface: pygame.Surface) -> None:
+    def layer_key(self):
+        return (self.message,)
+
+    def paint(self, surface: pygame.Surface) -> None:
         rect = surface.get_rect()
         px = self.app.px
         draw.text(surface, "Customer Centricity Simulator", (rect.centerx, int(rect.height * 0.14)),
@@ -161,7 +164,10 @@ class SettingsScene(Scene):
         elif intent == "back":
             self.app.scenes.pop()
 
-    def draw(self, surface: pygame.Surface) -> None:
+    def layer_key(self):
+        return ()
+
+    def paint(self, surface: pygame.Surface) -> None:
         rect = surface.get_rect()
         draw.text(surface, "Settings", (rect.centerx, self.app.px(80)), self.app.px(36), bold=True,
                   anchor="midtop")
