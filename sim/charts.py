@@ -186,9 +186,11 @@ def layer_cake_chart(c3: CohortRevenue, size_px, style: ChartStyle, first_turn: 
     cohorts = c3.cohorts
     colours = [_cmap(style.sequential, (i + 0.5) / max(len(cohorts), 1)) for i in range(len(cohorts))]
     ax.stackplot(c3.periods, c3.revenue, colors=colours, edgecolor=style.background, linewidth=0.5)
-    ax.axvline(first_turn - 0.5, color=style.foreground, lw=1, ls=":")
-    ax.text(first_turn - 0.4, ax.get_ylim()[1] * 0.97, "you take over", va="top",
-            color=style.foreground, fontsize=style.points * 0.85)
+    if c3.periods.size and c3.periods[-1] >= first_turn:
+        # Only once the player has played: mark where their turns begin.
+        ax.axvline(first_turn - 0.5, color=style.foreground, lw=1, ls=":")
+        ax.text(first_turn - 0.55, ax.get_ylim()[1] * 0.97, "you take over ", va="top", ha="right",
+                color=style.foreground, fontsize=style.points * 0.85)
     ax.yaxis.set_major_formatter(_DOLLARS)
     _integer_turns(ax)
     ax.set_xlabel("turn (turns <= 0: before you took over)")
@@ -344,7 +346,7 @@ def decile_chart(service_share: Sequence[float], value_share: Sequence[float], s
 
 def lever_chart(rows: Sequence[tuple[str, float]], size_px, style: ChartStyle) -> Figure:
     """Dollars of firm value each lever was worth against mass-marketing (bars, signed)."""
-    fig, (ax,) = _figure(size_px, style, left_em=12.5)
+    fig, (ax,) = _figure(size_px, style, left_em=14.5)
     labels = [r[0] for r in rows]
     values = [r[1] for r in rows]
     colours = [style.palette[2] if v >= 0 else style.palette[5] for v in values]

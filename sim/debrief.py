@@ -214,7 +214,7 @@ def debrief_of(scenario: Scenario, seed: int, decisions: list[Decision],
     together = values[PLAYER] - mass
     debrief.levers = [("who you acquired", acquisition_worth),
                       ("how you served them", service_worth),
-                      ("both together (interaction)", together - acquisition_worth - service_worth),
+                      ("interaction of the two", together - acquisition_worth - service_worth),
                       ("your whole strategy", together)]
     debrief.lesson = lesson(debrief)
     return debrief

@@ -142,7 +142,7 @@ def table(surface: pygame.Surface, rect: pygame.Rect, columns: Sequence[Column],
         mark = size // 2 + 4 if sorted_here else 0
         anchor, pos = (("topright", (cell.right - pad - mark, cell.top)) if col.align == "r"
                        else ("topleft", (cell.left + pad, cell.top)))
-        drawn = text(surface, col.heading, pos, size, ACCENT, bold=True, anchor=anchor,
+        drawn = text(surface, col.heading, pos, max(9, int(size * 0.92)), ACCENT, bold=True, anchor=anchor,
                      max_width=w - 2 * pad - mark)
         if sorted_here:
             # A triangle, not a glyph: the font has no arrow characters.

@@ -95,7 +95,7 @@ class DebriefScene(Scene):
         bw = (self.chart_rect.width - 4 * px(6)) // 5
         for i, label in enumerate(DEBRIEF_CHARTS):
             self.action(f"chart:{i}", pygame.K_1 + i, label, pygame.Rect(x, top, bw, px(36)),
-                        object_id="tab_active" if i == self.chart_index else "small")
+                        object_id="small_active" if i == self.chart_index else "small")
             x += bw + px(6)
         self.side = pygame.Rect(self.chart_rect.right + px(12), top, rect.width - self.chart_rect.right - px(28),
                                 bottom - top - px(12))
@@ -203,9 +203,24 @@ class DebriefScene(Scene):
         draw.text(surface, "What each lever was worth (vs mass-marketing)", (inner.left, y), px(15), draw.MUTED,
                   bold=True, max_width=inner.width)
         lever_rows = [[name, draw.money(v)] for name, v in d.levers]
-        draw.table(surface, pygame.Rect(inner.left, y + px(24), inner.width, inner.bottom - y - px(24)),
+        h = int(size * 1.45) * (len(lever_rows) + 1) + 4
+        draw.table(surface, pygame.Rect(inner.left, y + px(24), inner.width, h),
                    [draw.Column("lever", 2.0, "l"), draw.Column("worth", 1.0)], lever_rows, size,
                    colours=[draw.GOOD if v >= 0 else draw.BAD for _, v in d.levers])
+        y += px(24) + h + px(12)
+        if inner.bottom - y > 3 * size:
+            draw.text(surface, "Turn by turn (alive and lost: revealed)", (inner.left, y), px(15), draw.MUTED,
+                      bold=True, max_width=inner.width)
+            rows = [[str(r["turn"]), f"{r['acquired']:,}", draw.money(r["profit"]), f"{r['alive']:,}",
+                     f"{r['lost']:,}"] for r in d.player.to_rows()]
+            small = px(13)
+            fit = draw.rows_that_fit(inner.bottom - y - px(22), small)
+            if len(rows) > fit:
+                # The latest turns matter most for what is left: show those.
+                rows = rows[len(rows) - fit:]
+            draw.table(surface, pygame.Rect(inner.left, y + px(22), inner.width, inner.bottom - y - px(22)),
+                       [draw.Column("turn", 0.6), draw.Column("acquired", 1.0), draw.Column("profit", 1.2),
+                        draw.Column("alive", 1.0), draw.Column("lost", 0.9)], rows, small)
         if self.message:
             draw.text(surface, self.message, (px(16), rect.height - px(90)), px(14), draw.ACCENT,
                       max_width=rect.width - px(32))

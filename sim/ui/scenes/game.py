@@ -107,11 +107,20 @@ def chart_style(app) -> charts.ChartStyle:
 # --------------------------------------------------------------------- dashboard
 
 DASH_CHARTS = ("Whale curve", "Cohorts (C3)", "Retention", "Acquisition", "RFM grid")
-TABLE_COLUMNS = (("id", "customer_id", "l", 1.05), ("channel", "channel", "l", 2.0),
-                 ("joined", "acquisition_turn", "r", 0.95), ("buys", "purchases", "r", 0.8),
-                 ("recency", "recency", "r", 1.05), ("$/buy", "monetary", "r", 0.9),
-                 ("profit", "profit", "r", 1.1), ("P(alive)", "p_alive", "r", 1.1),
-                 ("CLV", "predicted_clv", "r", 1.0))
+TABLE_COLUMNS = (("id", "customer_id", "l", 0.95), ("channel", "channel", "l", 2.2),
+                 ("joined", "acquisition_turn", "r", 1.0), ("buys", "purchases", "r", 0.75),
+                 ("recency", "recency", "r", 1.1), ("$/buy", "monetary", "r", 0.85),
+                 ("profit", "profit", "r", 1.0), ("P(alive)", "p_alive", "r", 1.05),
+                 ("CLV", "predicted_clv", "r", 0.95))
+TABLE_TIPS = ("The customer's number.", "The acquisition channel that brought the customer.",
+              "The turn the customer was acquired (0 or less: before you took over).",
+              "Purchases so far, the first one included.",
+              "Turns since the customer's latest purchase (0 = bought at the very end of last turn).",
+              "Mean dollars per purchase.",
+              "Gross margin on the customer's purchases less their cost to serve, dollars so far "
+              "(service spend not counted).",
+              "The lab's probability that the customer is still a customer (from your own data).",
+              "The lab's predicted customer lifetime value: expected discounted future margin, dollars.")
 
 
 class DashboardScene(GameScene):
@@ -140,19 +149,19 @@ class DashboardScene(GameScene):
         w = (self.chart_area.width - 4 * px(6)) // 5
         for i, label in enumerate(DASH_CHARTS):
             self.action(f"chart:{i}", pygame.K_1 + i, label, pygame.Rect(x, top, w, px(36)),
-                        object_id="tab_active" if i == self.chart_index else "small")
+                        object_id="small_active" if i == self.chart_index else "small")
             x += w + px(6)
         self.table_area = pygame.Rect(self.chart_area.right + px(12), top, body.right - self.chart_area.right - px(12),
                                       body.bottom - top)
         self.search = self.add(pygame_gui.elements.UITextEntryLine(
-            pygame.Rect(self.table_area.left, top, int(self.table_area.width * 0.5), px(36)), self.ui,
+            pygame.Rect(self.table_area.left, top, int(self.table_area.width * 0.4), px(36)), self.ui,
             initial_text=self.query, placeholder_text="search id, channel, tag"))
         bx = self.search.rect.right + px(6)
         bw = (self.table_area.right - bx - px(12)) // 3
         self.action("sort", pygame.K_s, "Sort", pygame.Rect(bx, top, bw, px(36)),
                     "Sort by the next column (or click a column heading).", "small")
-        self.action("page_up", pygame.K_PAGEUP, "Up", pygame.Rect(bx + bw + px(6), top, bw, px(36)), None, "small")
-        self.action("page_down", pygame.K_PAGEDOWN, "Down", pygame.Rect(bx + 2 * (bw + px(6)), top, bw, px(36)),
+        self.action("page_up", pygame.K_PAGEUP, "Prev", pygame.Rect(bx + bw + px(6), top, bw, px(36)), None, "small")
+        self.action("page_down", pygame.K_PAGEDOWN, "Next", pygame.Rect(bx + 2 * (bw + px(6)), top, bw, px(36)),
                     None, "small")
         self.action("find", pygame.K_SLASH)
         self.action("reverse", pygame.K_r)
@@ -172,6 +181,8 @@ class DashboardScene(GameScene):
                 "predicts from your own data (sum of predicted CLV). The true value is revealed at the end."]
         for i, tip in enumerate(tips):
             self.tooltips.add(pygame.Rect(self.cards.left + i * w, self.cards.top, w - 8, self.cards.height), tip)
+        for cell, tip in zip(self._heads(), TABLE_TIPS):
+            self.tooltips.add(cell, tip + " Click to sort.")
 
     # -- events
     def on_event(self, event) -> bool:
@@ -471,8 +482,17 @@ class LabScene(GameScene):
                     "Models fitted") + (f" ({fits})." if fits else ".") + \
                    " Predicted CLV is each customer's expected discounted future margin, dollars; " \
                    "P(alive) the chance they are still a customer; 'buys next' the expected purchases next turn."
-            draw.paragraph(surface, note, pygame.Rect(inner.left, table_rect.bottom + px(10), inner.width,
-                                                      inner.bottom - table_rect.bottom - px(10)), px(14), draw.MUTED)
+            y = draw.paragraph(surface, note, pygame.Rect(inner.left, table_rect.bottom + px(10), inner.width,
+                                                          inner.bottom - table_rect.bottom - px(10)),
+                               px(14), draw.MUTED)
+            level = draw.money(2 * self.public.service.half_saturation)
+            how = (f"Turn a score into a tier: choose the score below, type a share in percent and press "
+                   f"[T]; the customers with the highest score get real service ({level} each, twice the "
+                   "spend at which service has half its effect). [A] adds a tier that turns away the "
+                   "customers whose predicted CLV is negative. New tiers go first in this turn's plan: "
+                   "edit them on the Decisions screen [E].")
+            draw.paragraph(surface, how, pygame.Rect(inner.left, y + px(10), inner.width, inner.bottom - y - px(10)),
+                           px(14), draw.TEXT)
         if self.message:
             draw.text(surface, self.message, (self.body.left, self.body.bottom - px(26)), px(15), draw.ACCENT,
                       max_width=self.body.width)
