@@ -213,3 +213,25 @@ def test_opening_a_broken_record_gives_a_message(app, tmp_path):
     path.write_text("{}")
     assert not app.scenes.top.open_path(path)
     assert "Cannot open" in app.scenes.top.message
+
+
+def test_open_a_record_shows_its_debrief_then_save_and_export(app, tmp_path):
+    from sim.cli import main
+    from sim.records import read_record, verify_record
+
+    path = tmp_path / "game.json"
+    assert main(["run", "coffee", "--strategy", "mass-marketing", "--seed", "2", "--prospects", str(PROSPECTS),
+                 "--record", str(path)]) == 0
+    assert app.scenes.top.open_path(path)
+    debrief = app.scenes.top
+    assert debrief.name == "debrief"
+    assert debrief.wait()
+    app.pump(2)
+    # Mass-marketing against itself: a centricity score of exactly 0.
+    assert debrief.debrief.centricity == 0
+    press(app, pygame.K_s)
+    saved = debrief.message.split("Record saved: ", 1)[1]
+    assert verify_record(read_record(saved), references=False) == []
+    press(app, pygame.K_r)
+    page = debrief.message.split("Report written: ", 1)[1]
+    assert "<h1>Debrief: Bean Counter Coffee</h1>" in open(page, encoding="utf-8").read()

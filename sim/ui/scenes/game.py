@@ -107,11 +107,11 @@ def chart_style(app) -> charts.ChartStyle:
 # --------------------------------------------------------------------- dashboard
 
 DASH_CHARTS = ("Whale curve", "Cohorts (C3)", "Retention", "Acquisition", "RFM grid")
-TABLE_COLUMNS = (("id", "customer_id", "l", 0.95), ("channel", "channel", "l", 2.2),
+TABLE_COLUMNS = (("id", "customer_id", "l", 0.95), ("channel", "channel", "l", 2.0),
                  ("joined", "acquisition_turn", "r", 1.0), ("buys", "purchases", "r", 0.75),
                  ("recency", "recency", "r", 1.1), ("$/buy", "monetary", "r", 0.85),
                  ("profit", "profit", "r", 1.0), ("P(alive)", "p_alive", "r", 1.05),
-                 ("CLV", "predicted_clv", "r", 0.95))
+                 ("CLV", "predicted_clv", "r", 1.15))
 TABLE_TIPS = ("The customer's number.", "The acquisition channel that brought the customer.",
               "The turn the customer was acquired (0 or less: before you took over).",
               "Purchases so far, the first one included.",
