@@ -146,9 +146,10 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 # --- the game window, its scripted demo and the debrief report (issue 12) -------------
 
 def _cmd_play(args: argparse.Namespace) -> int:
+    if args.scenario is not None:
+        load_scenario(args.scenario)    # a bad name is a one-line error, before any window opens
     from .ui.app import run_game
 
-    load_scenario(args.scenario)        # a bad name is a one-line error, before any window opens
     return run_game(args.scenario, args.seed)
 
 
