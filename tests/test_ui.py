@@ -235,3 +235,25 @@ def test_open_a_record_shows_its_debrief_then_save_and_export(app, tmp_path):
     press(app, pygame.K_r)
     page = debrief.message.split("Report written: ", 1)[1]
     assert "<h1>Debrief: Bean Counter Coffee</h1>" in open(page, encoding="utf-8").read()
+
+
+def test_enter_confirms_a_field_and_escape_leaves_it_without_leaving_the_screen(app):
+    start_game(app)
+    press(app, pygame.K_e)
+    scene = app.scenes.top
+    first = app.session.public.channel_names[0]
+    entry = scene.entries[("channel", first)]
+    click(app, entry)
+    assert app._typing()
+    press(app, pygame.K_ESCAPE)
+    assert app.scenes.top is scene and not app._typing()
+    click(app, entry)
+    entry.set_text("")
+    for ch in "500":
+        pygame.event.post(pygame.event.Event(pygame.TEXTINPUT, text=ch))
+    press(app, pygame.K_RETURN)                     # confirms the field: no turn played yet
+    assert app.plan.acquisition[first] == 500 and app.session.turn == 1
+    assert not app._typing()
+    press(app, pygame.K_RETURN, frames=3)           # now Enter ends the turn
+    assert app.scenes.top.name == "results"
+    assert app.session.decisions[0].acquisition[first] == 500

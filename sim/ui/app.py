@@ -160,10 +160,16 @@ class App:
             if act:
                 scene.on_intent(act.intent)
                 return
-        if scene.on_event(event):
+        handled = scene.on_event(event)
+        if event.type == pygame_gui.UI_TEXT_ENTRY_FINISHED:
+            # Enter in a field confirms it and hands the keyboard back to the scene's keys.
+            self.ui.set_focus_set(None)
+        if handled:
             return
         if event.type == pygame.KEYDOWN and not consumed:
-            if self._typing() and event.key not in (pygame.K_ESCAPE, pygame.K_F11):
+            if self._typing():
+                if event.key == pygame.K_ESCAPE:
+                    self.ui.set_focus_set(None)     # Esc leaves the field, not the screen
                 return
             if event.key == pygame.K_F11:
                 self.resize(self.settings.window, not self.settings.fullscreen)
