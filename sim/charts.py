@@ -243,6 +243,8 @@ def acquisition_chart(turns: Sequence[int], acquired: np.ndarray, spend: np.ndar
         cpa = np.divide(spend[i], acquired[i], out=np.full(len(turns), np.nan), where=acquired[i] > 0)
         right.plot(turns, cpa, marker="o", ms=4, lw=2, color=colour, label=label)
     _integer_turns(left, right)
+    # Headroom above the tallest bar for the legend.
+    left.set_ylim(0, max(1.0, float(bottom.max())) * 1.4)
     _title(left, style, "Customers acquired")
     left.set_xlabel("turn")
     _title(right, style, "Cost per acquisition")

@@ -77,6 +77,7 @@ class Debrief:
     mass_profit: tuple[float, ...]
     lesson: str = ""
     levers: list[tuple[str, float]] = field(default_factory=list)
+    played_by: str = "player"
 
     def firm_values(self) -> dict[str, float]:
         """Firm value of the player and the reference strategies (the lever games left out)."""
@@ -166,7 +167,7 @@ def _value_by_decile(played: PlayedGame) -> tuple[float, ...]:
 
 def debrief_of(scenario: Scenario, seed: int, decisions: list[Decision],
                played: PlayedGame | None = None,
-               progress: Callable[[str], None] | None = None) -> Debrief:
+               progress: Callable[[str], None] | None = None, played_by: str = "player") -> Debrief:
     """Replay the player's game, play the references and the lever games, and compare.
 
     Args:
@@ -174,6 +175,7 @@ def debrief_of(scenario: Scenario, seed: int, decisions: list[Decision],
         seed: the root seed.
         decisions: the player's decision of each turn.
         played: the player's finished game, if at hand (else it is replayed).
+        played_by: who made the decisions (a team, a bot's name), for the report.
         progress: called with a short description before each game is played.
     """
     def tell(what: str) -> None:
@@ -208,6 +210,7 @@ def debrief_of(scenario: Scenario, seed: int, decisions: list[Decision],
         estimated_equity=estimated, true_equity=played.value.terminal_equity,
         value_by_decile=_value_by_decile(played),
         mass_profit=tuple(r.books.profit for r in references["mass-marketing"].turns),
+        played_by=played_by,
     )
     acquisition_worth = values[LEVER_ACQUISITION] - mass
     service_worth = values[LEVER_SERVICE] - mass

@@ -112,7 +112,8 @@ figure {{ margin: 1.5em 0; }} img {{ max-width: 100%; }} figcaption {{ color: #5
 .lesson {{ font-size: 1.15em; background: #fff8e6; padding: 1em; border-left: 4px solid #E69F00; }}
 </style></head><body>
 <h1>Debrief: {e(d.scenario)}</h1>
-<p class=sub>Seed {d.seed}, {d.prospects:,} prospects, {len(d.player.turns)} turns.</p>
+<p class=sub>Played by {e(d.played_by)} ("you" below); seed {d.seed}, {d.prospects:,} prospects,
+{len(d.player.turns)} turns.</p>
 <p class=lesson>{e(d.lesson)}</p>
 <div class=kpis>
 <div class=kpi>firm value<b>{_money(d.values[PLAYER])}</b></div>
@@ -142,5 +143,6 @@ def report_from_record(path: str | Path, folder: str | Path,
         sim.decisions.DecisionError: a recorded decision the game refuses.
     """
     record = read_record(path)
-    d = debrief_of(record.scenario, record.seed, record.decisions, progress=progress)
+    d = debrief_of(record.scenario, record.seed, record.decisions, progress=progress,
+                   played_by=record.strategy)
     return write_report(d, folder)

@@ -143,7 +143,7 @@ class DashboardScene(GameScene):
         px = self.app.px
         self.cards = pygame.Rect(body.left, body.top, body.width, px(74))
         top = self.cards.bottom + px(10)
-        self.chart_area = pygame.Rect(body.left, top + px(44), int(body.width * 0.56),
+        self.chart_area = pygame.Rect(body.left, top + px(44), int(body.width * 0.53),
                                       body.bottom - top - px(44))
         x = body.left
         w = (self.chart_area.width - 4 * px(6)) // 5
