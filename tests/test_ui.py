@@ -257,3 +257,23 @@ def test_enter_confirms_a_field_and_escape_leaves_it_without_leaving_the_screen(
     press(app, pygame.K_RETURN, frames=3)           # now Enter ends the turn
     assert app.scenes.top.name == "results"
     assert app.session.decisions[0].acquisition[first] == 500
+
+
+def test_hovering_a_number_shows_its_tooltip(app):
+    start_game(app)
+    scene = app.scenes.top
+    card = scene.tooltips.zones[4][0]                 # the estimated firm value card
+    pygame.event.post(pygame.event.Event(pygame.MOUSEMOTION, pos=card.center, rel=(0, 0), buttons=(0, 0, 0)))
+    app.pump(40)                                      # 40 frames of 1/60 s: past the hover delay
+    assert scene.tooltips.active is not None
+    assert scene.tooltips.active[1].startswith("ESTIMATED firm value")
+    # The tooltip box is painted in its own colour near the mouse.
+    box = pygame.Rect(card.centerx + 16, card.centery + 18, 40, 20).clip(app.screen.get_rect())
+    pixels = pygame.surfarray.array3d(app.screen.subsurface(box)).reshape(-1, 3)
+    assert np.any(np.all(pixels == (255, 248, 230), axis=1))
+
+
+def test_open_a_record_shows_a_file_dialog(app):
+    press(app, pygame.K_o)
+    assert isinstance(app.scenes.top.dialog, pygame_gui.windows.UIFileDialog)
+    app.pump(2)
