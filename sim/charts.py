@@ -268,7 +268,7 @@ def rfm_chart(grid: RFMGrid, size_px, style: ChartStyle) -> Figure:
             mean = values[r, f]
             light = (mean - lo) / (hi - lo) > 0.55 if hi > lo else False
             ax.text(f, r, f"{dollars(mean)}\n{grid.customers[r, f]:,}", ha="center", va="center",
-                    fontsize=style.points * 0.8, color="#000000" if light else "#ffffff")
+                    fontsize=style.points * 1.05, color="#000000" if light else "#ffffff")
     ax.set_xticks(range(bins), [str(i + 1) for i in range(bins)])
     ax.set_yticks(range(bins), [str(i + 1) for i in range(bins)])
     ax.set_xlabel("frequency score (5 = most purchases)")

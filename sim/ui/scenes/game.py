@@ -107,7 +107,7 @@ def chart_style(app) -> charts.ChartStyle:
 # --------------------------------------------------------------------- dashboard
 
 DASH_CHARTS = ("Whale curve", "Cohorts (C3)", "Retention", "Acquisition", "RFM grid")
-TABLE_COLUMNS = (("id", "customer_id", "l", 0.95), ("channel", "channel", "l", 2.0),
+TABLE_COLUMNS = (("id", "customer_id", "l", 0.9), ("channel", "channel", "l", 2.45),
                  ("joined", "acquisition_turn", "r", 1.0), ("buys", "purchases", "r", 0.75),
                  ("recency", "recency", "r", 1.1), ("$/buy", "monetary", "r", 0.85),
                  ("profit", "profit", "r", 1.0), ("P(alive)", "p_alive", "r", 1.05),
