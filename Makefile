@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: play test bench bench-analytics clean
+.PHONY: play demo test bench bench-ui bench-analytics clean
 
 # scenarios/ and assets/ are installed as the data packages sim._shipped.*
 # (pyproject.toml), so setuptools serves this editable install through an
@@ -21,11 +21,18 @@ $(STAMP): pyproject.toml
 play: $(STAMP)
 	$(PY) -m sim play
 
+# Every scene of a scripted game as PNGs in screenshots/ (headless).
+demo: $(STAMP)
+	SDL_VIDEODRIVER=dummy SDL_AUDIODRIVER=dummy $(PY) -m sim demo --screenshots screenshots
+
 test: $(STAMP)
 	SDL_VIDEODRIVER=dummy SDL_AUDIODRIVER=dummy $(PY) -m pytest -q -n 2
 
 bench: $(STAMP)
 	$(PY) benchmarks/engine.py
+
+bench-ui: $(STAMP)
+	SDL_VIDEODRIVER=dummy SDL_AUDIODRIVER=dummy $(PY) benchmarks/ui.py
 
 # lifetimes is a benchmark-only extra, installed here and never at run time.
 bench-analytics: $(STAMP)

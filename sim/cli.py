@@ -1,6 +1,7 @@
 """The ``ccsim`` command line (also ``python -m sim``).
 
 Commands: ``scenarios``, ``validate FILE...``, ``run SCENARIO``, ``replay RECORD``, ``play``,
+``demo --screenshots DIR``, ``report RECORD --out DIR``,
 ``fit CSV --model NAME`` (the analytics lab's models, see
 :mod:`sim.analytics.fit_command`).
 Errors in user input print one clear line and exit 2; no traceback.  Exit
@@ -172,11 +173,62 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- the game window, its scripted demo and the debrief report (issue 12) -------------
+
 def _cmd_play(args: argparse.Namespace) -> int:
-    # Until the pygame front end lands, play a headless game with a reference bot.
-    ns = argparse.Namespace(scenario=args.scenario, strategy="customer-centric", seed=args.seed,
-                            prospects=None, json=False, record=None)
-    return _cmd_run(ns)
+    if args.scenario is not None:
+        load_scenario(args.scenario)    # a bad name is a one-line error, before any window opens
+    from .ui.app import run_game
+
+    return run_game(args.scenario, args.seed)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    import os
+
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+    from .ui.demo import run_demo
+
+    shots = run_demo(args.screenshots, args.size, args.scenario, args.seed, args.prospects)
+    for path in shots:
+        print(path)
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .records import RecordError
+    from .report import report_from_record
+
+    try:
+        page = report_from_record(args.record, args.out,
+                                  progress=lambda what: print(f"  {what}...", file=sys.stderr, flush=True))
+    except RecordError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(page)
+    return 0
+
+
+def _add_game_parsers(sub) -> None:
+    p = sub.add_parser("play", help="open the game window")
+    p.add_argument("scenario", nargs="?", default=None, help="preselect a scenario (shipped name)")
+    p.add_argument("--seed", type=_seed, default=None, help="preselect the seed")
+    p.set_defaults(func=_cmd_play)
+
+    p = sub.add_parser("demo", help="play a scripted game headless and save a screenshot of every scene")
+    p.add_argument("--screenshots", required=True, metavar="DIR")
+    p.add_argument("scenario", nargs="?", default="coffee")
+    p.add_argument("--seed", type=_seed, default=1)
+    p.add_argument("--prospects", type=_prospects, default=20_000, help="market size (default 20,000)")
+    p.add_argument("--size", type=_window_size, default=(1280, 720),
+                   help="window size WIDTHxHEIGHT (default 1280x720)")
+    p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("report", help="write a game record's debrief as HTML with PNG charts")
+    p.add_argument("record", metavar="RECORD")
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.set_defaults(func=_cmd_report)
 
 
 def _cmd_fit(args: argparse.Namespace) -> int:
@@ -227,10 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="verify the game only, not the baselines it claims")
     p.set_defaults(func=_cmd_replay)
 
-    p = sub.add_parser("play", help="play the game")
-    p.add_argument("scenario", nargs="?", default="coffee")
-    p.add_argument("--seed", type=_seed, default=1, help=f"root seed, 0 .. {MAX_SEED}")
-    p.set_defaults(func=_cmd_play)
+    _add_game_parsers(sub)
 
     fit_command.add_parser(sub, _cmd_fit)
     return parser
@@ -256,6 +305,14 @@ def _whole(text: str, low: int, high: int, what: str) -> int:
     if value > high:
         raise argparse.ArgumentTypeError(f"{what} must be at most {high:,}, got {text[:40]}")
     return value
+
+
+def _window_size(text: str) -> tuple[int, int]:
+    """argparse type for ``WIDTHxHEIGHT`` in pixels, 960x600 .. 7680x4320."""
+    width, x, height = text.strip().lower().partition("x")
+    if not x:
+        raise argparse.ArgumentTypeError(f"--size must be WIDTHxHEIGHT, e.g. 1280x720, got {text[:40]!r}")
+    return (_whole(width, 960, 7680, "--size width"), _whole(height, 600, 4320, "--size height"))
 
 
 def _seed(text: str) -> int:

@@ -1,0 +1,406 @@
+"""Every chart of the game, once: matplotlib figures for the screen and the report.
+
+Each chart is a pure function of plain data (the analytics lab's reports,
+the books, the debrief's numbers) returning a ``matplotlib.figure.Figure``
+built with the object API (``Figure`` + ``FigureCanvasAgg``), never pyplot,
+so no global state is touched and the same function serves two outputs:
+``rgba_buffer`` for a pygame surface (``sim.ui`` wraps it) and ``save_png``
+for the HTML report.  Nothing here imports pygame.
+
+Sizes are in pixels: a chart is drawn for the rectangle it will fill, with
+fonts scaled to that rectangle, so it stays readable from a 1280x720 laptop
+to a 1920x1080 projector without being stretched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
+
+from .analytics.reports import CohortRevenue, RetentionCurves, RFMGrid, WhaleCurve
+from .observation import TurnBooks
+
+#: Okabe & Ito (2008): distinguishable with every common colour-vision deficiency.
+COLOUR_BLIND_SAFE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00",
+                     "#F0E442", "#000000")
+#: matplotlib's default cycle (tab10), for players who prefer it.
+STANDARD = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+            "#7f7f7f")
+PALETTES = {"colour-blind safe": COLOUR_BLIND_SAFE, "standard": STANDARD}
+
+#: Pixels per inch of the figures (fonts are in points, so this fixes their pixel size).
+DPI = 100
+
+
+@dataclass(frozen=True)
+class ChartStyle:
+    """How a chart is drawn.
+
+    Attributes:
+        palette: colours for series, in order.
+        font_px: body font size in pixels (titles are 1.2x).
+        background: figure background colour.
+        foreground: text and axis colour.
+    """
+
+    palette: Sequence[str] = COLOUR_BLIND_SAFE
+    font_px: float = 14.0
+    background: str = "#ffffff"
+    foreground: str = "#1d2733"
+
+    @classmethod
+    def for_size(cls, height_px: int, palette: str = "colour-blind safe",
+                 dark: bool = False) -> "ChartStyle":
+        """A style whose fonts scale with the window height (14 px at 720 px tall)."""
+        return cls(PALETTES.get(palette, COLOUR_BLIND_SAFE), max(11.0, 14.0 * height_px / 720),
+                   "#1f2833" if dark else "#ffffff", "#e8edf2" if dark else "#1d2733")
+
+    @property
+    def points(self) -> float:
+        """The body font size in points (matplotlib's unit) at ``DPI``."""
+        return self.font_px * 72 / DPI
+
+    @property
+    def sequential(self) -> str:
+        # viridis and cividis are perceptually uniform and colour-blind safe.
+        return "cividis" if self.palette is COLOUR_BLIND_SAFE else "viridis"
+
+
+def _figure(size_px: tuple[int, int], style: ChartStyle, ncols: int = 1,
+            left_em: float = 5.5, right_em: float = 1.2) -> tuple[Figure, list]:
+    """A figure of ``size_px`` pixels with ``ncols`` axes side by side.
+
+    Margins are fixed in multiples of the font size (``left_em`` for the
+    y tick labels and label, ``right_em``) rather than computed by
+    matplotlib's constrained layout, which costs ~0.1 s a chart: the charts
+    are redrawn on every turn and the player waits for them.
+    """
+    w, h = max(int(size_px[0]), 160), max(int(size_px[1]), 120)
+    fig = Figure(figsize=(w / DPI, h / DPI), dpi=DPI, facecolor=style.background)
+    FigureCanvasAgg(fig)
+    em = style.font_px
+    axes = [fig.add_subplot(1, ncols, i + 1) for i in range(ncols)]
+    fig.subplots_adjust(left=min(0.45, left_em * em / w), right=1 - min(0.3, right_em * em / w),
+                        bottom=min(0.4, 3.4 * em / h), top=1 - min(0.3, 2.3 * em / h),
+                        wspace=min(0.6, left_em * em * ncols / w) if ncols > 1 else 0.2)
+    points = style.font_px * 72 / DPI
+    for ax in axes:
+        ax.set_facecolor(style.background)
+        ax.tick_params(colors=style.foreground, labelsize=points * 0.9)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        for side in ("left", "bottom"):
+            ax.spines[side].set_color(style.foreground)
+        ax.xaxis.label.set_color(style.foreground)
+        ax.yaxis.label.set_color(style.foreground)
+        ax.xaxis.label.set_size(points)
+        ax.yaxis.label.set_size(points)
+        ax.title.set_color(style.foreground)
+        ax.title.set_size(points * 1.15)
+    return fig, axes
+
+
+def _integer_turns(*axes) -> None:
+    """Turns are whole numbers: no 0.5 ticks on a turn axis."""
+    for ax in axes:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def _title(ax, style: ChartStyle, title: str) -> None:
+    """An axes title at 1.15x the body size (``set_title`` alone would use matplotlib's default)."""
+    ax.set_title(title, fontsize=style.points * 1.15, color=style.foreground)
+
+
+def _legend(ax, style: ChartStyle, **kwargs) -> None:
+    points = style.font_px * 72 / DPI
+    legend = ax.legend(fontsize=points * 0.85, frameon=False, labelcolor=style.foreground, **kwargs)
+    return legend
+
+
+def dollars(x: float, _pos=None) -> str:
+    """Compact dollar label: $1.2M, $35k, -$800."""
+    sign = "-" if x < 0 else ""
+    x = abs(x)
+    if x >= 1e9:
+        return f"{sign}${x / 1e9:.1f}B"
+    if x >= 1e6:
+        return f"{sign}${x / 1e6:.1f}M"
+    if x >= 1e4:
+        return f"{sign}${x / 1e3:.0f}k"
+    if x >= 1e3:
+        return f"{sign}${x / 1e3:.1f}k"
+    return f"{sign}${x:.0f}"
+
+
+_DOLLARS = FuncFormatter(dollars)
+
+
+def rgba_buffer(fig: Figure) -> tuple[bytes, tuple[int, int]]:
+    """Render ``fig`` and return its RGBA pixels and (width, height) in pixels."""
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    canvas.draw()
+    buffer = canvas.buffer_rgba()
+    return bytes(buffer), (buffer.shape[1], buffer.shape[0])
+
+
+def save_png(fig: Figure, path: str | Path) -> Path:
+    """Write ``fig`` as a PNG file at its own pixel size."""
+    path = Path(path)
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    canvas.print_png(str(path))
+    return path
+
+
+# --- dashboard -------------------------------------------------------------------
+
+def whale_chart(curve: WhaleCurve, size_px, style: ChartStyle) -> Figure:
+    """The whale curve: cumulative share of profit against share of customers."""
+    fig, (ax,) = _figure(size_px, style)
+    # A million points draw no better than a thousand: thin the curve evenly.
+    step = max(1, curve.customer_share.size // 2000)
+    x, y = curve.customer_share[::step], curve.profit_share[::step]
+    ax.plot(x, y, color=style.palette[0], lw=2.5)
+    ax.axhline(1.0, color=style.foreground, lw=1, ls="--", alpha=0.6)
+    ax.plot([curve.peak_customer_share], [curve.peak_share], "o", color=style.palette[5], ms=8)
+    ax.annotate(f"peak {curve.peak_share:.0%} of profit\nfrom the best {curve.peak_customer_share:.0%}",
+                (curve.peak_customer_share, curve.peak_share), textcoords="offset points",
+                xytext=(-8, -44), ha="right", color=style.foreground, fontsize=style.points * 0.85)
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_xlabel("customers, most profitable first")
+    ax.set_ylabel("cumulative share of profit")
+    _title(ax, style, f"Whale curve: {curve.unprofitable_share:.0%} of customers lose money "
+                 f"({dollars(curve.profit_lost)})")
+    return fig
+
+
+def layer_cake_chart(c3: CohortRevenue, size_px, style: ChartStyle, first_turn: int = 1) -> Figure:
+    """The C3 layer cake: revenue per turn stacked by acquisition cohort."""
+    fig, (ax,) = _figure(size_px, style)
+    cohorts = c3.cohorts
+    colours = [_cmap(style.sequential, (i + 0.5) / max(len(cohorts), 1)) for i in range(len(cohorts))]
+    ax.stackplot(c3.periods, c3.revenue, colors=colours, edgecolor=style.background, linewidth=0.5)
+    if c3.periods.size and c3.periods[-1] >= first_turn:
+        # Only once the player has played: mark where their turns begin.
+        ax.axvline(first_turn - 0.5, color=style.foreground, lw=1, ls=":")
+        ax.text(first_turn - 0.55, ax.get_ylim()[1] * 0.97, "you take over ", va="top", ha="right",
+                color=style.foreground, fontsize=style.points * 0.85)
+    ax.yaxis.set_major_formatter(_DOLLARS)
+    _integer_turns(ax)
+    ax.set_xlabel("turn (turns <= 0: before you took over)")
+    ax.set_ylabel("revenue per turn")
+    _title(ax, style, "Revenue by acquisition cohort (C3 layer cake; darkest = oldest)")
+    return fig
+
+
+def _cmap(name: str, x: float):
+    from matplotlib import colormaps
+
+    return colormaps[name](0.1 + 0.8 * x)
+
+
+def retention_chart(curves: RetentionCurves, labels: Sequence[str], size_px, style: ChartStyle,
+                    contractual: bool) -> Figure:
+    """Share of each channel's customers still active k turns after acquisition."""
+    fig, (ax,) = _figure(size_px, style)
+    share = curves.share
+    for i, label in enumerate(labels):
+        keep = curves.at_risk[i] >= 20       # fewer than 20 customers: noise, not a rate
+        if keep.any():
+            ax.plot(curves.ages[keep], share[i][keep], marker="o", ms=4, lw=2,
+                    color=style.palette[i % len(style.palette)], label=label)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_ylim(0, 1.02)
+    _integer_turns(ax)
+    ax.set_xlabel("turns since acquisition")
+    ax.set_ylabel("still members" if contractual else "bought in the turn")
+    _title(ax, style, "Retention by channel" if contractual else "Repeat buying by channel")
+    _legend(ax, style, loc="upper right")
+    return fig
+
+
+def acquisition_chart(turns: Sequence[int], acquired: np.ndarray, spend: np.ndarray,
+                      labels: Sequence[str], size_px, style: ChartStyle) -> Figure:
+    """Acquisitions per channel per turn (stacked bars) and cost per acquisition (lines).
+
+    Args:
+        turns: the turn of each column.
+        acquired: (channels, turns) customers acquired.
+        spend: (channels, turns) acquisition dollars.
+    """
+    fig, (left, right) = _figure(size_px, style, ncols=2, left_em=4.5)
+    bottom = np.zeros(len(turns))
+    for i, label in enumerate(labels):
+        colour = style.palette[i % len(style.palette)]
+        left.bar(turns, acquired[i], bottom=bottom, color=colour, label=label, width=0.8)
+        bottom += acquired[i]
+        cpa = np.divide(spend[i], acquired[i], out=np.full(len(turns), np.nan), where=acquired[i] > 0)
+        right.plot(turns, cpa, marker="o", ms=4, lw=2, color=colour, label=label)
+    _integer_turns(left, right)
+    # Headroom above the tallest bar for the legend.
+    left.set_ylim(0, max(1.0, float(bottom.max())) * 1.4)
+    _title(left, style, "Customers acquired")
+    left.set_xlabel("turn")
+    _title(right, style, "Cost per acquisition")
+    right.set_xlabel("turn")
+    right.yaxis.set_major_formatter(_DOLLARS)
+    _legend(left, style, loc="upper left")
+    return fig
+
+
+def rfm_chart(grid: RFMGrid, size_px, style: ChartStyle) -> Figure:
+    """Recency x frequency grid: mean profit per customer (colour) and customers (number)."""
+    fig, (ax,) = _figure(size_px, style)
+    bins = grid.customers.shape[0]
+    values = grid.mean_value if grid.mean_value is not None else grid.customers.astype(float)
+    image = ax.imshow(values, origin="lower", cmap=style.sequential, aspect="auto")
+    lo, hi = np.nanmin(values), np.nanmax(values)
+    for r in range(bins):
+        for f in range(bins):
+            if grid.customers[r, f] == 0:
+                continue
+            mean = values[r, f]
+            light = (mean - lo) / (hi - lo) > 0.55 if hi > lo else False
+            ax.text(f, r, f"{dollars(mean)}\n{grid.customers[r, f]:,}", ha="center", va="center",
+                    fontsize=style.points * 1.05, color="#000000" if light else "#ffffff")
+    ax.set_xticks(range(bins), [str(i + 1) for i in range(bins)])
+    ax.set_yticks(range(bins), [str(i + 1) for i in range(bins)])
+    ax.set_xlabel("frequency score (5 = most purchases)")
+    ax.set_ylabel("recency score (5 = most recent)")
+    _title(ax, style, "RFM grid: mean profit per customer, and customers")
+    bar = fig.colorbar(image, ax=ax, format=_DOLLARS)
+    bar.ax.tick_params(colors=style.foreground, labelsize=style.font_px * 0.6)
+    return fig
+
+
+def clv_histogram(predicted_clv: np.ndarray, size_px, style: ChartStyle) -> Figure:
+    """Distribution of predicted CLV; the tails beyond the 0.5th/99.5th percentiles are clipped."""
+    fig, (ax,) = _figure(size_px, style)
+    values = np.asarray(predicted_clv, dtype=float)
+    values = values[np.isfinite(values)]
+    if values.size:
+        lo, hi = np.percentile(values, [0.5, 99.5])
+        ax.hist(np.clip(values, lo, hi), bins=60, color=style.palette[0])
+        ax.axvline(0, color=style.palette[5], lw=2, ls="--", label="zero: worth nothing more")
+        ax.set_yscale("log")
+        _legend(ax, style, loc="upper right")
+    ax.xaxis.set_major_formatter(_DOLLARS)
+    ax.set_xlabel("predicted CLV (tails clipped)")
+    ax.set_ylabel("customers (log scale)")
+    _title(ax, style, "Predicted customer lifetime value")
+    return fig
+
+
+def profit_chart(books: Sequence[TurnBooks], size_px, style: ChartStyle) -> Figure:
+    """Profit per turn, warm-up turns shaded apart from the player's turns."""
+    fig, (ax,) = _figure(size_px, style, left_em=4.8)
+    turns = np.array([b.turn for b in books])
+    profit = np.array([b.profit for b in books])
+    colours = [style.palette[4] if t <= 0 else style.palette[0] for t in turns]
+    ax.bar(turns, profit, color=colours)
+    ax.axhline(0, color=style.foreground, lw=1)
+    ax.yaxis.set_major_formatter(_DOLLARS)
+    _integer_turns(ax)
+    ax.set_xlabel("turn (light bars: before you took over)")
+    _title(ax, style, "Profit per turn")
+    return fig
+
+
+# --- debrief -----------------------------------------------------------------------
+
+def firm_value_chart(values: Mapping[str, float], player: str, size_px, style: ChartStyle) -> Figure:
+    """Firm value of the player against the references and the oracle (horizontal bars)."""
+    fig, (ax,) = _figure(size_px, style, left_em=9.5)
+    names = sorted(values, key=lambda n: values[n])
+    colours = [style.palette[1] if n == player else style.palette[0] for n in names]
+    bars = ax.barh(names, [values[n] for n in names], color=colours)
+    for bar, name in zip(bars, names):
+        ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, " " + dollars(values[name]),
+                va="center", ha="left" if values[name] >= 0 else "right",
+                color=style.foreground, fontsize=style.points * 0.85)
+    ax.axvline(0, color=style.foreground, lw=1)
+    ax.xaxis.set_major_formatter(_DOLLARS)
+    ax.margins(x=0.25)
+    _title(ax, style, "Firm value on the same market (same seed)")
+    return fig
+
+
+def decile_chart(service_share: Sequence[float], value_share: Sequence[float], size_px,
+                 style: ChartStyle) -> Figure:
+    """Where the service money went against where the value was, by true-value decile."""
+    fig, (ax,) = _figure(size_px, style, left_em=4.2)
+    x = np.arange(1, len(service_share) + 1)
+    ax.bar(x - 0.2, service_share, width=0.4, color=style.palette[1], label="your service dollars")
+    ax.bar(x + 0.2, value_share, width=0.4, color=style.palette[0], label="true customer value")
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_xticks(x)
+    ax.set_xlabel("decile of customers by true value (1 = most valuable tenth)")
+    _title(ax, style, "Where your money went, and where the value was")
+    _legend(ax, style, loc="upper right")
+    return fig
+
+
+def lever_chart(rows: Sequence[tuple[str, float]], size_px, style: ChartStyle) -> Figure:
+    """Dollars of firm value each lever was worth against mass-marketing (bars, signed)."""
+    fig, (ax,) = _figure(size_px, style, left_em=14.5)
+    labels = [r[0] for r in rows]
+    values = [r[1] for r in rows]
+    colours = [style.palette[2] if v >= 0 else style.palette[5] for v in values]
+    bars = ax.barh(labels[::-1], values[::-1], color=colours[::-1])
+    for bar, v in zip(bars, values[::-1]):
+        ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, " " + dollars(v) + " ",
+                va="center", ha="left" if v >= 0 else "right", color=style.foreground,
+                fontsize=style.points * 0.85)
+    ax.axvline(0, color=style.foreground, lw=1)
+    ax.xaxis.set_major_formatter(_DOLLARS)
+    ax.margins(x=0.3)
+    _title(ax, style, "What each lever was worth (firm value vs mass-marketing)")
+    return fig
+
+
+def timeline_chart(turns: Sequence[int], profit: Sequence[float], mass_profit: Sequence[float],
+                   alive: Sequence[int], size_px, style: ChartStyle) -> Figure:
+    """Turn by turn: your profit against mass-marketing's, and your customers really alive."""
+    fig, (left, right) = _figure(size_px, style, ncols=2, left_em=4.8)
+    _integer_turns(left, right)
+    left.plot(turns, profit, marker="o", lw=2.5, color=style.palette[1], label="you")
+    left.plot(turns, mass_profit, marker="s", lw=2, color=style.palette[0], label="mass-marketing")
+    left.axhline(0, color=style.foreground, lw=1)
+    left.yaxis.set_major_formatter(_DOLLARS)
+    left.set_xlabel("turn")
+    _title(left, style, "Profit per turn")
+    _legend(left, style, loc="best")
+    right.bar(turns, alive, color=style.palette[2])
+    right.set_xlabel("turn")
+    _title(right, style, "Customers really alive (revealed)")
+    return fig
+
+
+def equity_chart(estimated: float, true: float, size_px, style: ChartStyle) -> Figure:
+    """Customer equity at the end: the lab's estimate from your data against the truth."""
+    fig, (ax,) = _figure(size_px, style, left_em=4.8)
+    names = ["your lab's estimate", "true equity"]
+    vals = [estimated, true]
+    bars = ax.bar(names, vals, color=[style.palette[1], style.palette[0]], width=0.55)
+    for bar, v in zip(bars, vals):
+        ax.text(bar.get_x() + bar.get_width() / 2, bar.get_height(), dollars(v), ha="center",
+                va="bottom", color=style.foreground, fontsize=style.points * 0.95)
+    ax.yaxis.set_major_formatter(_DOLLARS)
+    ax.margins(y=0.15)
+    _title(ax, style, "Customer equity at the end")
+    return fig
+
+
+def message_chart(message: str, size_px, style: ChartStyle) -> Figure:
+    """A chart-sized panel saying why there is no chart yet (e.g. too little data)."""
+    fig, (ax,) = _figure(size_px, style)
+    ax.set_axis_off()
+    ax.text(0.5, 0.5, message, ha="center", va="center", wrap=True, color=style.foreground,
+            fontsize=style.points * 1.0, transform=ax.transAxes)
+    return fig

@@ -1,0 +1,556 @@
+"""A human player's game, without a screen: plan, lab, end turn, autosave, resume.
+
+The pygame front end (``sim.ui``) is a thin view of a ``PlayerSession``; the
+session itself never imports pygame, so every rule a player meets (the
+budget, the tiers, the lab's predictions, the autosave) is tested headless.
+A session drives the same public ``Game`` API a bot does and exposes only
+the public scenario and observations; the truth is read only by
+``sim.debrief`` once the game is over.
+
+Autosave: after every turn the decisions so far are written atomically as a
+record-like JSON document marked ``"format": "ccsim-autosave"`` (a finished
+game's record refuses unfinished games).  Resuming plays those decisions
+again on the same seed (the engine is deterministic) and checks the books
+match, so a save can never put a player in a game that did not happen.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .analytics.clv import CustomerValue, predict_clv
+from .analytics.fitting import DataError
+from .decisions import DISENGAGE, Decision, DecisionError, Tier, assign_tiers
+from .engine import Game, TurnResult
+from .observation import Observation, TurnBooks
+from .public import PublicScenario
+from .records import (MAX_RECORD_BYTES, GameRecord, RecordError, decode_decision,
+                      write_record)
+from .scenario import Scenario, ScenarioError, parse_scenario
+from .score_columns import essential_scores
+
+AUTOSAVE_FORMAT = "ccsim-autosave"
+AUTOSAVE_SCHEMA = 1
+#: Score columns the lab provides to tier rules (``CustomerValue.columns``).
+LAB_COLUMNS = ("p_alive", "expected_purchases", "predicted_clv", "horizon_value")
+
+
+class AutosaveError(ValueError):
+    """A save file that cannot be resumed; the message says why, for the player."""
+
+
+# --- the budget (one helper, so the change to one marketing budget is one line) ------
+
+def marketing_budget(public: PublicScenario) -> float:
+    """The marketing money the player may spend per turn, dollars.
+
+    ``budget.marketing`` where the scenario has one budget for acquisition
+    and service; else the acquisition and service budgets added up.
+    """
+    b = public.budget
+    marketing = getattr(b, "marketing", None)
+    return float(marketing) if marketing is not None else float(b.acquisition) + float(b.service)
+
+
+def budget_problem(public: PublicScenario, acquisition: float, service: float) -> str | None:
+    """Why a plan does not fit the budget, in a sentence; None if it fits.
+
+    Args:
+        public: the public scenario.
+        acquisition: acquisition dollars this turn.
+        service: service dollars this turn (tier sizes x spend per customer).
+    """
+    budget = marketing_budget(public)
+    total = acquisition + service
+    if total > budget * (1 + 1e-9) + 1e-6:
+        return (f"Over budget: this plan costs ${total:,.0f} (acquisition ${acquisition:,.0f} + "
+                f"service ${service:,.0f}), ${total - budget:,.0f} more than the "
+                f"${budget:,.0f} marketing budget. Lower a channel or a tier's spend.")
+    b = public.budget
+    if getattr(b, "marketing", None) is None:
+        # Two separate budgets (before the single marketing budget): each part has its cap.
+        if acquisition > b.acquisition * (1 + 1e-9) + 1e-6:
+            return (f"Acquisition ${acquisition:,.0f} is over the ${b.acquisition:,.0f} this "
+                    f"business can spend on acquisition per turn.")
+        if service > b.service * (1 + 1e-9) + 1e-6:
+            return (f"Service ${service:,.0f} is over the ${b.service:,.0f} this business can "
+                    f"spend on service per turn.")
+    return None
+
+
+def acquisition_cap(public: PublicScenario) -> float:
+    """Most dollars one channel's slider offers (the acquisition part of the budget)."""
+    b = public.budget
+    return float(getattr(b, "acquisition", marketing_budget(public)))
+
+
+def service_cap(public: PublicScenario) -> float:
+    """Most service dollars per turn (for the tier sliders' range)."""
+    b = public.budget
+    return float(getattr(b, "service", marketing_budget(public)))
+
+
+# --- the player's plan ------------------------------------------------------------
+
+@dataclass
+class TierPlan:
+    """One service tier the player is editing.
+
+    Attributes:
+        name: the player's label.
+        rule: a declarative rule (``sim.decisions``).
+        service: dollars per customer per turn.
+        disengaged: True to turn this tier away (``service`` is then ignored).
+    """
+
+    name: str
+    rule: Any
+    service: float = 0.0
+    disengaged: bool = False
+
+    def tier(self) -> Tier:
+        return Tier(self.name, self.rule, DISENGAGE if self.disengaged else float(self.service))
+
+
+@dataclass
+class Plan:
+    """A turn's decision while the player edits it (mutable; becomes a ``Decision``).
+
+    Attributes:
+        acquisition: channel name -> dollars this turn.
+        tiers: first-match-wins service tiers.
+    """
+
+    acquisition: dict[str, float]
+    tiers: list[TierPlan] = field(default_factory=list)
+
+    @classmethod
+    def from_decision(cls, decision: Decision, channels: tuple[str, ...]) -> "Plan":
+        return cls({c: float(decision.acquisition.get(c, 0.0)) for c in channels},
+                   [TierPlan(t.name, t.rule, t.spend_per_customer, t.disengaged)
+                    for t in decision.tiers])
+
+    def decision(self, scores: dict[str, np.ndarray] | None = None) -> Decision:
+        """The plan as a ``Decision``, with the lab's score columns its rules use."""
+        used = {name: values for name, values in (scores or {}).items()
+                if any(rule_uses(t.rule, name) for t in self.tiers)}
+        return Decision({c: float(v) for c, v in self.acquisition.items() if v > 0},
+                        tuple(t.tier() for t in self.tiers), used)
+
+    def copy(self) -> "Plan":
+        return Plan(dict(self.acquisition), [TierPlan(t.name, t.rule, t.service, t.disengaged)
+                                             for t in self.tiers])
+
+
+def rule_uses(rule: Any, name: str) -> bool:
+    if isinstance(rule, dict):
+        return (rule.get("field") == name or rule.get("by") == name
+                or any(rule_uses(v, name) for v in rule.values() if isinstance(v, (dict, list))))
+    if isinstance(rule, list):
+        return any(rule_uses(r, name) for r in rule)
+    return False
+
+
+def describe_rule(rule: Any, categories: dict[str, tuple[str, ...]] | None = None) -> str:
+    """A rule in words: 'top 20% by predicted_clv', 'profit < 0 and age >= 2'."""
+    if rule == "all" or rule is True:
+        return "everyone"
+    if not isinstance(rule, dict):
+        return str(rule)
+    if "top" in rule or "bottom" in rule:
+        side = "top" if "top" in rule else "bottom"
+        return f"{side} {100 * rule[side]:g}% by {rule['by']}"
+    if {"field", "op", "value"} <= set(rule):
+        value = rule["value"]
+        shown = f"{value:,.4g}" if isinstance(value, (int, float)) else str(value)
+        return f"{rule['field']} {rule['op']} {shown}"
+    for key, joiner in (("all", " and "), ("any", " or ")):
+        if key in rule:
+            return joiner.join(describe_rule(r, categories) for r in rule[key])
+    if "not" in rule:
+        return "not (" + describe_rule(rule["not"], categories) + ")"
+    return json.dumps(rule)
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What a plan would do this turn, before it is played.
+
+    Attributes:
+        tier_counts: customers in each tier (first match wins).
+        unassigned: customers in no tier (no service, not turned away).
+        service_cost: dollars of service.
+        acquisition_cost: dollars of acquisition.
+        budget: the marketing budget, dollars.
+        expected_acquired: channel name -> customers expected from its
+            published response curve (on a full pool).
+        problem: why the plan cannot be played (over budget, a bad rule), or None.
+    """
+
+    tier_counts: tuple[int, ...]
+    unassigned: int
+    service_cost: float
+    acquisition_cost: float
+    budget: float
+    expected_acquired: dict[str, float]
+    problem: str | None
+
+    @property
+    def budget_left(self) -> float:
+        return self.budget - self.service_cost - self.acquisition_cost
+
+
+@dataclass(frozen=True)
+class TierOutcome:
+    """How one tier's customers did in the turn just played (observable data).
+
+    Attributes:
+        name: the tier's name ("no tier" for customers in none).
+        customers: customers in the tier when the turn began.
+        buyers: of them, customers who bought in the turn.
+        revenue: their purchases in the turn, dollars.
+        service: service dollars spent on the tier.
+        disengaged: True if the tier was turned away.
+    """
+
+    name: str
+    customers: int
+    buyers: int
+    revenue: float
+    service: float
+    disengaged: bool = False
+
+    @property
+    def revenue_per_customer(self) -> float:
+        return self.revenue / self.customers if self.customers else 0.0
+
+
+@dataclass
+class Lab:
+    """The analytics lab's current predictions (from the player's own data).
+
+    Attributes:
+        value: per-customer predictions, or None when the models cannot be fitted yet.
+        fitted_turn: the turn whose observation the models were fitted on.
+        predicted_turn: the turn whose observation ``value`` covers.
+        message: why there are no predictions (too little history), if so.
+    """
+
+    value: CustomerValue | None = None
+    fitted_turn: int | None = None
+    predicted_turn: int | None = None
+    message: str = ""
+
+    def columns(self) -> dict[str, np.ndarray]:
+        return self.value.columns() if self.value is not None else {}
+
+
+class PlayerSession:
+    """One player's game of one scenario on one seed.
+
+    Usage::
+
+        session = PlayerSession.new(scenario, seed=7, autosave=path)
+        plan = session.default_plan()
+        result = session.end_turn(plan)        # DecisionError: nothing changed
+        ...
+        if session.done: debrief = sim.debrief.debrief_of(...)
+    """
+
+    def __init__(self, scenario: Scenario, seed: int, autosave: str | Path | None = None):
+        self._scenario = scenario
+        self.seed = int(seed)
+        self.autosave_path = Path(autosave) if autosave else None
+        self.game = Game(scenario)
+        self.decisions: list[Decision] = []
+        self.plans: list[Plan] = []
+        self.tier_outcomes: list[list[TierOutcome]] = []
+        self.lab = Lab()
+        self._observation: Observation | None = None
+
+    # ------------------------------------------------------------ lifecycle
+    @classmethod
+    def new(cls, scenario: Scenario, seed: int, autosave: str | Path | None = None) -> "PlayerSession":
+        """Start a game: draw the market, play the warm-up, fit the lab."""
+        session = cls(scenario, seed, autosave)
+        session._observation = session.game.reset(seed)
+        session.refit()
+        return session
+
+    @classmethod
+    def resume(cls, path: str | Path) -> "PlayerSession":
+        """The game saved at ``path``, at the start of the turn after the last one saved.
+
+        Raises:
+            AutosaveError: unreadable, corrupt or foreign file, or decisions
+                that no longer give the saved books.
+        """
+        scenario, seed, decisions, books, lab_turn = read_autosave(path)
+        session = cls(scenario, seed, path)
+        session._observation = session.game.reset(seed)
+        for i, (decision, claimed) in enumerate(zip(decisions, books)):
+            if session.turn == lab_turn:
+                # The lab's models as the player had them: fitted on this turn's data.
+                session.refit()
+            before = session._observation
+            try:
+                assignment = assign_tiers(decision, dict(before.columns), before.categories,
+                                          math.inf, servable=before.active)
+                session._observation, result = session.game.step(decision)
+            except DecisionError as exc:
+                raise AutosaveError(f"{Path(path).name}: turn {i + 1}'s decision is refused: {exc}") from None
+            if result.books != claimed:
+                raise AutosaveError(f"{Path(path).name}: turn {i + 1} plays out differently from "
+                                    "the save (saved by another version of the game?)")
+            session.decisions.append(decision)
+            session.plans.append(Plan.from_decision(decision, scenario.channel_names))
+            session.tier_outcomes.append(tier_outcomes(decision, assignment.tier, session._observation))
+        if session.lab.value is not None and lab_turn is not None and lab_turn < session.turn:
+            session.refresh()
+        else:
+            session.refit()
+        return session
+
+    @property
+    def public(self) -> PublicScenario:
+        return self.game.public
+
+    @property
+    def observation(self) -> Observation:
+        return self._observation
+
+    @property
+    def turn(self) -> int:
+        return self.game.turn
+
+    @property
+    def done(self) -> bool:
+        return self.game.done
+
+    @property
+    def results(self) -> list[TurnResult]:
+        return self.game.results
+
+    @property
+    def books(self) -> tuple[TurnBooks, ...]:
+        """Every turn's books so far, warm-up included."""
+        return self._observation.books
+
+    @property
+    def scenario_for_scoring(self) -> Scenario:
+        """The full scenario (latent types included): for the debrief, after the game."""
+        return self._scenario
+
+    # ------------------------------------------------------------ the lab
+    def refit(self) -> Lab:
+        """Fit the lab's models afresh to the player's data and predict every customer."""
+        return self._predict(fits=None)
+
+    def refresh(self) -> Lab:
+        """Predict every customer with the models as last fitted (fast: no new fit)."""
+        fits = self.lab.value.fits if self.lab.value is not None else None
+        return self._predict(fits)
+
+    def _predict(self, fits) -> Lab:
+        obs = self._observation
+        try:
+            value = predict_clv(obs, fits=fits)
+        except DataError as exc:
+            self.lab = Lab(None, None, obs.turn, f"Too little history to fit the models yet: {exc}")
+            return self.lab
+        fitted = obs.turn if fits is None else self.lab.fitted_turn
+        self.lab = Lab(value, fitted, obs.turn, "")
+        return self.lab
+
+    # ------------------------------------------------------------ planning
+    def default_plan(self) -> Plan:
+        """Last turn's plan; on turn 1 the previous management's policy."""
+        if self.plans:
+            return self.plans[-1].copy()
+        inherited = self.public.inherited
+        return Plan({c: float(inherited.acquisition.get(c, 0.0)) for c in self.public.channel_names},
+                    [TierPlan("everyone", "all", float(inherited.service))])
+
+    def preview(self, plan: Plan) -> Preview:
+        """Tier sizes, cost and budget left of ``plan`` this turn (nothing is played)."""
+        return self._resolve(plan)[0]
+
+    def _resolve(self, plan: Plan):
+        """The plan's preview and, when its rules are sound, its tier of every customer."""
+        obs = self._observation
+        public = self.public
+        acquisition = float(sum(max(v, 0.0) for v in plan.acquisition.values()))
+        expected = {c.name: float(c.expected_acquisitions(plan.acquisition.get(c.name, 0.0)))
+                    for c in public.channels}
+        budget = marketing_budget(public)
+        try:
+            decision = plan.decision(self.lab.columns())
+            missing = _missing_scores(plan, self.lab)
+            if missing:
+                raise DecisionError(missing)
+            assignment = assign_tiers(decision, dict(obs.columns), obs.categories, math.inf,
+                                      servable=obs.active)
+        except DecisionError as exc:
+            return Preview((0,) * len(plan.tiers), obs.n_customers, 0.0, acquisition, budget,
+                           expected, str(exc)), None
+        counts = assignment.counts
+        servable = int(np.count_nonzero(obs.active))
+        problem = budget_problem(public, acquisition, assignment.service_cost)
+        return Preview(counts, servable - sum(counts), assignment.service_cost, acquisition, budget,
+                       expected, problem), assignment
+
+    def end_turn(self, plan: Plan) -> TurnResult:
+        """Play ``plan`` as this turn's decision, refresh the lab and autosave.
+
+        Raises:
+            DecisionError: the plan is over budget or malformed; nothing changed.
+            RuntimeError: the game is over.
+        """
+        if self.done:
+            raise RuntimeError("the game is over")
+        preview, assignment = self._resolve(plan)
+        if preview.problem:
+            raise DecisionError(preview.problem)
+        obs = self._observation
+        # Only the score information the rules use is kept (same tiers, a small record).
+        decision = essential_scores(plan.decision(self.lab.columns()), obs.n_customers,
+                                    set(obs.columns))
+        self._observation, result = self.game.step(decision)
+        self.decisions.append(decision)
+        self.plans.append(plan.copy())
+        self.tier_outcomes.append(tier_outcomes(decision, assignment.tier, self._observation))
+        if not self.done:
+            self.refresh()
+        if self.autosave_path is not None:
+            self.save(self.autosave_path)
+        return result
+
+    def estimated_firm_value(self) -> tuple[float, float, float]:
+        """(discounted profit so far, the lab's customer equity, their sum), dollars at turn 1.
+
+        The equity is the sum of the lab's predicted CLV over the customers,
+        discounted from the start of the current turn: an *estimate* from the
+        player's own data (the true value is revealed only in the debrief).
+        NaN equity when the lab has no predictions.
+        """
+        v = 1.0 / (1.0 + self.public.discount_rate)
+        profit = sum(r.books.profit * v ** r.books.turn for r in self.results)
+        if self.lab.value is None:
+            return profit, math.nan, math.nan
+        equity = float(np.sum(self.lab.value.predicted_clv)) * v ** (self.turn - 1)
+        return profit, equity, profit + equity
+
+    # ------------------------------------------------------------ saving
+    def save(self, path: str | Path) -> Path:
+        """Write the decisions so far atomically (a finished game is a full record)."""
+        books = [r.books for r in self.results]
+        if self.done:
+            return write_record(GameRecord(self._scenario, self.seed, "player",
+                                           list(self.decisions), books), path)
+        save = _Autosave(self._scenario, self.seed, "player", list(self.decisions), books)
+        save.lab_fitted_turn = self.lab.fitted_turn
+        return write_record(save, path)
+
+
+def tier_outcomes(decision: Decision, tier: np.ndarray, after: Observation) -> list[TierOutcome]:
+    """Per tier, how its customers bought in the turn just played (vectorised).
+
+    Args:
+        decision: the decision played.
+        tier: tier index of each customer row when the turn began (-1: none).
+        after: the observation after the turn (its last column is that turn).
+    """
+    n, k = tier.size, len(decision.tiers)
+    group = np.where(tier < 0, k, tier).astype(np.int64)
+    bought = after.purchases[:n, -1] > 0
+    spend = after.spend[:n, -1]
+    customers = np.bincount(group, minlength=k + 1)
+    buyers = np.bincount(group, weights=bought, minlength=k + 1)
+    revenue = np.bincount(group, weights=spend, minlength=k + 1)
+    out = [TierOutcome(t.name, int(customers[i]), int(buyers[i]), float(revenue[i]),
+                       float(customers[i] * t.spend_per_customer), t.disengaged)
+           for i, t in enumerate(decision.tiers)]
+    if customers[k]:
+        out.append(TierOutcome("no tier", int(customers[k]), int(buyers[k]), float(revenue[k]), 0.0))
+    return out
+
+
+def _missing_scores(plan: Plan, lab: Lab) -> str:
+    if lab.value is not None:
+        return ""
+    for i, t in enumerate(plan.tiers):
+        for name in LAB_COLUMNS:
+            if rule_uses(t.rule, name):
+                return (f"tiers[{i}] ({t.name}) uses the lab's {name}, but the lab has no "
+                        "predictions yet: fit the models in the lab first")
+    return ""
+
+
+class _Autosave(GameRecord):
+    """A record of an unfinished game: the decisions and books so far."""
+
+    def to_json(self) -> dict:
+        data = super().to_json()
+        data["format"] = AUTOSAVE_FORMAT
+        data["schema_version"] = AUTOSAVE_SCHEMA
+        data["partial"] = True
+        # Predictions depend on when the models were fitted: resume fits them on the same turn.
+        data["lab_fitted_turn"] = getattr(self, "lab_fitted_turn", None)
+        return data
+
+
+def read_autosave(path: str | Path) -> tuple[Scenario, int, list[Decision], list[TurnBooks], int | None]:
+    """Scenario, seed, decisions, books and the lab's fitting turn of a save.
+
+    A finished game's record reads too (its lab turn is None).
+
+    Raises:
+        AutosaveError: a message for the player (missing, corrupt, foreign file).
+    """
+    path = Path(path)
+    name = path.name
+    try:
+        if path.stat().st_size > MAX_RECORD_BYTES:
+            raise AutosaveError(f"{name}: too large to be a saved game")
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise AutosaveError(f"{name}: there is no saved game") from None
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise AutosaveError(f"{name}: the save is damaged and cannot be read ({exc})") from None
+    if not isinstance(data, dict) or data.get("format") not in (AUTOSAVE_FORMAT, "ccsim-record"):
+        raise AutosaveError(f"{name}: not a saved ccsim game")
+    if data.get("schema_version") != AUTOSAVE_SCHEMA:
+        raise AutosaveError(f"{name}: saved by another version of ccsim "
+                            f"(schema {data.get('schema_version')!r})")
+    try:
+        header = data["scenario"]
+        scenario = parse_scenario(header["content"], f"{name}: scenario", key=str(header["key"]))
+        seed = data["seed"]
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise AutosaveError(f"{name}: seed: not a whole number >= 0")
+        turns = data["turns"]
+        if not isinstance(turns, list) or len(turns) > scenario.turns:
+            raise AutosaveError(f"{name}: turns: not the turns of this scenario")
+        decisions = [decode_decision(t["decision"], f"{name}: turns[{i}].decision")
+                     for i, t in enumerate(turns)]
+        books = [TurnBooks.from_dict(t["books"]) for t in turns]
+        lab_turn = data.get("lab_fitted_turn")
+        if lab_turn is not None and (isinstance(lab_turn, bool) or not isinstance(lab_turn, int)):
+            raise AutosaveError(f"{name}: lab_fitted_turn: not a turn")
+    except AutosaveError:
+        raise
+    except (KeyError, TypeError, AttributeError, ScenarioError, RecordError) as exc:
+        raise AutosaveError(f"{name}: the save is damaged ({exc})") from None
+    return scenario, seed, decisions, books, lab_turn
+
+
+def default_home() -> Path:
+    """Folder for the autosave and settings: $CCSIM_HOME, else ~/.ccsim."""
+    return Path(os.environ.get("CCSIM_HOME") or Path.home() / ".ccsim")

@@ -1,0 +1,1 @@
+"""The game's scenes: title and settings, briefing, the turn's scenes, the debrief."""
