@@ -1,0 +1,1 @@
+"""Tournaments: many entries times seeds, sandboxed bots, class play, leaderboards."""

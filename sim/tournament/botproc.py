@@ -1,0 +1,156 @@
+"""The bot's side of the sandbox: run as ``python -m sim.tournament.botproc BOT.py MEMORY_MB``.
+
+This process holds no engine and no truth: it receives the public scenario,
+the seed and, each turn, an observation delta (``sim.tournament.protocol``),
+and answers with the decision as JSON.  Its address space is capped
+(``RLIMIT_AS``) before the bot file is imported, and the bot's prints go to
+stderr so they cannot corrupt the conversation on the engine's pipes.
+
+Replies: ``{"ready": name}``, ``{"decision": encoded}``, or ``{"error":
+kind, "detail": text}`` with kind one of ``crashed``, ``out of memory``,
+``invalid decision``, ``no bot``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import pickle
+import sys
+import traceback
+from pathlib import Path
+
+# Single-threaded maths: predictable memory (a BLAS thread pool reserves
+# address space per thread) and one core per sandbox.  Must precede numpy.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+from ..decisions import Decision  # noqa: E402
+from ..records import encode_decision  # noqa: E402
+from ..score_columns import essential_scores  # noqa: E402
+from .protocol import ChannelClosed, ObservationMirror, read_message, write_message  # noqa: E402
+
+
+class BotLoadError(Exception):
+    """The bot file cannot be loaded; the message says why in one line."""
+
+
+def load_bot_class(path: str | Path):
+    """A fresh instance of ``class Bot`` from the Python file at ``path``.
+
+    The contract is ``sim.bots.load_bot``'s: the file defines ``class Bot``
+    with ``name``, ``reset(scenario, seed)`` and ``decide(observation,
+    truth=None) -> Decision``.  (When ``sim.bots`` is merged, this loader
+    should give way to ``load_bot``.)
+
+    Raises:
+        BotLoadError: the file is missing, does not import, or has no
+            usable ``Bot``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise BotLoadError(f"{path}: no such bot file")
+    spec = importlib.util.spec_from_file_location(f"ccsim_bot_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    try:
+        spec.loader.exec_module(module)
+    except MemoryError:
+        raise
+    except BaseException as exc:  # a bot's import may raise anything, SystemExit included
+        raise BotLoadError(f"{path.name}: importing it raised {_one_line(exc)}") from None
+    cls = getattr(module, "Bot", None)
+    if not isinstance(cls, type):
+        raise BotLoadError(f"{path.name}: defines no class Bot")
+    try:
+        bot = cls()
+    except MemoryError:
+        raise
+    except BaseException as exc:
+        raise BotLoadError(f"{path.name}: Bot() raised {_one_line(exc)}") from None
+    for attr in ("reset", "decide"):
+        if not callable(getattr(bot, attr, None)):
+            raise BotLoadError(f"{path.name}: Bot has no {attr}() method")
+    return bot
+
+
+def _one_line(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}".strip().rstrip(":")
+    return text.splitlines()[0][:300] if text else type(exc).__name__
+
+
+def _limit_memory(megabytes: int) -> None:
+    if megabytes > 0:
+        import resource
+
+        limit = megabytes * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def main(argv: list[str]) -> int:
+    bot_path, memory_mb = argv[0], int(argv[1])
+    # The conversation uses private copies of stdin and stdout; the bot's own
+    # prints go to stderr and it reads nothing.
+    inbox, outbox = os.dup(0), os.dup(1)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(2, 1)
+
+    def reply(message: dict) -> None:
+        write_message(outbox, json.dumps(message, allow_nan=True).encode())
+
+    def fail(kind: str, exc: BaseException | None = None, detail: str = "") -> int:
+        if exc is not None:
+            traceback.print_exception(exc, file=sys.stderr)
+            detail = detail or _one_line(exc)
+        try:
+            reply({"error": kind, "detail": detail})
+        except (ChannelClosed, MemoryError):
+            pass
+        return 1
+
+    _limit_memory(memory_mb)
+    try:
+        start = pickle.loads(read_message(inbox))
+        bot = load_bot_class(bot_path)
+        bot.reset(start["scenario"], start["seed"])
+        reply({"ready": str(getattr(bot, "name", Path(bot_path).stem))})
+    except ChannelClosed:
+        return 0
+    except MemoryError as exc:
+        return fail("out of memory", exc, f"over the {memory_mb} MB limit while starting")
+    except BotLoadError as exc:
+        return fail("no bot", detail=str(exc))
+    except BaseException as exc:
+        return fail("crashed", exc)
+
+    mirror = ObservationMirror(start["scenario"], start["columns"])
+    while True:
+        try:
+            message = read_message(inbox)
+        except ChannelClosed:
+            return 0
+        try:
+            observation = mirror.apply(pickle.loads(message))
+            decision = bot.decide(observation, None)
+            if not isinstance(decision, Decision):
+                return fail("invalid decision",
+                            detail=f"decide() returned {type(decision).__name__}, not a Decision")
+            decision = essential_scores(decision, observation.n_customers, set(observation.columns))
+            encoded = encode_decision(decision)
+        except MemoryError as exc:
+            del exc
+            return fail("out of memory", detail=f"over the {memory_mb} MB limit")
+        except BaseException as exc:
+            return fail("crashed", exc)
+        try:
+            reply({"decision": encoded})
+        except ValueError as exc:  # e.g. an un-JSON-able value in a rule
+            return fail("invalid decision", detail=_one_line(exc))
+        except TypeError as exc:
+            return fail("invalid decision", detail=f"not plain data: {_one_line(exc)}")
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
