@@ -88,8 +88,28 @@ def _limit_memory(megabytes: int) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
+def _die_with_parent() -> None:
+    """Ask Linux to kill this process when the engine's process dies.
+
+    Otherwise a bot stuck in a loop outlives an interrupted tournament.
+    Elsewhere the closed pipe ends a waiting bot; a looping one is killed
+    by the engine's timeout as long as the engine lives.
+    """
+    parent = os.getppid()
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
 def main(argv: list[str]) -> int:
     bot_path, memory_mb = argv[0], int(argv[1])
+    if sys.platform.startswith("linux"):
+        _die_with_parent()
     # The conversation uses private copies of stdin and stdout; the bot's own
     # prints go to stderr and it reads nothing.
     inbox, outbox = os.dup(0), os.dup(1)
