@@ -143,6 +143,10 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
 
 def _cmd_play(args: argparse.Namespace) -> int:
+    if args.tournament:
+        from .tournament import cli as tournament_cli
+
+        return tournament_cli.play(args)
     # Until the pygame front end lands, play a headless game with a reference bot.
     ns = argparse.Namespace(scenario=args.scenario, strategy="customer-centric", seed=args.seed,
                             prospects=None, json=False, record=None)
@@ -185,9 +189,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("scenario", nargs="?", default="coffee")
     p.add_argument("--seed", type=int, default=1)
     p.set_defaults(func=_cmd_play)
+    _add_tournament_commands(sub, p)
 
     fit_command.add_parser(sub, _cmd_fit)
     return parser
+
+
+# ---- tournaments (issue 13): `ccsim tournament ...` and `ccsim play --tournament`;
+# the logic is in sim.tournament.
+def _cmd_tournament(args: argparse.Namespace) -> int:
+    from .tournament import cli as tournament_cli
+
+    return tournament_cli.main(args.argv)
+
+
+def _add_tournament_commands(sub, play: argparse.ArgumentParser) -> None:
+    g = play.add_argument_group("class tournament")
+    g.add_argument("--tournament", metavar="FILE", help="play a class tournament file")
+    g.add_argument("--team", help="your team (with --hot-seat: teams, comma-separated)")
+    g.add_argument("--key", help="the key the instructor reveals (asked for if missing)")
+    g.add_argument("--strategy", help="a reference's name or a bot file instead of the prompt")
+    g.add_argument("--record", metavar="PATH", help="where to write the record (with "
+                   "--hot-seat: a folder)")
+    g.add_argument("--hot-seat", action="store_true",
+                   help="all teams take turns on this machine, standings between turns")
+    # `tournament SCENARIO ...`, `tournament new ...` and `tournament score ...` share one
+    # entry; sim.tournament.cli parses the rest.
+    p = sub.add_parser("tournament", add_help=False,
+                       help="bots and records on many seeds; `new`/`score` for class play")
+    p.add_argument("argv", nargs=argparse.REMAINDER)
+    p.set_defaults(func=_cmd_tournament)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -201,6 +232,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except (ScenarioError, DecisionError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ValueError as exc:
+        from .tournament import TournamentError
+
+        if not isinstance(exc, TournamentError):
+            raise
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

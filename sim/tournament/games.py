@@ -131,14 +131,15 @@ def parse_seeds(text: str) -> list[int]:
     return sorted(seeds)
 
 
-def plan(entries: list[str | Path], seeds: list[int],
-         settings: Settings) -> tuple[list[Job], list[Rejection]]:
+def plan(entries: list[str | Path], seeds: list[int], settings: Settings,
+         teams: tuple[str, ...] | None = None) -> tuple[list[Job], list[Rejection]]:
     """The games a tournament plays, and the entries refused before playing.
 
     Bot files (``.py``) play every seed, named by their file's stem; record
     files (``.json``) play their own seed, named by the strategy they
     record, once they are of this scenario (at this size) and of one of
     ``seeds``; a name used twice for one seed is refused the second time.
+    With ``teams`` (class play), only records of those teams are accepted.
 
     Raises:
         TournamentError: two bot files with one name, or a bot named as a reference.
@@ -173,7 +174,7 @@ def plan(entries: list[str | Path], seeds: list[int],
         content = path.read_bytes()
         jobs += [Job("bot", name, seed, str(path), content) for seed in seeds]
     for path in records:
-        job, rejection = _record_job(path, seeds, settings, set(bots), taken)
+        job, rejection = _record_job(path, seeds, settings, set(bots), taken, teams)
         if job:
             jobs.append(job)
         else:
@@ -182,13 +183,17 @@ def plan(entries: list[str | Path], seeds: list[int],
 
 
 def _record_job(path: Path, seeds: list[int], settings: Settings, bot_names: set[str],
-                taken: set[tuple[str, int]]) -> tuple[Job | None, Rejection | None]:
+                taken: set[tuple[str, int]], teams: tuple[str, ...] | None = None,
+                ) -> tuple[Job | None, Rejection | None]:
     """A record's game, or why it is refused (the quick checks; replaying is the game)."""
     try:
         record = read_record(path)
     except RecordError as exc:
         return None, Rejection(path.stem, str(path), str(exc))
     name = record.strategy
+    if teams is not None and name not in teams:
+        return None, Rejection(name, str(path), f"{name!r} is not a team of this tournament "
+                               f"(teams: {', '.join(teams)})", record.seed)
     if name in bot_names or name in REFERENCES:
         name = f"{name} (record)"
     s, want = record.scenario, settings.scenario

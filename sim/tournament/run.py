@@ -46,7 +46,8 @@ class TournamentResult:
 def run_tournament(entries: Iterable[str | Path], seeds: list[int], out: str | Path,
                    settings: Settings, workers: int | None = None,
                    dask_address: str | None = None, progress: bool = True,
-                   max_games: int | None = None) -> TournamentResult:
+                   max_games: int | None = None, teams: tuple[str, ...] | None = None,
+                   title: str | None = None) -> TournamentResult:
     """Play every game of a tournament not yet played and rank the entries.
 
     Args:
@@ -58,11 +59,13 @@ def run_tournament(entries: Iterable[str | Path], seeds: list[int], out: str | P
         dask_address: play on this Dask scheduler instead (``dask[distributed]``).
         progress: show a progress bar on stderr.
         max_games: stop after this many new games (an interrupted run, for tests).
+        teams: accept only records of these teams (class play).
+        title: the leaderboard's title.
 
     Raises:
         TournamentError: the entries or the folder cannot be used.
     """
-    jobs, rejections = plan(list(entries), seeds, settings)
+    jobs, rejections = plan(list(entries), seeds, settings, teams)
     store = ResultStore(out, settings)
     results, pending = [], []
     for job in jobs:
@@ -91,7 +94,7 @@ def run_tournament(entries: Iterable[str | Path], seeds: list[int], out: str | P
     standings = build_standings(results, rejected)
     folder = Path(out)
     s = settings.scenario
-    title = f"Tournament: {s.name} ({s.prospects:,} prospects), seeds {_seeds(seeds)}"
+    title = title or f"Tournament: {s.name} ({s.prospects:,} prospects), seeds {_seeds(seeds)}"
     notes = [f"Bots limited to {settings.turn_seconds:g} s per turn and "
              f"{settings.memory_mb} MB each; {len(jobs)} games."]
     write_csv(standings, folder / "leaderboard.csv")
