@@ -74,6 +74,41 @@ def test_a_bad_bot_fails_alone_with_reason_and_turn(bad_bots, bot, turn, reason)
     assert all(g["status"] == "finished" and g["firm_value"] is not None for g in others)
 
 
+@pytest.mark.parametrize("fork_server", [True, False], ids=["fork-server", "subprocess"])
+def test_both_ways_of_starting_a_bot_play_the_same_game(scenario, monkeypatch, fork_server):
+    from sim.tournament import sandbox
+
+    # Without a fork server (a daemonic Dask worker's case) bots start as subprocesses.
+    monkeypatch.setattr(sandbox, "_FORK_SERVER", fork_server and sandbox._FORK_SERVER)
+    with sandbox.SandboxedBot(BOTS / "steady.py", turn_seconds=10) as bot:
+        played = play_game(scenario, bot, 5)
+        assert bot.bot_name == "steady"
+    reference = play_game(scenario, _InProcess(BOTS / "steady.py"), 5)
+    assert played.value.firm_value == reference.value.firm_value
+    assert played.decisions == reference.decisions
+    with sandbox.SandboxedBot(BOTS / "crasher.py", turn_seconds=10) as bot:
+        with pytest.raises(sandbox.BotFailure, match="turn 2: crashed: ZeroDivisionError"):
+            play_game(scenario, bot, 5)
+
+
+class _InProcess:
+    """The same bot file played in this process (to compare with the sandbox)."""
+
+    sees_truth = False
+
+    def __init__(self, path):
+        from sim.tournament.botproc import load_bot_class
+
+        self.bot = load_bot_class(path)
+        self.name = self.bot.name
+
+    def reset(self, scenario, seed):
+        self.bot.reset(scenario, seed)
+
+    def decide(self, observation, truth=None):
+        return self.bot.decide(observation, None)
+
+
 def test_leaderboard_counts_failures_as_forfeits_and_writes_files(bad_bots):
     result, out = bad_bots
     by_name = {s.entry: s for s in result.standings}
@@ -214,8 +249,8 @@ def test_the_hidden_seed_cannot_be_read_from_the_tournament_file(tournament, sce
         assert form not in text
     # The file is a function of the scenario and teams: apart from the
     # commitment (a SHA-256 of a 128-bit random key), another key gives the same file.
-    other, other_key, _ = new_tournament(scenario, ["A", "B"], tmp_path / "other" / "class.json") \
-        if (tmp_path / "other").mkdir() is None else None
+    (tmp_path / "other").mkdir()
+    other, other_key, _ = new_tournament(scenario, ["A", "B"], tmp_path / "other" / "class.json")
     strip = lambda d: {k: v for k, v in d.items() if k not in ("commitment", "created")}  # noqa: E731
     assert strip(json.loads(text)) == strip(json.loads((tmp_path / "other" / "class.json").read_text()))
     assert other.seed(other_key) != seed
@@ -275,6 +310,22 @@ def test_hot_seat_interleaves_turns_and_shows_standings(tournament):
     alone = play_team(t, "B", key, get_strategy("mass-marketing"))
     assert records["B"].scores["firm_value"] == alone.scores["firm_value"]
     assert records["A"].strategy == "A"
+
+
+def test_cli_hot_seat_writes_a_record_per_team(tournament, tmp_path, capsys):
+    t, key, secret, path = tournament
+    assert ccsim(["play", "--tournament", str(path), "--key", key, "--hot-seat", "--strategy",
+                  "mass-marketing", "--record", str(tmp_path / "hot")]) == 0
+    out = capsys.readouterr().out
+    assert out.count("standings after turn") == t.scenario.turns
+    for team in ("A", "B"):
+        record = read_record(tmp_path / "hot" / f"class-{team}.json")
+        assert record.strategy == team and record.seed == t.seed(key)
+    assert ccsim(["play", "--tournament", str(path), "--key", key, "--team", "A",
+                  "--strategy", str(BOTS / "crasher.py")]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"error: --strategy {BOTS / 'crasher.py'}: turn 2: crashed: ZeroDivisionError: division "
+        "by zero on purpose (no record written)")
 
 
 def test_cli_errors_are_one_line(tmp_path, capsys):

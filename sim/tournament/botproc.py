@@ -1,4 +1,8 @@
-"""The bot's side of the sandbox: run as ``python -m sim.tournament.botproc BOT.py MEMORY_MB``.
+"""The bot's side of the sandbox: the process a bot runs in.
+
+Started as a child of a fork server (``forked``) or as ``python -m
+sim.tournament.botproc BOT.py MEMORY_MB`` (``main``) where a fork server
+cannot be used (in a daemonic process such as a Dask worker's).
 
 This process holds no engine and no truth: it receives the public scenario,
 the seed and, each turn, an observation delta (``sim.tournament.protocol``),
@@ -107,6 +111,7 @@ def _die_with_parent() -> None:
 
 
 def main(argv: list[str]) -> int:
+    """Entry point as a subprocess: ``BOT.py MEMORY_MB``; the engine talks on stdin/stdout."""
     bot_path, memory_mb = argv[0], int(argv[1])
     if sys.platform.startswith("linux"):
         _die_with_parent()
@@ -116,6 +121,29 @@ def main(argv: list[str]) -> int:
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.dup2(2, 1)
+    return serve(inbox, outbox, bot_path, memory_mb)
+
+
+def forked(inbox, outbox, bot_path: str, memory_mb: int, log: str | None) -> None:
+    """Entry point as a child of the fork server (``multiprocessing`` Connections as pipes).
+
+    The fork server imported this module and nothing of any game, so the
+    child starts in milliseconds and holds no engine state.
+    """
+    os.setsid()  # a process group of its own: the engine kills it and its children at once
+    if sys.platform.startswith("linux"):
+        _die_with_parent()
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    sink = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644) if log else \
+        os.open(os.devnull, os.O_WRONLY)
+    os.dup2(sink, 1)
+    os.dup2(sink, 2)
+    sys.exit(serve(inbox.fileno(), outbox.fileno(), bot_path, memory_mb))
+
+
+def serve(inbox: int, outbox: int, bot_path: str, memory_mb: int) -> int:
+    """Load the bot and answer the engine until it closes the pipe; the exit status."""
 
     def reply(message: dict) -> None:
         write_message(outbox, json.dumps(message, allow_nan=True).encode())

@@ -269,7 +269,7 @@ class TeamStanding:
     customers: int
 
 
-def hot_seat(tournament: ClassTournament, key: str, players: dict, 
+def hot_seat(tournament: ClassTournament, key: str, players: dict,
              show: Callable[[int, list[TeamStanding]], None] | None = None,
              ) -> dict[str, GameRecord]:
     """Several teams on one machine: turn 1 for each team, standings, turn 2, ...

@@ -126,18 +126,33 @@ def _score(args: argparse.Namespace) -> int:
 
 def play(args: argparse.Namespace) -> int:
     """``ccsim play --tournament FILE --team A`` (or ``--hot-seat``); returns the exit status."""
-    from ..records import write_record
-    from .classplay import (ClassPlayError, PromptStrategy, format_standings, hot_seat, play_team,
-                            read_key, read_tournament)
+    from .classplay import ClassPlayError, read_key, read_tournament
+    from .sandbox import BotFailure
 
     tournament = read_tournament(args.tournament)
-    key = read_key(args.key) if args.key else input("key (the instructor reveals it): ")
-    tournament.seed(key)  # refuse a wrong key before anyone plays
+    try:
+        key = read_key(args.key) if args.key else input("key (the instructor reveals it): ")
+        tournament.seed(key)  # refuse a wrong key before anyone plays
+        return _play(args, tournament, key)
+    except EOFError:
+        raise ClassPlayError("the input ended before the game did (no record written)") from None
+    except BotFailure as exc:
+        raise ClassPlayError(f"--strategy {args.strategy}: {exc} (no record written)") from None
+
+
+def _play(args: argparse.Namespace, tournament, key: str) -> int:
+    from ..records import write_record
+    from .classplay import ClassPlayError, format_standings, hot_seat, play_team
+
     if args.hot_seat:
         teams = args.team.split(",") if args.team else list(tournament.teams)
         players = {t: _strategy(args.strategy, t) for t in teams}
-        records = hot_seat(tournament, key, players,
-                           show=lambda turn, s: print("\n" + format_standings(turn, s)))
+        try:
+            records = hot_seat(tournament, key, players,
+                               show=lambda turn, s: print("\n" + format_standings(turn, s)))
+        finally:
+            for player in players.values():
+                getattr(player, "close", lambda: None)()
         folder = Path(args.record or ".")
         folder.mkdir(parents=True, exist_ok=True)
         for team, record in records.items():
@@ -147,7 +162,11 @@ def play(args: argparse.Namespace) -> int:
     if not args.team:
         raise ClassPlayError("--team: which team is playing? (or --hot-seat)")
     team = tournament.check_team(args.team)
-    record = play_team(tournament, team, key, _strategy(args.strategy, team))
+    strategy = _strategy(args.strategy, team)
+    try:
+        record = play_team(tournament, team, key, strategy)
+    finally:
+        getattr(strategy, "close", lambda: None)()
     path = write_record(record, args.record or f"{Path(args.tournament).stem}-{team}.json")
     print(f"{team}: game over; record written to {path}: submit it to the instructor")
     return 0
