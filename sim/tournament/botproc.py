@@ -36,6 +36,10 @@ from ..score_columns import essential_scores  # noqa: E402
 from .protocol import ChannelClosed, ObservationMirror, read_message, write_message  # noqa: E402
 
 
+#: Largest file a bot's process may write, bytes (its log included).
+MAX_FILE_BYTES = 64 * 1024 * 1024
+
+
 class BotLoadError(Exception):
     """The bot file cannot be loaded; the message says why in one line."""
 
@@ -84,12 +88,18 @@ def _one_line(exc: BaseException) -> str:
     return text.splitlines()[0][:300] if text else type(exc).__name__
 
 
-def _limit_memory(megabytes: int) -> None:
-    if megabytes > 0:
-        import resource
+def _limit_resources(megabytes: int) -> None:
+    """Cap the address space (``megabytes``, 0 for none) and the size of any file written.
 
+    The file cap keeps a bot printing in a loop from filling the disk with
+    its log (past it the kernel stops the process with SIGXFSZ).
+    """
+    import resource
+
+    if megabytes > 0:
         limit = megabytes * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_FILE_BYTES, MAX_FILE_BYTES))
 
 
 def _die_with_parent() -> None:
@@ -150,7 +160,10 @@ def serve(inbox: int, outbox: int, bot_path: str, memory_mb: int) -> int:
 
     def fail(kind: str, exc: BaseException | None = None, detail: str = "") -> int:
         if exc is not None:
-            traceback.print_exception(exc, file=sys.stderr)
+            try:
+                traceback.print_exception(exc, file=sys.stderr)
+            except OSError:  # the log is full (MAX_FILE_BYTES) or gone
+                pass
             detail = detail or _one_line(exc)
         try:
             reply({"error": kind, "detail": detail})
@@ -158,7 +171,7 @@ def serve(inbox: int, outbox: int, bot_path: str, memory_mb: int) -> int:
             pass
         return 1
 
-    _limit_memory(memory_mb)
+    _limit_resources(memory_mb)
     try:
         start = pickle.loads(read_message(inbox))
         bot = load_bot_class(bot_path)

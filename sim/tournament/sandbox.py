@@ -107,7 +107,7 @@ class SandboxedBot:
                                self.setup_seconds)
         if "ready" not in reply:
             self._fail_unexpected(reply)
-        self.bot_name = str(reply["ready"])
+        self.bot_name = str(reply["ready"])[:100]
 
     def decide(self, observation: Observation, truth=None) -> Decision:
         """The bot's decision for ``observation.turn``.
@@ -187,8 +187,9 @@ class SandboxedBot:
         return f"crashed (exited with status {code})"
 
     def _fail_unexpected(self, reply: dict) -> None:
-        kind = str(reply.get("error", "invalid decision"))
-        detail = str(reply.get("detail", "")) or "an unexpected reply"
+        # The bot's process wrote these: keep them short enough for a leaderboard.
+        kind = str(reply.get("error", "invalid decision"))[:40]
+        detail = str(reply.get("detail", ""))[:300] or "an unexpected reply"
         if kind == "no bot":
             self._fail(detail)
         self._fail(f"{kind}: {detail}")
