@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -349,3 +348,21 @@ def test_dask_cluster_plays_the_same_games(settings, tmp_path):
                            progress=False)
     assert remote.played == local.played == len(REFERENCES) + 1
     assert [(s.entry, s.mean) for s in remote.standings] == [(s.entry, s.mean) for s in local.standings]
+
+
+def test_a_front_end_can_play_a_team_game_and_save_its_record(tournament):
+    from sim.records import verify_record
+    from sim.tournament.classplay import start_team_game, team_record
+
+    t, key, secret, path = tournament
+    game, observation = start_team_game(t, "A", key)
+    strategy = get_strategy("mass-marketing")
+    strategy.reset(game.public, game.seed)
+    decisions = []
+    while not game.done:  # what the UI's scenes do, one decision per turn
+        decisions.append(strategy.decide(observation))
+        observation, _ = game.step(decisions[-1])
+    record = team_record(t, "A", game, decisions)
+    assert record.strategy == "A" and verify_record(record, references=False) == []
+    assert record.scores["firm_value"] == play_team(t, "A", key, get_strategy("mass-marketing")) \
+        .scores["firm_value"]
