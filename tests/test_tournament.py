@@ -340,7 +340,8 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
 
 def test_dask_cluster_plays_the_same_games(settings, tmp_path):
     distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+    # Worker processes, as on a real cluster: daemonic, so bots start as subprocesses there.
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True,
                                   dashboard_address=None) as cluster:
         remote = run_tournament([BOTS / "steady.py"], [3], tmp_path / "dask", settings,
                                 dask_address=cluster.scheduler_address, progress=False)
