@@ -140,6 +140,21 @@ def test_ties_are_overlapping_t_intervals():
     assert standings["c"].tied_with == [] and standings["c"].rank == 3
 
 
+def test_team_written_text_cannot_become_a_formula_or_markup(tmp_path):
+    from sim.tournament.leaderboard import build_standings, write_csv, write_html
+
+    results = [{"kind": "record", "entry": "=HYPERLINK(\"http://x\")", "seed": 1,
+                "status": "finished", "firm_value": 5.0},
+               {"kind": "record", "entry": "<script>alert(1)</script>", "seed": 1,
+                "status": "finished", "firm_value": 4.0}]
+    standings = build_standings(results)
+    write_csv(standings, tmp_path / "board.csv")
+    assert "'=HYPERLINK" in (tmp_path / "board.csv").read_text()
+    write_html(standings, tmp_path / "board.html", "t")
+    page = (tmp_path / "board.html").read_text()
+    assert "<script>" not in page and "&lt;script&gt;" in page
+
+
 def test_an_interrupted_tournament_resumes_without_replaying(settings, tmp_path):
     entries = [BOTS / "steady.py"]
     first = run_tournament(entries, [1, 2], tmp_path, settings, workers=1, progress=False,

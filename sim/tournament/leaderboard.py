@@ -179,10 +179,20 @@ def write_csv(standings: list[Standing], path: str | Path) -> None:
                     "centricity_score", "failures", "tied_with"] + [f"seed_{x}" for x in seeds]
                    + ["failure_reasons"])
         for s in standings:
-            w.writerow([s.rank, s.entry, s.kind, len(s.values), _num(s.mean), _num(s.low),
+            w.writerow([s.rank, _text(s.entry), s.kind, len(s.values), _num(s.mean), _num(s.low),
                         _num(s.high), _num(s.centricity), len(s.failures),
                         " ".join(map(str, s.tied_with))]
-                       + [_num(s.values.get(x, math.nan)) for x in seeds] + ["; ".join(s.failures)])
+                       + [_num(s.values.get(x, math.nan)) for x in seeds]
+                       + [_text("; ".join(s.failures))])
+
+
+def _text(value: str) -> str:
+    """A cell a spreadsheet shows as text, never runs as a formula.
+
+    Entry names and reasons come from teams and bots; a cell starting with
+    ``= + - @`` would be a formula when the CSV is opened in a spreadsheet.
+    """
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 def _num(x: float) -> str:
