@@ -103,6 +103,21 @@ def load_bot(path: str | Path) -> "LoadedBot":
         A :class:`LoadedBot`, usable wherever a built-in strategy is.
 
     Raises:
+        BotError: as :func:`load_bot_instance`.
+    """
+    return LoadedBot(load_bot_instance(path), Path(path), str(path))
+
+
+def load_bot_instance(path: str | Path) -> object:
+    """A fresh, checked instance of the ``Bot`` class of a Python file, unwrapped.
+
+    For callers that fence the bot themselves (the tournament's sandbox
+    process); everyone else wants :func:`load_bot`.
+
+    Args:
+        path: the bot file (``.py``).
+
+    Raises:
         BotError: the file is missing or unreadable, has a syntax error, fails
             to import something, defines no class ``Bot``, ``Bot()`` raises,
             or the instance lacks ``name``, ``reset`` or ``decide``.
@@ -132,7 +147,7 @@ def load_bot(path: str | Path) -> "LoadedBot":
     # those names would be mistaken for that baseline.
     if name in strategy_names():
         raise BotError(f"{label}: Bot.name {name!r} is a built-in strategy's name; choose another")
-    return LoadedBot(bot, path, label)
+    return bot
 
 
 class LoadedBot:

@@ -176,6 +176,10 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 # --- the game window, its scripted demo and the debrief report (issue 12) -------------
 
 def _cmd_play(args: argparse.Namespace) -> int:
+    if args.tournament:
+        from .tournament import cli as tournament_cli
+
+        return tournament_cli.play(args)
     if args.scenario is not None:
         load_scenario(args.scenario)    # a bad name is a one-line error, before any window opens
     from .ui.app import run_game
@@ -210,8 +214,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_game_parsers(sub) -> None:
-    p = sub.add_parser("play", help="open the game window")
+def _add_game_parsers(sub) -> argparse.ArgumentParser:
+    """Add play, demo and report; return the play parser (tournaments add to it)."""
+    play = p = sub.add_parser("play", help="open the game window")
     p.add_argument("scenario", nargs="?", default=None, help="preselect a scenario (shipped name)")
     p.add_argument("--seed", type=_seed, default=None, help="preselect the seed")
     p.set_defaults(func=_cmd_play)
@@ -229,6 +234,7 @@ def _add_game_parsers(sub) -> None:
     p.add_argument("record", metavar="RECORD")
     p.add_argument("--out", required=True, metavar="DIR")
     p.set_defaults(func=_cmd_report)
+    return play
 
 
 def _cmd_fit(args: argparse.Namespace) -> int:
@@ -279,7 +285,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="verify the game only, not the baselines it claims")
     p.set_defaults(func=_cmd_replay)
 
-    _add_game_parsers(sub)
+    play = _add_game_parsers(sub)
+    _add_tournament_commands(sub, play)
 
     fit_command.add_parser(sub, _cmd_fit)
     return parser
@@ -339,6 +346,32 @@ def _internal_error(exc: BaseException) -> int:
     return EXIT_INTERNAL
 
 
+# ---- tournaments (issue 13): `ccsim tournament ...` and `ccsim play --tournament`;
+# the logic is in sim.tournament.
+def _cmd_tournament(args: argparse.Namespace) -> int:
+    from .tournament import cli as tournament_cli
+
+    return tournament_cli.main(args.argv)
+
+
+def _add_tournament_commands(sub, play: argparse.ArgumentParser) -> None:
+    g = play.add_argument_group("class tournament")
+    g.add_argument("--tournament", metavar="FILE", help="play a class tournament file")
+    g.add_argument("--team", help="your team (with --hot-seat: teams, comma-separated)")
+    g.add_argument("--key", help="the key the instructor reveals (asked for if missing)")
+    g.add_argument("--strategy", help="a reference's name or a bot file instead of the prompt")
+    g.add_argument("--record", metavar="PATH", help="where to write the record (with "
+                   "--hot-seat: a folder)")
+    g.add_argument("--hot-seat", action="store_true",
+                   help="all teams take turns on this machine, standings between turns")
+    # `tournament SCENARIO ...`, `tournament new ...` and `tournament score ...` share one
+    # entry; sim.tournament.cli parses the rest.
+    p = sub.add_parser("tournament", add_help=False,
+                       help="bots and records on many seeds; `new`/`score` for class play")
+    p.add_argument("argv", nargs=argparse.REMAINDER)
+    p.set_defaults(func=_cmd_tournament)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status (see ``EPILOG``)."""
     parser = build_parser()
@@ -346,6 +379,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except SimError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ValueError as exc:
+        from .tournament import TournamentError
+
+        if not isinstance(exc, TournamentError):
+            raise
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

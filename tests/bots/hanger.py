@@ -1,0 +1,15 @@
+"""A test bot that never answers on turn 3."""
+
+from sim.decisions import Decision
+
+
+class Bot:
+    name = "hanger"
+
+    def reset(self, scenario, seed):
+        pass
+
+    def decide(self, observation, truth=None):
+        while observation.turn == 3:
+            pass
+        return Decision()
