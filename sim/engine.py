@@ -13,9 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .acquisition import acquire, reach_left
-from .behaviour import (gamma_total_spend, hill_response, last_purchase_offset, poisson_inverse,
-                        served_rates)
-from .decisions import Assignment, Decision, DecisionError, Tier, assign_tiers, check_acquisition
+from .behaviour import (cost_to_serve_per_purchase, disengaged_rates, gamma_total_spend,
+                        hill_response, last_purchase_offset, poisson_inverse, served_rates)
+from .decisions import (Assignment, Decision, DecisionError, Tier, assign_tiers, check_acquisition,
+                        check_marketing_budget)
 from .observation import STILL_ACTIVE, Observation, TurnBooks
 from .population import Population, draw_population
 from .rng import uniforms
@@ -143,12 +144,12 @@ class Game:
         obs = getattr(self, "_observation", None) if k >= 1 else self._observe()
         if not isinstance(decision, Decision):
             raise DecisionError(f"decision: expected a Decision, got {type(decision).__name__}")
-        budget_acq = s.budget.acquisition if check_budget else float("inf")
-        budget_service = s.budget.service if check_budget else float("inf")
-        check_acquisition(decision, s.channel_names, budget_acq)
+        budget = s.budget.marketing if check_budget else float("inf")
+        check_acquisition(decision, s.channel_names, budget)
         columns = dict(obs.columns)
-        assignment = assign_tiers(decision, columns, obs.categories, budget_service,
+        assignment = assign_tiers(decision, columns, obs.categories, float("inf"),
                                   servable=obs.active)
+        check_marketing_budget(decision, assignment, budget)
         spend = np.array([float(decision.acquisition.get(c, 0.0)) for c in s.channel_names])
 
         pop = self.population
@@ -174,7 +175,7 @@ class Game:
         lam, mu = served_rates(pop.purchase_rate[alive_ids], pop.dropout_rate[alive_ids],
                                pop.service_response[alive_ids], g, s.service.purchase_boost)
         off = disengaged[alive_ids]
-        mu = np.where(off, mu * s.disengage.dropout_multiplier, mu)
+        lam, mu, kappa = disengaged_rates(lam, mu, pop.cost_to_serve[alive_ids], off, s.disengage)
 
         death_time = -np.log(uniforms(self.seed, "death", k, n)[alive_ids]) / mu
         died = death_time < 1.0
@@ -191,8 +192,12 @@ class Game:
         new_now = self._acquisition_turn[rows] == k
         first = np.where(new_now, self._first_spend[rows], 0.0)
         revenue = bought + fee + first
-        cts_factor = np.where(off, s.disengage.cost_to_serve_factor, 1.0)
-        cts = pop.cost_to_serve[alive_ids] * revenue * cts_factor
+        # Occasions to serve: purchases, the first one at acquisition, a member's box.
+        occasions = count + new_now + (fee > 0)
+        _, cts = cost_to_serve_per_purchase(
+            uniforms(self.seed, "service_incidents", k, n)[alive_ids],
+            uniforms(self.seed, "incident_cost", k, n)[alive_ids],
+            occasions, revenue, kappa, s.incident_cost_shape)
 
         self._purchases[rows, col] += count.astype(np.int32)
         self._spend[rows, col] += bought

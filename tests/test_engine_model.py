@@ -9,9 +9,9 @@ import pytest
 from scipy import special
 
 from conftest import small
-from sim import Decision, Game
+from sim import DISENGAGE, Decision, Game, Tier
 from sim.behaviour import GammaQuantiles, poisson_inverse
-from sim.scenario import InheritedPolicy
+from sim.scenario import InheritedPolicy, load_scenario
 from sim.valuation import customer_equity
 
 TURNS = 8
@@ -21,7 +21,7 @@ def cohort_game(name: str, prospects: int = 40_000, turns: int = TURNS, seed: in
     """One unserved cohort: acquired in a single warm-up turn, then left alone."""
     s = small(name, prospects)
     s = replace(s, warmup_turns=1, turns=turns,
-                inherited=InheritedPolicy({c.name: s.budget.acquisition for c in s.channels}, 0.0))
+                inherited=InheritedPolicy({c.name: s.budget.marketing / 2 for c in s.channels}, 0.0))
     game = Game(s)
     game.reset(seed)
     while not game.done:
@@ -156,3 +156,79 @@ def test_game_starts_with_inherited_history(scenario_name):
     game.reset(1)
     _, result = game.step(Decision())
     assert result.books.revenue > 0
+
+
+def test_binomial_inverse_is_the_binomial_quantile():
+    from scipy import stats
+
+    from sim.behaviour import binomial_inverse
+
+    rng = np.random.default_rng(6)
+    u = rng.random(100_000)
+    n = rng.integers(0, 80, 100_000)
+    p = rng.random(100_000)
+    p[:4] = [0.0, 1.0, 1e-12, 1 - 1e-12]
+    assert np.array_equal(binomial_inverse(u, n, p), stats.binom.ppf(u, n, p).astype(int))
+
+
+def test_cost_to_serve_is_random_per_purchase_with_mean_kappa_times_revenue(scenario_name):
+    """E[cost to serve | revenue] = kappa x revenue; the observed share is noisy, sharpening."""
+    game = cohort_game(scenario_name, turns=6)
+    obs = game.observation
+    s = game.scenario
+    kappa = game.population.cost_to_serve[obs.customer_id]
+    revenue = obs.total_spend + obs.fees_paid
+    cts = obs.total_cost_to_serve
+    # Closed form of the total against the simulated one, with its Monte Carlo error:
+    # per customer, var(cost | occasions n) <= ticket^2 n kappa (1 - kappa + 1/c) + ...
+    expected = float((kappa * revenue).sum())
+    occasions = obs.total_purchases + (obs.fees_paid / s.membership_fee if s.contractual else 0)
+    ticket = revenue / occasions
+    var = ticket ** 2 * occasions * kappa * (1.0 + 1.0 / s.incident_cost_shape)
+    assert abs(cts.sum() - expected) < 4 * np.sqrt(var.sum()), (cts.sum(), expected)
+    # Each customer's observed share is a noisy estimate of kappa that sharpens with purchases.
+    share = cts / revenue
+    few, many = occasions <= 2, occasions >= 8
+    assert few.sum() > 200 and many.sum() > 200
+    err_few = np.sqrt(np.mean((share[few] - kappa[few]) ** 2))
+    err_many = np.sqrt(np.mean((share[many] - kappa[many]) ** 2))
+    assert err_many < 0.7 * err_few, (err_few, err_many)
+    assert np.mean(np.abs(share - kappa) < 1e-9) < 0.5
+
+
+def test_disengaged_equity_matches_monte_carlo(scenario_name):
+    """Closed-form equity of customers turned away for good vs simulating them."""
+    from sim.valuation import disengaged_equity
+
+    s = small(scenario_name, 60_000)
+    horizon = 200
+    game = Game(replace(s, turns=horizon))
+    game.reset(3)
+    alive = np.flatnonzero(game.truth.alive)
+    closed_form = disengaged_equity(game.population, alive, s).sum()
+    v = 1.0 / (1.0 + s.discount_rate)
+    realised = 0.0
+    for k in range(1, horizon + 1):
+        _, result = game.step(Decision(tiers=(Tier("everyone", "all", DISENGAGE),)))
+        realised += (result.books.gross_margin - result.books.cost_to_serve) * v ** k
+    assert realised == pytest.approx(closed_form, rel=0.03)
+
+
+def test_turning_away_never_makes_a_loss_maker_a_top_customer(scenario_name):
+    """Disengaging brings a loss-maker to about zero and destroys a good customer's value."""
+    from sim.population import draw_population
+    from sim.valuation import customer_equity, disengaged_equity
+
+    s = load_scenario(scenario_name).with_prospects(50_000)
+    pop = draw_population(s, 1)
+    ids = np.arange(pop.size)
+    kept = customer_equity(pop, ids, s)
+    away = disengaged_equity(pop, ids, s)
+    losers = kept < 0
+    top = kept >= np.quantile(kept, 0.8)
+    assert losers.any()
+    # A turned-away loss-maker is worth about nothing next to the kept top fifth ...
+    assert np.quantile(np.abs(away[losers]), 0.9) < 0.1 * np.median(kept[top])
+    assert np.max(away[losers]) < np.quantile(kept, 0.8)
+    # ... and turning away a good customer destroys most of its value.
+    assert np.median(away[top] / kept[top]) < 0.25

@@ -1,9 +1,11 @@
 """The customer-centric reference strategy: observable data only.
 
-Acquisition: estimate what a customer from each channel is worth from the
-channel's past cohorts (their observed profit in the first turns, with a
-geometric tail from the cohort's observed repeat-buying retention) and buy
-where the next dollar returns the most.  Service: tiers by predicted
+Service first, then acquisition with what is left of the one marketing
+budget.  Acquisition: estimate what a customer from each channel is worth
+from the channel's past cohorts (their observed profit in the first turns,
+with a geometric tail from the cohort's observed repeat-buying retention)
+and buy where the next dollar returns the most, while it returns at least
+a dollar.  Service (at most half the budget): tiers by predicted
 customer lifetime value (``sim.analytics.clv``: Pareto/NBD and Gamma–Gamma
 in the shops, sBG for members) — turn away customers whose predicted value
 is negative (they cost more to serve than they bring), give real service
@@ -26,6 +28,8 @@ from .base import BaseStrategy, even_acquisition, greedy_acquisition
 
 #: Turns of cohort history used to value a channel's customers.
 _HISTORY_TURNS = 4
+#: Most of the marketing budget the reference spends on service.
+_SERVICE_SHARE = 0.5
 #: Per-turn retention assumed at most, so a short history never implies immortality.
 _MAX_RETENTION = 0.95
 
@@ -89,17 +93,34 @@ class CustomerCentric(BaseStrategy):
 
     def decide(self, observation: Observation, truth: Truth | None = None) -> Decision:
         s = observation.scenario
-        values = channel_values(observation)
-        acquisition = even_acquisition(s) if values is None else greedy_acquisition(s, values)
+        cap = _SERVICE_SHARE * s.budget.marketing
         try:
             value = predict_clv(observation)
         except DataError:
-            return Decision(acquisition, self.rfm_tiers(observation))
-        return Decision(acquisition, self.clv_tiers(observation, value), value.columns())
+            tiers, cost = self.rfm_tiers(observation, cap)
+            scores = {}
+        else:
+            tiers, cost = self.clv_tiers(observation, value, cap)
+            scores = value.columns()
+        # Acquisition gets what service leaves of the marketing budget.
+        left = max(0.0, s.budget.marketing - cost)
+        values = channel_values(observation)
+        if values is None:
+            acquisition = even_acquisition(s)
+            scale = min(1.0, left / max(sum(acquisition.values()), 1e-9))
+            acquisition = {c: x * scale for c, x in acquisition.items()}
+        else:
+            acquisition = greedy_acquisition(s, values, budget=left)
+        return Decision(acquisition, tiers, scores)
 
     @staticmethod
-    def clv_tiers(observation: Observation, value: CustomerValue) -> tuple[Tier, ...]:
-        """Turn away negative predicted CLV; serve the highest predicted CLV within budget."""
+    def clv_tiers(observation: Observation, value: CustomerValue,
+                  budget: float) -> tuple[tuple[Tier, ...], float]:
+        """Turn away negative predicted CLV; serve the highest predicted CLV within ``budget``.
+
+        Returns:
+            (the tiers, their service cost in dollars this turn).
+        """
         s = observation.scenario
         level = 2.0 * s.service.half_saturation
         tiers = [Tier("negative value", {"field": "predicted_clv", "op": "<", "value": 0.0},
@@ -107,20 +128,27 @@ class CustomerCentric(BaseStrategy):
         clv = value.predicted_clv
         # Service pays back only where next turn's contribution covers it.
         worth_serving = (value.horizon_value >= level) & (clv > 0) & observation.active
-        count = min(int(worth_serving.sum()), int(s.budget.service // level))
+        count = min(int(worth_serving.sum()), int(budget // level))
+        cost = 0.0
         if count > 0:
             ranked = np.where(worth_serving, clv, -np.inf)
             threshold = float(np.partition(ranked, ranked.size - count)[ranked.size - count])
             rule = {"all": [{"field": "predicted_clv", "op": ">=", "value": threshold},
                             {"field": "horizon_value", "op": ">=", "value": level}]}
+            served = int((ranked >= threshold).sum())
             # Ties at the threshold could push the tier over budget; skip it then.
-            if int((ranked >= threshold).sum()) * level <= s.budget.service:
+            if served * level <= budget:
                 tiers.append(Tier("most valuable", rule, level))
-        return tuple(tiers)
+                cost = served * level
+        return tuple(tiers), cost
 
     @staticmethod
-    def rfm_tiers(observation: Observation) -> tuple[Tier, ...]:
-        """Turn away observed losses; serve recent buyers with the best profit per turn."""
+    def rfm_tiers(observation: Observation, budget: float) -> tuple[tuple[Tier, ...], float]:
+        """Turn away observed losses; serve recent buyers with the best profit per turn.
+
+        Returns:
+            (the tiers, their service cost in dollars this turn).
+        """
         s = observation.scenario
         cols = observation.columns
         level = 2.0 * s.service.half_saturation
@@ -138,14 +166,15 @@ class CustomerCentric(BaseStrategy):
                         cols["profit_per_turn"], -np.inf)
         # Service pays back only where the customer brings enough margin.
         worth_serving = rate >= level
-        count = min(int(worth_serving.sum()), int(s.budget.service // level))
+        count = min(int(worth_serving.sum()), int(budget // level))
+        cost = 0.0
         if count > 0:
             threshold = float(np.partition(rate, rate.size - count)[rate.size - count])
             best = {"all": [current, {"field": "profit_per_turn", "op": ">=", "value": threshold}]}
             served = is_current & (cols["profit_per_turn"] >= threshold) & ~turned_away \
                 & (cols["active"] == 1)
             # Ties at the threshold could push the tier over budget; skip it then.
-            if int(served.sum()) * level <= s.budget.service:
+            if int(served.sum()) * level <= budget:
                 tiers.append(Tier("best", best, level))
-        return tuple(tiers)
-
+                cost = int(served.sum()) * level
+        return tuple(tiers), cost
