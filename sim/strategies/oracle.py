@@ -53,13 +53,18 @@ class Oracle(BaseStrategy):
 
     @staticmethod
     def _channel_values(observation: Observation, truth: Truth) -> np.ndarray:
+        """True value a channel's response curve buys per expected customer, dollars."""
         s = observation.scenario
         pop = truth.population
         pool = np.flatnonzero(truth.in_pool)
         worth = prospect_value(pop, pool, s)
         weight = pop.affinity[pop.type_index[pool]]
         reach = weight.sum(axis=0)
-        return np.divide(worth @ weight, reach, out=np.zeros(reach.size), where=reach > 0)
+        per_customer = np.divide(worth @ weight, reach, out=np.zeros(reach.size), where=reach > 0)
+        # A channel buys ceiling x (1 - exp(-k A)) x the share of its reach left in
+        # the pool: value per unit of the response curve.
+        full = pop.affinity[pop.type_index].sum(axis=0)
+        return per_customer * np.divide(reach, full, out=np.zeros(reach.size), where=full > 0)
 
     @staticmethod
     def _service_options(observation: Observation, truth: Truth):

@@ -127,7 +127,7 @@ def vip_by(column: str, share: float = 0.2, disengage_losses: bool = False):
         if disengage_losses:
             out.append(Tier("losses", {"field": "profit", "op": "<", "value": 0.0}, DISENGAGE))
         if n:
-            top = min(share, left / level / max(observation.n_customers, 1))
+            top = min(share, np.floor(left / level) / max(observation.n_customers, 1))
             rule = {"all": [{"field": "active", "op": "==", "value": 1},
                             {"top": top, "by": column}]}
             out.append(Tier(f"VIP by {column}", rule, level))
@@ -185,14 +185,19 @@ def shortcuts() -> list[BaseStrategy]:
     ]
 
 
+def all_in(channel: str):
+    """Acquisition plan: the whole acquisition money in one channel."""
+    return lambda scenario: {channel: acquisition_money(scenario)}
+
+
 def lesson_pair(key: str) -> tuple[BaseStrategy, BaseStrategy]:
     """(follows the scenario's lesson, ignores it) for a shipped scenario's key."""
     if key == "coffee":
         # Find the regulars through the channels that reach them, serve them, not everyone.
         return (RuleStrategy("regulars: best channels, VIP by frequency", vip_by("frequency"),
                              acquisition="channels"),
-                RuleStrategy("passers-by: cheapest channel, service for all", spread_evenly,
-                             acquisition="volume"))
+                RuleStrategy("passers-by: coupon app, service for all", spread_evenly,
+                             acquisition=all_in("coupon_app")))
     if key == "department_store":
         return (RuleStrategy("VIP by profit", vip_by("profit")),
                 RuleStrategy("VIP by revenue", vip_by("total_spend")))
@@ -203,7 +208,8 @@ def lesson_pair(key: str) -> tuple[BaseStrategy, BaseStrategy]:
     if key == "meal_kit":
         return (RuleStrategy("channels that bring stayers", vip_by("profit", share=0.0),
                              acquisition="channels"),
-                RuleStrategy("promo codes", vip_by("profit", share=0.0), acquisition="volume"))
+                RuleStrategy("promo codes", vip_by("profit", share=0.0),
+                             acquisition=all_in("promo_codes")))
     raise KeyError(f"no lesson pair for scenario {key!r}")
 
 
