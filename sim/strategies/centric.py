@@ -3,9 +3,11 @@
 Service first, then acquisition with what is left of the one marketing
 budget.  Acquisition: estimate what a customer from each channel is worth
 from the channel's past cohorts (their observed profit in the first turns,
-with a geometric tail from the cohort's observed repeat-buying retention)
-and buy where the next dollar returns the most, while it returns at least
-a dollar.  Service (at most half the budget): tiers by predicted
+with a geometric tail from the cohort's observed repeat-buying retention),
+scale it by the share of the channel's response curve still delivering
+(customers brought last turn against the public curve's promise: the pool
+saturates) and buy where the next dollar returns the most, while it
+returns at least a dollar.  Service (at most half the budget): tiers by predicted
 customer lifetime value (``sim.analytics.clv``: Pareto/NBD and Gamma–Gamma
 in the shops, sBG for members) — turn away customers whose predicted value
 is negative (they cost more to serve than they bring), give real service
@@ -30,6 +32,10 @@ from .base import BaseStrategy, even_acquisition, greedy_acquisition
 _HISTORY_TURNS = 4
 #: Most of the marketing budget the reference spends on service.
 _SERVICE_SHARE = 0.5
+#: Fewest customers a channel's recent cohorts need to be valued on their own.
+_MIN_COHORT = 30
+#: Weight of the newest channel-value estimate in the running average.
+_SMOOTHING = 0.4
 #: Per-turn retention assumed at most, so a short history never implies immortality.
 _MAX_RETENTION = 0.95
 
@@ -86,31 +92,106 @@ def channel_values(observation: Observation) -> np.ndarray | None:
     return head + tail
 
 
+def channel_yield(scenario, acquired: dict[str, int], spend: dict[str, float],
+                  previous: np.ndarray) -> np.ndarray:
+    """Share of each channel's response curve still delivering (the pool saturates).
+
+    The public response curve promises ceiling x (1 - exp(-k A)) customers
+    for A dollars in a fresh market; the customers a channel actually
+    brought last turn over that promise estimates the share of its reach
+    left.  Channels with no spend last turn keep their ``previous`` estimate.
+    """
+    out = previous.copy()
+    for i, c in enumerate(scenario.channels):
+        dollars = float(spend.get(c.name, 0.0))
+        promised = float(c.expected_acquisitions(dollars))
+        # Too few promised customers to measure anything: keep the old estimate.
+        if promised >= 20.0:
+            out[i] = min(1.0, acquired.get(c.name, 0) / promised)
+    return out
+
+
+def channel_values_from_clv(observation: Observation, value: CustomerValue,
+                            min_age: int = 2, max_age: int = 6) -> np.ndarray | None:
+    """Estimated value of one new customer from each channel, dollars (None if too few).
+
+    For the cohorts acquired ``min_age`` to ``max_age`` turns ago: the
+    profit each customer has brought so far (gross margin less cost to
+    serve) plus the lab's predicted CLV from now on, averaged per channel.
+    Older cohorts say more about a customer, younger ones about today's
+    market; this window holds a few of each.
+    """
+    s = observation.scenario
+    age = observation.turn - observation.acquisition_turn.astype(np.int64)
+    worth = observation.columns["profit"] + value.predicted_clv
+    channel = observation.channel.astype(np.int64)
+    n = len(s.channels)
+    mature = age >= min_age
+    window = mature & (age <= max_age)
+    count = np.bincount(channel[window], minlength=n)
+    total = np.bincount(channel[window], weights=worth[window], minlength=n)
+    # A channel left unused lately is valued on all its mature customers.
+    count_all = np.bincount(channel[mature], minlength=n)
+    total_all = np.bincount(channel[mature], weights=worth[mature], minlength=n)
+    few = count < _MIN_COHORT
+    count = np.where(few, count_all, count)
+    total = np.where(few, total_all, total)
+    if (count == 0).any():
+        return None
+    return total / count
+
+
 class CustomerCentric(BaseStrategy):
     """Focus acquisition on valuable channels and service on valuable customers."""
 
     name = "customer-centric"
 
+    def reset(self, scenario, seed: int) -> None:
+        self._last_spend: dict[str, float] | None = None
+        self._yield = np.ones(len(scenario.channels))
+        self._values: np.ndarray | None = None
+
     def decide(self, observation: Observation, truth: Truth | None = None) -> Decision:
         s = observation.scenario
+        if not hasattr(self, "_yield"):
+            self.reset(s, 0)
+        if observation.books:
+            # Last turn's spend: ours, or the previous management's before turn 1.
+            spend = self._last_spend if self._last_spend is not None else s.inherited.acquisition
+            self._yield = channel_yield(s, observation.books[-1].acquired_by_channel, spend,
+                                        self._yield)
         cap = _SERVICE_SHARE * s.budget.marketing
         try:
             value = predict_clv(observation)
         except DataError:
             tiers, cost = self.rfm_tiers(observation, cap)
             scores = {}
+            values = channel_values(observation)
         else:
             tiers, cost = self.clv_tiers(observation, value, cap)
             scores = value.columns()
+            values = channel_values(observation)
+            if not s.contractual:
+                # Two estimates with different errors: the cohorts' observed profit with a
+                # geometric tail, and the lab's CLV of a window of cohorts.
+                from_clv = channel_values_from_clv(observation, value)
+                if values is None or from_clv is None:
+                    values = from_clv if values is None else values
+                else:
+                    values = 0.5 * (values + from_clv)
         # Acquisition gets what service leaves of the marketing budget.
         left = max(0.0, s.budget.marketing - cost)
-        values = channel_values(observation)
+        if values is not None and self._values is not None:
+            # Each turn's estimate rests on few cohorts: average it with the earlier ones.
+            values = _SMOOTHING * values + (1.0 - _SMOOTHING) * self._values
+        self._values = values
         if values is None:
             acquisition = even_acquisition(s)
             scale = min(1.0, left / max(sum(acquisition.values()), 1e-9))
             acquisition = {c: x * scale for c, x in acquisition.items()}
         else:
-            acquisition = greedy_acquisition(s, values, budget=left)
+            acquisition = greedy_acquisition(s, values * self._yield, budget=left)
+        self._last_spend = dict(acquisition)
         return Decision(acquisition, tiers, scores)
 
     @staticmethod

@@ -199,8 +199,10 @@ def lesson_pair(key: str) -> tuple[BaseStrategy, BaseStrategy]:
                 RuleStrategy("passers-by: coupon app, service for all", spread_evenly,
                              acquisition=all_in("coupon_app")))
     if key == "department_store":
-        return (RuleStrategy("VIP by profit", vip_by("profit")),
-                RuleStrategy("VIP by revenue", vip_by("total_spend")))
+        # Revenue is not value: a VIP tier by profit, losses turned away, against one by revenue.
+        return (RuleStrategy("VIP by profit, losses turned away",
+                             vip_by("profit", share=0.1, disengage_losses=True)),
+                RuleStrategy("VIP by revenue", vip_by("total_spend", share=0.1)))
     if key == "direct_seller":
         keen = {"field": "first_impression", "op": "==", "value": "keen"}
         return (RuleStrategy("serve the keen", serve_where(keen, "keen")),
