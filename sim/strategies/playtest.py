@@ -201,8 +201,8 @@ def lesson_pair(key: str) -> tuple[BaseStrategy, BaseStrategy]:
     if key == "department_store":
         # Revenue is not value: a VIP tier by profit, losses turned away, against one by revenue.
         return (RuleStrategy("VIP by profit, losses turned away",
-                             vip_by("profit", share=0.1, disengage_losses=True)),
-                RuleStrategy("VIP by revenue", vip_by("total_spend", share=0.1)))
+                             vip_by("profit", share=0.15, disengage_losses=True)),
+                RuleStrategy("VIP by revenue", vip_by("total_spend", share=0.15)))
     if key == "direct_seller":
         keen = {"field": "first_impression", "op": "==", "value": "keen"}
         return (RuleStrategy("serve the keen", serve_where(keen, "keen")),
