@@ -74,7 +74,9 @@ class CustomerType:
         churn_probability: per-turn churn theta ~ Beta (sBG); the engine uses
             mu = -ln(1 - theta).  None when ``dropout_rate`` is given.
         spend: Gamma–Gamma spend per purchase, dollars.
-        cost_to_serve: share of a customer's revenue spent serving them ~ Beta.
+        cost_to_serve: kappa ~ Beta, the probability that a purchase is
+            returned or needs support (so the expected share of revenue
+            spent serving the customer).
         service_response: theta >= 0, how strongly service changes behaviour.
         channel_affinity: channel name -> relative reach weight (>= 0).
         profile: tag name -> probabilities over that tag's values.
@@ -187,6 +189,8 @@ class Scenario:
     fixed_cost: float
     contractual: bool
     membership_fee: float
+    #: Gamma shape c of an incident's cost as a multiple of the turn's average
+    #: ticket (mean 1, coefficient of variation 1/sqrt(c)); see behaviour.py.
     incident_cost_shape: float
     budget: Budget
     service: ServiceResponse
