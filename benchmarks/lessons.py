@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -23,6 +24,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# One BLAS thread: the lab's small fits run several times slower with OpenBLAS
+# threads fighting over a shared machine's cores.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from sim.scenario import load_scenario, shipped_scenario_names  # noqa: E402
 from sim.scoring import play, value_game  # noqa: E402
