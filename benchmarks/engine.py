@@ -248,13 +248,15 @@ def child_profile(args) -> dict:
 # ---------------------------------------------------------------- loop vs vectorised
 
 def loop_turn(service, purchase_rate, dropout_rate, theta, disengaged, u_death, u_count, u_spend,
-              spend_shape, spend_rate, cost_to_serve, first_spend, *, g_max, half_saturation,
-              hill, purchase_boost, dropout_multiplier, cost_to_serve_factor, contractual,
-              membership_fee):
+              spend_shape, spend_rate, cost_to_serve, first_spend, u_incidents, u_incident_cost,
+              is_new, *, g_max, half_saturation, hill, purchase_boost, purchase_multiplier,
+              dropout_multiplier, cost_to_serve_factor, contractual, membership_fee,
+              incident_cost_shape):
     """One turn's behaviour, customer by customer, in plain Python.
 
     The same maths as ``sim.behaviour.customer_turn`` with its hill_response,
-    served_rates, poisson_inverse and gamma_total_spend, on the same
+    served_rates, disengaged_rates, poisson_inverse, gamma_total_spend and
+    cost_to_serve_per_purchase, on the same
     uniforms.  Every argument before ``*`` is a sequence with one entry per
     customer.
 
@@ -271,8 +273,10 @@ def loop_turn(service, purchase_rate, dropout_rate, theta, disengaged, u_death, 
         lam = purchase_rate[i] * (1.0 + purchase_boost * th * g)
         mu = dropout_rate[i] * math.exp(-th * g)
         off = disengaged[i]
+        kappa = cost_to_serve[i]
         if off:
-            mu = mu * dropout_multiplier
+            lam, mu, kappa = (lam * purchase_multiplier, mu * dropout_multiplier,
+                              kappa * cost_to_serve_factor)
         # Death at an exponential time, by inversion of the same uniform.
         death_time = -math.log(u_death[i]) / mu
         died = death_time < 1.0
@@ -295,7 +299,25 @@ def loop_turn(service, purchase_rate, dropout_rate, theta, disengaged, u_death, 
         bought = float(special.gammaincinv(n * spend_shape[i], u_spend[i])) / spend_rate[i] \
             if n > 0 else 0.0
         revenue = bought + fee + first_spend[i]
-        cts = cost_to_serve[i] * revenue * (cost_to_serve_factor if off else 1.0)
+        # Cost to serve: Binomial(occasions, kappa) incidents by sequential search,
+        # each costing the average ticket times a Gamma(c, c) severity.
+        occasions = n + int(is_new[i]) + (1 if fee > 0 else 0)
+        incidents = 0
+        if occasions > 0 and kappa >= 1.0:
+            incidents = occasions
+        elif occasions > 0:
+            pmf = (1.0 - kappa) ** occasions
+            cdf = pmf
+            odds = kappa / (1.0 - kappa)
+            while u_incidents[i] > cdf and pmf > 0.0 and incidents < occasions:
+                pmf *= (occasions - incidents) / (incidents + 1.0) * odds
+                incidents += 1
+                cdf += pmf
+        cts = 0.0
+        if incidents > 0:
+            severity = float(special.gammaincinv(incidents * incident_cost_shape,
+                                                 u_incident_cost[i])) / incident_cost_shape
+            cts = revenue / occasions * severity
         died_out.append(died)
         count_out.append(n)
         spend_out.append(bought)
@@ -311,23 +333,27 @@ def vector_turn(inp: dict, scenario):
         service=inp["service"], disengaged=inp["disengaged"], purchase_rate=inp["purchase_rate"],
         dropout_rate=inp["dropout_rate"], service_response=inp["theta"],
         spend_shape=inp["spend_shape"], spend_rate=inp["spend_rate"],
-        cost_to_serve=inp["cost_to_serve"], first_spend=inp["first_spend"],
+        cost_to_serve=inp["cost_to_serve"], new=inp["is_new"], first_spend=inp["first_spend"],
         u_death=inp["u_death"], u_count=inp["u_count"], u_spend=inp["u_spend"],
-        u_timing=inp["u_timing"]), scenario)
+        u_timing=inp["u_timing"], u_incidents=inp["u_incidents"],
+        u_incident_cost=inp["u_incident_cost"]), scenario)
     return out.died, out.purchases, out.spend, out.cost_to_serve
 
 
 LOOP_FIELDS = ("service", "purchase_rate", "dropout_rate", "theta", "disengaged", "u_death",
-               "u_count", "u_spend", "spend_shape", "spend_rate", "cost_to_serve", "first_spend")
+               "u_count", "u_spend", "spend_shape", "spend_rate", "cost_to_serve", "first_spend",
+               "u_incidents", "u_incident_cost", "is_new")
 
 
 def loop_options(scenario) -> dict:
     s = scenario
     return dict(g_max=s.service.g_max, half_saturation=s.service.half_saturation,
                 hill=s.service.hill, purchase_boost=s.service.purchase_boost,
+                purchase_multiplier=s.disengage.purchase_multiplier,
                 dropout_multiplier=s.disengage.dropout_multiplier,
                 cost_to_serve_factor=s.disengage.cost_to_serve_factor,
-                contractual=s.contractual, membership_fee=s.membership_fee)
+                contractual=s.contractual, membership_fee=s.membership_fee,
+                incident_cost_shape=s.incident_cost_shape)
 
 
 def capture_turn(scenario, strategy_name: str, seed: int):
@@ -351,7 +377,7 @@ def capture_turn(scenario, strategy_name: str, seed: int):
     k = game.turn
     decision = strategy.decide(obs, game.truth if strategy.sees_truth else None)
     # The same tier assignment the engine makes from this observation.
-    assignment = assign_tiers(decision, dict(obs.columns), obs.categories, s.budget.service,
+    assignment = assign_tiers(decision, dict(obs.columns), obs.categories, float("inf"),
                               servable=obs.active)
     n = s.prospects
     service = np.zeros(n)
@@ -384,6 +410,9 @@ def capture_turn(scenario, strategy_name: str, seed: int):
         "spend_rate": pop.spend_rate[alive_ids],
         "cost_to_serve": pop.cost_to_serve[alive_ids],
         "first_spend": np.where(is_new, new_obs.first_spend[rows], 0.0),
+        "u_incidents": uniforms(seed, "service_incidents", k, n)[alive_ids],
+        "u_incident_cost": uniforms(seed, "incident_cost", k, n)[alive_ids],
+        "is_new": is_new.astype(np.int64),
     }
     # What the engine stored; newcomers' column already held their first purchase.
     record = {

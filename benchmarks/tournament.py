@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sim.scenario import load_scenario  # noqa: E402
 from sim.tournament import Settings, parse_seeds, run_tournament  # noqa: E402
 
-#: A family of simple bots: a share of the acquisition budget spread over
+#: A family of simple bots: a share of the marketing budget spread over
 #: the cheapest channels, and service for the top customers by profit.
 BOT = '''
 from sim.decisions import Decision, Tier
@@ -37,9 +37,9 @@ class Bot:
     def decide(self, observation, truth=None):
         s = self.scenario
         channels = s.channels[:{channels}]
-        share = {acquisition} * s.budget.acquisition / len(channels)
+        share = {acquisition} * 0.6 * s.budget.marketing / len(channels)
         n = max(int(observation.active.sum()), 1)
-        level = min({service}, s.budget.service / max(n * {top}, 1))
+        level = min({service}, 0.4 * s.budget.marketing / max(n * {top}, 1))
         return Decision({{c.name: share for c in channels}},
                         (Tier("top", {{"top": {top}, "by": "profit_per_turn"}}, level),))
 '''

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from .scenario import Scenario, ServiceResponse
+from .scenario import Disengagement, Scenario, ServiceResponse
 
 #: Above this mean the sequential Poisson search would take too many steps.
 _POISSON_SEARCH_LIMIT = 200.0
@@ -32,6 +32,60 @@ def served_rates(purchase_rate: np.ndarray, dropout_rate: np.ndarray, theta: np.
                  g: np.ndarray, purchase_boost: float) -> tuple[np.ndarray, np.ndarray]:
     """Rates per turn under service effect g: lambda (1 + phi theta g), mu exp(-theta g)."""
     return purchase_rate * (1.0 + purchase_boost * theta * g), dropout_rate * np.exp(-theta * g)
+
+
+def disengaged_rates(purchase_rate: np.ndarray, dropout_rate: np.ndarray, cost_to_serve: np.ndarray,
+                     disengaged: np.ndarray,
+                     disengage: Disengagement) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rates where the firm has turned the customer away (perks and privileges withdrawn).
+
+    A disengaged customer buys less (lambda x purchase_multiplier), leaves
+    sooner (mu x dropout_multiplier) and, with returns and support
+    privileges withdrawn, has a lower chance kappa x cost_to_serve_factor
+    that a purchase needs serving.  Elsewhere the rates are unchanged.
+    """
+    off = np.asarray(disengaged, dtype=bool)
+    return (np.where(off, purchase_rate * disengage.purchase_multiplier, purchase_rate),
+            np.where(off, dropout_rate * disengage.dropout_multiplier, dropout_rate),
+            np.where(off, cost_to_serve * disengage.cost_to_serve_factor, cost_to_serve))
+
+
+def binomial_inverse(u: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Smallest k with P(K <= k) >= u for K ~ Binomial(n, p), elementwise.
+
+    A vectorised sequential search like ``poisson_inverse``; the cost is
+    about the largest count.  Where (1 - p)^n underflows (never in shipped
+    scenarios) scipy's ppf is used.
+    """
+    u = np.asarray(u, dtype=float)
+    n = np.asarray(n, dtype=np.int64)
+    p = np.clip(np.asarray(p, dtype=float), 0.0, 1.0)
+    counts = np.zeros(u.shape, dtype=np.int64)
+    sure = p >= 1.0
+    counts[sure] = n[sure]
+    with np.errstate(divide="ignore"):
+        log_pmf0 = n * np.log1p(-np.where(sure, 0.0, p))
+    tiny = ~sure & (log_pmf0 < -600.0)
+    if tiny.any():
+        from scipy import stats  # rare path
+
+        counts[tiny] = stats.binom.ppf(u[tiny], n[tiny], p[tiny]).astype(np.int64)
+    idx = np.flatnonzero(~sure & ~tiny & (n > 0))
+    u_left, n_left, p_left = u[idx], n[idx], p[idx]
+    odds = p_left / (1.0 - p_left)
+    pmf = np.exp(log_pmf0[idx])
+    cdf = pmf.copy()
+    k = 0
+    while True:
+        go = (u_left > cdf) & (pmf > 0) & (n_left > k)
+        if not go.any():
+            break
+        idx, u_left, n_left, odds, pmf, cdf = idx[go], u_left[go], n_left[go], odds[go], pmf[go], cdf[go]
+        pmf *= (n_left - k) / (k + 1.0) * odds
+        k += 1
+        cdf += pmf
+        counts[idx] = k
+    return counts
 
 
 def poisson_inverse(u: np.ndarray, mean: np.ndarray) -> np.ndarray:
@@ -141,6 +195,35 @@ def gamma_total_spend(u: np.ndarray, purchases: np.ndarray, shape: np.ndarray,
     return total
 
 
+def cost_to_serve_per_purchase(u_incidents: np.ndarray, u_cost: np.ndarray, occasions: np.ndarray,
+                               revenue: np.ndarray, cost_to_serve: np.ndarray,
+                               incident_cost_shape: float) -> tuple[np.ndarray, np.ndarray]:
+    """Incidents and cost to serve in one turn, dollars: random per purchase.
+
+    Each of a customer's ``occasions`` (purchases, and the box of a member)
+    is returned or needs support with probability kappa: incidents ~
+    Binomial(occasions, kappa).  An incident costs the turn's average ticket
+    (revenue / occasions) times a Gamma(c, c) severity (mean 1, coefficient
+    of variation 1/sqrt(c)), so the turn's cost is (revenue / occasions) x
+    Gamma(incidents x c, c) and its expectation given the purchases is
+    exactly kappa x revenue.  Observed cost / revenue is therefore a noisy
+    estimate of kappa that sharpens with purchases.
+
+    Returns:
+        (incidents, cost to serve in dollars) per customer.
+    """
+    occasions = np.asarray(occasions, dtype=np.int64)
+    incidents = binomial_inverse(u_incidents, occasions, cost_to_serve)
+    shape = np.full(incidents.shape, float(incident_cost_shape))
+    severity = np.zeros(incidents.shape)
+    hit = np.flatnonzero(incidents > 0)
+    if hit.size:
+        severity[hit] = _GAMMA_QUANTILES.quantile(u_cost[hit], incidents[hit], shape[hit]) \
+            / incident_cost_shape
+    ticket = np.divide(revenue, occasions, out=np.zeros(np.shape(revenue)), where=occasions > 0)
+    return incidents, ticket * severity
+
+
 def last_purchase_offset(u: np.ndarray, purchases: np.ndarray, exposure: np.ndarray) -> np.ndarray:
     """Time of the last of n uniform purchase times on [0, exposure): exposure * u^(1/n).
 
@@ -165,11 +248,14 @@ class TurnInputs:
         service_response: theta, how strongly service changes behaviour.
         spend_shape: Gamma–Gamma p.
         spend_rate: Gamma–Gamma nu (mean spend p / nu dollars).
-        cost_to_serve: kappa, share of revenue spent serving the customer.
+        cost_to_serve: kappa, probability that a purchase (or a member's
+            box) is returned or needs support.
+        new: True for customers acquired this turn.
         first_spend: dollars of a first purchase made at acquisition this
             turn (0 for customers acquired earlier).
-        u_death, u_count, u_spend, u_timing: one uniform on (0, 1) per
-            customer for each random quantity (keyed streams).
+        u_death, u_count, u_spend, u_timing, u_incidents, u_incident_cost:
+            one uniform on (0, 1) per customer for each random quantity
+            (keyed streams).
     """
 
     service: np.ndarray
@@ -180,11 +266,14 @@ class TurnInputs:
     spend_shape: np.ndarray
     spend_rate: np.ndarray
     cost_to_serve: np.ndarray
+    new: np.ndarray
     first_spend: np.ndarray
     u_death: np.ndarray
     u_count: np.ndarray
     u_spend: np.ndarray
     u_timing: np.ndarray
+    u_incidents: np.ndarray
+    u_incident_cost: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -214,10 +303,12 @@ def customer_turn(inputs: TurnInputs, scenario: Scenario) -> TurnOutcome:
     """One turn of every alive customer's life under the firm's service: a pure function.
 
     Service spend e acts through the Hill curve g(e): dropout mu exp(-theta g)
-    and purchase rate lambda (1 + phi theta g); a turned-away customer's
-    dropout is multiplied by the scenario's ``disengage.dropout_multiplier``
-    and its cost to serve by ``disengage.cost_to_serve_factor``.  Then the
-    customer lives the turn in continuous time (``live_turn``).
+    and purchase rate lambda (1 + phi theta g).  A turned-away customer
+    loses the perks (``disengaged_rates``): buys less, leaves sooner, and
+    needs serving less often.  Then the customer lives the turn in
+    continuous time (``live_turn``), and each purchase (the first one at
+    acquisition and a member's box included) needs serving at random
+    (``cost_to_serve_per_purchase``).
 
     Args:
         inputs: per-customer traits, treatment and uniforms.
@@ -227,14 +318,15 @@ def customer_turn(inputs: TurnInputs, scenario: Scenario) -> TurnOutcome:
     g = hill_response(inputs.service, s.service)
     lam, mu = served_rates(inputs.purchase_rate, inputs.dropout_rate, inputs.service_response, g,
                            s.service.purchase_boost)
-    off = inputs.disengaged
-    mu = np.where(off, mu * s.disengage.dropout_multiplier, mu)
+    lam, mu, kappa = disengaged_rates(lam, mu, inputs.cost_to_serve, inputs.disengaged, s.disengage)
     died, purchases, spend, last = live_turn(lam, mu, inputs.spend_shape, inputs.spend_rate,
                                              inputs.u_death, inputs.u_count, inputs.u_spend,
                                              inputs.u_timing, s.contractual)
-    fee = np.full(off.size, s.membership_fee if s.contractual else 0.0)
+    fee = np.full(died.size, s.membership_fee if s.contractual else 0.0)
     revenue = spend + fee + inputs.first_spend
-    cts = inputs.cost_to_serve * revenue * np.where(off, s.disengage.cost_to_serve_factor, 1.0)
+    occasions = purchases + inputs.new + (fee > 0)
+    _, cts = cost_to_serve_per_purchase(inputs.u_incidents, inputs.u_incident_cost, occasions,
+                                        revenue, kappa, s.incident_cost_shape)
     return TurnOutcome(died, purchases, spend, last, revenue, cts)
 
 

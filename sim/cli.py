@@ -59,6 +59,8 @@ def _cmd_scenarios(args: argparse.Namespace) -> int:
         print(f"{name:<14} {s.name} — {s.business}")
         print(f"{'':<14} {s.turns} {s.turn_length}s, {s.prospects:,} prospects, "
               f"{len(s.channels)} channels{', contractual' if s.contractual else ''}")
+        print(f"{'':<14} marketing budget ${s.budget.marketing:,.0f} a {s.turn_length} "
+              "(acquisition + service)")
         print(f"{'':<14} lesson: {s.lesson}")
     return 0
 

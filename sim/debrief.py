@@ -112,7 +112,9 @@ class _Composed(BaseStrategy):
         mine = self._decisions[observation.turn - 1]
         s = observation.scenario
         if self._keep == "acquisition":
-            acquisition, tiers, scores = dict(mine.acquisition), equal_service(observation), {}
+            # Mass-marketing's service: the level it gives beside its own acquisition.
+            acquisition, scores = dict(mine.acquisition), {}
+            tiers = equal_service(observation, even_acquisition(s))
         else:
             acquisition, tiers = even_acquisition(s), mine.tiers
             scores = _lab_scores(observation, tiers)
@@ -143,7 +145,7 @@ def _fit_budget(decision: Decision, observation) -> Decision:
     acquisition = decision.acquisition_total
     if budget_problem(s, acquisition, assignment.service_cost) is None:
         return decision
-    room = min(marketing_budget(s) - acquisition, getattr(s.budget, "service", math.inf))
+    room = marketing_budget(s) - acquisition
     factor = max(room, 0.0) / assignment.service_cost if assignment.service_cost > 0 else 0.0
     # A hair under the limit, so rounding never tips the scaled plan over it.
     factor *= 1 - 1e-9

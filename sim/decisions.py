@@ -1,5 +1,7 @@
 """Decisions: acquisition dollars per channel and service tiers, as plain data.
 
+One marketing budget per turn pays for both: acquisition plus service must
+not exceed it (``check_marketing_budget``); money not spent is profit.
 A decision is JSON-serialisable (scores aside): ``{"acquisition": {channel:
 dollars}, "tiers": [{"name", "rule", "service"}]}``.  A tier's ``service`` is
 dollars per customer per turn, or ``"disengage"``.  Rules are declarative and
@@ -185,6 +187,24 @@ def check_acquisition(decision: Decision, channel_names: tuple[str, ...], budget
     if total > budget * (1 + 1e-9) + 1e-6:
         raise DecisionError(
             f"acquisition: total ${total:,.0f} is over the budget of ${budget:,.0f} per turn")
+
+
+def check_marketing_budget(decision: Decision, assignment: Assignment, budget: float) -> None:
+    """Refuse a turn whose acquisition plus service is over the marketing budget.
+
+    The message names both entries and the tiers that cost money, so a
+    player sees what to cut.
+    """
+    acquisition = decision.acquisition_total
+    total = acquisition + assignment.service_cost
+    if total > budget * (1 + 1e-9) + 1e-6:
+        detail = ", ".join(f"{t.name}: {c:,} x ${t.spend_per_customer:,.2f}"
+                           for t, c in zip(decision.tiers, assignment.counts)
+                           if t.spend_per_customer > 0)
+        raise DecisionError(
+            f"budget: acquisition ${acquisition:,.0f} plus tiers' service ${assignment.service_cost:,.0f}"
+            f" is ${total:,.0f}, over the marketing budget of ${budget:,.0f} per turn"
+            + (f" ({detail})" if detail else ""))
 
 
 def assign_tiers(decision: Decision, columns: Mapping[str, np.ndarray],

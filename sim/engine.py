@@ -20,7 +20,8 @@ import numpy as np
 from .acquisition import acquire, reach_left
 from .behaviour import TurnInputs, TurnOutcome, customer_turn, gamma_total_spend
 from .customers import CustomerTable
-from .decisions import Assignment, Decision, DecisionError, Tier, assign_tiers, check_acquisition
+from .decisions import (Assignment, Decision, DecisionError, Tier, assign_tiers, check_acquisition,
+                        check_marketing_budget)
 from .observation import Observation, TurnBooks
 from .population import Population, draw_population
 from .public import PublicScenario
@@ -204,11 +205,14 @@ class Game:
         s = self.scenario
         if not isinstance(decision, Decision):
             raise DecisionError(f"decision: expected a Decision, got {type(decision).__name__}")
-        budget_acq = s.budget.acquisition if check_budget else float("inf")
-        budget_service = s.budget.service if check_budget else float("inf")
-        check_acquisition(decision, s.channel_names, budget_acq)
-        return assign_tiers(decision, dict(observation.columns), observation.categories,
-                            budget_service, servable=observation.active)
+        budget = s.budget.marketing if check_budget else float("inf")
+        check_acquisition(decision, s.channel_names, budget)
+        # One marketing budget: the tiers are sized first, then acquisition
+        # and service are checked together against it.
+        assignment = assign_tiers(decision, dict(observation.columns), observation.categories,
+                                  float("inf"), servable=observation.active)
+        check_marketing_budget(decision, assignment, budget)
+        return assignment
 
     def _acquire(self, spend: np.ndarray, turn: int) -> tuple[np.ndarray, np.ndarray]:
         """Buy this turn's new customers and give each its first purchase."""
@@ -247,6 +251,7 @@ class Game:
         s, pop, n = self.scenario, self.population, self.scenario.prospects
         rows = self._row_of[alive_ids]
         c = self.customers
+        new = c.acquisition_turn[rows] == turn
 
         def u(purpose: str) -> np.ndarray:
             return uniforms(self.seed, purpose, turn, n)[alive_ids]
@@ -260,9 +265,11 @@ class Game:
             spend_shape=pop.spend_shape[alive_ids],
             spend_rate=pop.spend_rate[alive_ids],
             cost_to_serve=pop.cost_to_serve[alive_ids],
-            first_spend=np.where(c.acquisition_turn[rows] == turn, c.first_spend[rows], 0.0),
+            new=new,
+            first_spend=np.where(new, c.first_spend[rows], 0.0),
             u_death=u("death"), u_count=u("purchase_count"), u_spend=u("purchase_spend"),
-            u_timing=u("purchase_timing"),
+            u_timing=u("purchase_timing"), u_incidents=u("service_incidents"),
+            u_incident_cost=u("incident_cost"),
         ), s)
 
     def _keep_books(self, turn: int, alive_ids: np.ndarray, outcome: TurnOutcome,

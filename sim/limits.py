@@ -19,14 +19,16 @@ warmup_turns                       1 .. 24              history before turn 1
 prospects                          100 .. 5,000,000     DESIGN.md: 10k-5M; 100 for miniatures
 discount_rate                      0.0001 .. 0.5        per turn; > 0 keeps customer equity finite
 gross_margin                       (0, 1]               share of revenue
-fixed_cost, budget.*               0 .. 1e10            dollars per turn
+fixed_cost, budget.marketing       0 .. 1e10            dollars per turn
 membership_fee                     0 .. 100,000         dollars per member per turn
+incident_cost_shape                0.05 .. 100          Gamma shape of one incident's cost
 service.g_max                      (0, 5]               most service can do (in units of theta)
 service.half_saturation            0.01 .. 100,000      dollars per customer per turn
 service.hill                       1 .. 8               S-curve steepness (DESIGN: ~2-3)
 service.purchase_boost             0 .. 5               phi, service's effect on purchase rate
+disengage.purchase_multiplier      0.01 .. 1            purchase rate x this when turned away
 disengage.dropout_multiplier       1 .. 100             dropout x this when turned away
-disengage.cost_to_serve_factor     0 .. 1               share of cost to serve kept
+disengage.cost_to_serve_factor     0 .. 1               kappa x this when turned away
 inherited.service                  0 .. 100,000         dollars per customer per turn
 inherited.acquisition[]            0 .. 1e10            dollars per channel per turn
 channels[].ceiling                 (0, 5,000,000]       customers per turn at most
@@ -40,7 +42,7 @@ types[].churn_probability.a, .b    0.01 .. 1000         Beta parameters of per-t
 types[].spend.p                    0.1 .. 1000          Gamma shape of one purchase's spend
 types[].spend.q                    1.5 .. 1000          > 1 for a finite mean; 1.5 tames the tail
 types[].spend.gamma                1e-4 .. 1e7          Gamma rate of nu (dollars)
-types[].cost_to_serve.a, .b        0.01 .. 1000         Beta parameters of kappa
+types[].cost_to_serve.a, .b        0.01 .. 1000         Beta parameters of kappa (per purchase)
 types[].service_response           0 .. 5               theta
 types[].channel_affinity[]         0 .. 1000            relative reach weights
 types[].profile.*[]                0 .. 1               probabilities of a tag's values
@@ -127,15 +129,18 @@ FIELD_LIMITS: dict[str, Limit] = {
     "gross_margin": Limit(0.0, 1.0, low_open=True, why="share of revenue"),
     "fixed_cost": Limit(0.0, _DOLLARS, why="dollars per turn"),
     "membership_fee": Limit(0.0, 100_000.0, why="dollars per member per turn"),
-    "budget.acquisition": Limit(0.0, _DOLLARS, why="dollars per turn"),
-    "budget.service": Limit(0.0, _DOLLARS, why="dollars per turn"),
+    "budget.marketing": Limit(0.0, _DOLLARS, why="dollars per turn, acquisition plus service"),
+    "incident_cost_shape": Limit(0.05, 100.0,
+                                 why="Gamma shape of one incident's cost (CV = 1/sqrt(shape))"),
     "service.g_max": Limit(0.0, 5.0, low_open=True, why="largest service effect, in units of theta"),
     "service.half_saturation": Limit(0.01, 100_000.0,
                                      why="dollars per customer per turn for half the effect"),
     "service.hill": Limit(1.0, 8.0, why="steepness of the S-shaped response"),
     "service.purchase_boost": Limit(0.0, 5.0, why="phi: service's effect on the purchase rate"),
+    "disengage.purchase_multiplier": Limit(0.01, 1.0, why="purchase rate x this when turned away"),
     "disengage.dropout_multiplier": Limit(1.0, 100.0, why="dropout x this when turned away"),
-    "disengage.cost_to_serve_factor": Limit(0.0, 1.0, why="share of cost to serve kept"),
+    "disengage.cost_to_serve_factor": Limit(0.0, 1.0,
+                                            why="kappa x this when turned away (privileges withdrawn)"),
     "inherited.service": Limit(0.0, 100_000.0, why="dollars per customer per turn"),
     "inherited.acquisition[]": Limit(0.0, _DOLLARS, why="dollars per channel per turn"),
     "channels[].ceiling": Limit(0.0, 5_000_000.0, low_open=True, why="most customers per turn"),

@@ -25,6 +25,8 @@ PURPOSES: dict[str, int] = {
     "purchase_timing": 8,
     "initial_spend": 9,
     "continuation": 10,
+    "service_incidents": 11,
+    "incident_cost": 12,
 }
 
 #: Warm-up turns are numbered 0, -1, -2, ...; spawn keys must be >= 0.

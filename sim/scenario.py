@@ -78,7 +78,9 @@ class CustomerType:
         churn_probability: per-turn churn theta ~ Beta (sBG); the engine uses
             mu = -ln(1 - theta).  None when ``dropout_rate`` is given.
         spend: Gamma–Gamma spend per purchase, dollars.
-        cost_to_serve: share of a customer's revenue spent serving them ~ Beta.
+        cost_to_serve: kappa ~ Beta, the probability that a purchase is
+            returned or needs support (so the expected share of revenue
+            spent serving the customer).
         service_response: theta >= 0, how strongly service changes behaviour.
         channel_affinity: channel name -> relative reach weight (>= 0).
         profile: tag name -> probabilities over that tag's values.
@@ -138,18 +140,31 @@ class ServiceResponse:
 
 @dataclass(frozen=True)
 class Disengagement:
-    """What turning a customer away does: dropout x multiplier, cost to serve x factor."""
+    """What turning a customer away does: the firm withdraws perks, courting and privileges.
 
+    Attributes:
+        purchase_multiplier: purchase rate lambda x this (0 < m <= 1): the
+            customer buys much less.
+        dropout_multiplier: dropout rate mu x this (>= 1): leaves sooner.
+        cost_to_serve_factor: probability kappa that a purchase is returned
+            or needs support x this (0..1): returns and support privileges
+            withdrawn.
+    """
+
+    purchase_multiplier: float
     dropout_multiplier: float
     cost_to_serve_factor: float
 
 
 @dataclass(frozen=True)
 class Budget:
-    """Most the player may spend per turn, dollars."""
+    """Most the player may spend per turn, dollars.
 
-    acquisition: float
-    service: float
+    One marketing budget: acquisition (all channels) plus service (all
+    tiers) must not exceed it; what is not spent is profit.
+    """
+
+    marketing: float
 
 
 @dataclass(frozen=True)
@@ -178,6 +193,9 @@ class Scenario:
     fixed_cost: float
     contractual: bool
     membership_fee: float
+    #: Gamma shape c of an incident's cost as a multiple of the turn's average
+    #: ticket (mean 1, coefficient of variation 1/sqrt(c)); see behaviour.py.
+    incident_cost_shape: float
     budget: Budget
     service: ServiceResponse
     disengage: Disengagement
@@ -234,7 +252,7 @@ class Scenario:
                 for c in self.channels
             ),
             fixed_cost=self.fixed_cost * factor,
-            budget=Budget(self.budget.acquisition * factor, self.budget.service * factor),
+            budget=Budget(self.budget.marketing * factor),
             inherited=InheritedPolicy(
                 {k: v * factor for k, v in self.inherited.acquisition.items()},
                 self.inherited.service,
@@ -557,11 +575,12 @@ def parse_scenario(data: Any, filename: str, key: str | None = None) -> Scenario
     types = _types(top, channels, tags, contractual, service.purchase_boost * service.g_max)
 
     budget_node = top.child("budget")
-    budget = Budget(budget_node.number("acquisition", low=0.0), budget_node.number("service", low=0.0))
+    budget = Budget(budget_node.number("marketing", low=0.0))
     budget_node.finish()
 
     dis_node = top.child("disengage")
     disengage = Disengagement(
+        purchase_multiplier=dis_node.number("purchase_multiplier", low=0.0, low_open=True, high=1.0),
         dropout_multiplier=dis_node.number("dropout_multiplier", low=1.0),
         cost_to_serve_factor=dis_node.number("cost_to_serve_factor", low=0.0, high=1.0),
     )
@@ -590,6 +609,7 @@ def parse_scenario(data: Any, filename: str, key: str | None = None) -> Scenario
         fixed_cost=top.number("fixed_cost", low=0.0),
         contractual=contractual,
         membership_fee=top.number("membership_fee", 0.0, low=0.0),
+        incident_cost_shape=top.number("incident_cost_shape", 2.0, low=0.0, low_open=True),
         budget=budget,
         service=service,
         disengage=disengage,

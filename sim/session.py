@@ -49,14 +49,8 @@ class AutosaveError(ValueError):
 # --- the budget (one helper, so the change to one marketing budget is one line) ------
 
 def marketing_budget(public: PublicScenario) -> float:
-    """The marketing money the player may spend per turn, dollars.
-
-    ``budget.marketing`` where the scenario has one budget for acquisition
-    and service; else the acquisition and service budgets added up.
-    """
-    b = public.budget
-    marketing = getattr(b, "marketing", None)
-    return float(marketing) if marketing is not None else float(b.acquisition) + float(b.service)
+    """The marketing money the player may spend per turn (acquisition plus service), dollars."""
+    return float(public.budget.marketing)
 
 
 def budget_problem(public: PublicScenario, acquisition: float, service: float) -> str | None:
@@ -73,28 +67,17 @@ def budget_problem(public: PublicScenario, acquisition: float, service: float) -
         return (f"Over budget: this plan costs ${total:,.0f} (acquisition ${acquisition:,.0f} + "
                 f"service ${service:,.0f}), ${total - budget:,.0f} more than the "
                 f"${budget:,.0f} marketing budget. Lower a channel or a tier's spend.")
-    b = public.budget
-    if getattr(b, "marketing", None) is None:
-        # Two separate budgets (before the single marketing budget): each part has its cap.
-        if acquisition > b.acquisition * (1 + 1e-9) + 1e-6:
-            return (f"Acquisition ${acquisition:,.0f} is over the ${b.acquisition:,.0f} this "
-                    f"business can spend on acquisition per turn.")
-        if service > b.service * (1 + 1e-9) + 1e-6:
-            return (f"Service ${service:,.0f} is over the ${b.service:,.0f} this business can "
-                    f"spend on service per turn.")
     return None
 
 
 def acquisition_cap(public: PublicScenario) -> float:
-    """Most dollars one channel's slider offers (the acquisition part of the budget)."""
-    b = public.budget
-    return float(getattr(b, "acquisition", marketing_budget(public)))
+    """Most dollars one channel's slider offers: the whole marketing budget, dollars per turn."""
+    return marketing_budget(public)
 
 
 def service_cap(public: PublicScenario) -> float:
-    """Most service dollars per turn (for the tier sliders' range)."""
-    b = public.budget
-    return float(getattr(b, "service", marketing_budget(public)))
+    """Most service dollars per turn (for the tier sliders' range): the whole marketing budget."""
+    return marketing_budget(public)
 
 
 # --- the player's plan ------------------------------------------------------------

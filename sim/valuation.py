@@ -11,7 +11,13 @@ expected discounted sum over all future turns is a geometric series:
     w(mu) = (1 - e^{-mu}) / mu  (non-contractual),  1  (contractual).
 
 As turns shrink this tends to the continuous Pareto/NBD result
-lambda / (mu + delta) with delta = ln(1 + d) (DESIGN.md, appendix).
+lambda / (mu + delta) with delta = ln(1 + d).
+
+Cost to serve is random per purchase (each purchase, and a member's box,
+needs serving with probability kappa at a random cost whose mean is the
+turn's average ticket), so its expectation given a turn's revenue is
+exactly kappa x revenue, and a turn's expected contribution is
+(margin - kappa) x expected revenue.
 """
 
 from __future__ import annotations
@@ -60,6 +66,20 @@ def customer_equity(population: Population, ids: np.ndarray, scenario: Scenario)
     """
     return margin_per_turn(population, ids, scenario) * annuity_factor(
         population.dropout_rate[ids], scenario.discount_rate, scenario.contractual)
+
+
+def disengaged_equity(population: Population, ids: np.ndarray, scenario: Scenario) -> np.ndarray:
+    """Customer equity if the firm turns each customer away for good, dollars at 'now'.
+
+    Purchase rate x purchase_multiplier, dropout x dropout_multiplier and
+    cost-to-serve probability x cost_to_serve_factor, from the next turn on.
+    """
+    dis = scenario.disengage
+    margin = margin_per_turn(population, ids, scenario,
+                             purchase_rate=population.purchase_rate[ids] * dis.purchase_multiplier,
+                             cost_to_serve=population.cost_to_serve[ids] * dis.cost_to_serve_factor)
+    return margin * annuity_factor(population.dropout_rate[ids] * dis.dropout_multiplier,
+                                   scenario.discount_rate, scenario.contractual)
 
 
 def prospect_value(population: Population, ids: np.ndarray, scenario: Scenario) -> np.ndarray:

@@ -358,7 +358,7 @@ def coffee_game() -> Game:
 def good_decision(game: Game) -> Decision:
     s = game.scenario
     return Decision(
-        acquisition={"office_cards": 0.5 * s.budget.acquisition, "social_ads": 0.3 * s.budget.acquisition},
+        acquisition={"office_cards": 0.3 * s.budget.marketing, "social_ads": 0.2 * s.budget.marketing},
         tiers=(
             Tier("best", {"top": 0.2, "by": "monetary"}, 15.0),
             Tier("campus", {"field": "neighbourhood", "op": "==", "value": "campus"}, DISENGAGE),
@@ -370,7 +370,7 @@ def bad_decisions(game: Game) -> dict[str, Decision]:
     s = game.scenario
     good = good_decision(game)
     return {
-        "acquisition over budget": Decision({"office_cards": 2 * s.budget.acquisition}, good.tiers),
+        "acquisition over budget": Decision({"office_cards": 2 * s.budget.marketing}, good.tiers),
         "service over budget": Decision(good.acquisition, (Tier("everyone", "all", 1000.0),)),
         "unknown channel": Decision({"billboards": 10.0}, good.tiers),
         "unknown field": Decision(good.acquisition,
@@ -410,9 +410,12 @@ def test_refused_decision_leaves_the_game_unchanged():
         with pytest.raises(DecisionError) as info:
             game.step(bad)
         if label == "acquisition over budget":
-            assert f"over the budget of ${s.budget.acquisition:,.0f}" in str(info.value)
+            assert f"over the budget of ${s.budget.marketing:,.0f}" in str(info.value)
         if label == "service over budget":
-            assert str(info.value).startswith("tiers: service costs $")
+            message = str(info.value)
+            assert message.startswith("budget: acquisition $")
+            assert f"over the marketing budget of ${s.budget.marketing:,.0f} per turn" in message
+            assert "everyone: " in message
         assert game.observation is observation
         assert_same(snapshot(game), before)
 

@@ -46,7 +46,7 @@ def _step_with_tier_service(s, service: float):
     obs = game.reset(8)
     tiers = (Tier("picked", {"field": "customer_id", "op": "<", "value": _cutoff(obs)}, service),
              Tier("rest", "all", 0.5))
-    new_obs, _ = game.step(Decision({s.channels[0].name: s.budget.acquisition / 2}, tiers))
+    new_obs, _ = game.step(Decision({s.channels[0].name: s.budget.marketing / 2}, tiers))
     return obs, new_obs
 
 
@@ -54,7 +54,7 @@ def test_service_in_one_tier_does_not_touch_other_customers(scenario_name):
     s = small(scenario_name, 8000)
     before, low = _step_with_tier_service(s, 0.0)
     picked = before.customer_id < _cutoff(before)
-    affordable = (s.budget.service - 0.5 * before.n_customers) / picked.sum()
+    affordable = (s.budget.marketing / 2 - 0.5 * before.n_customers) / picked.sum()
     _, high = _step_with_tier_service(s, min(3 * s.service.half_saturation, affordable))
     n = before.n_customers
     others = np.flatnonzero(~picked)
@@ -78,7 +78,7 @@ def _acquired(s, spend: dict[str, float]) -> set[int]:
 
 def test_more_budget_buys_a_superset(scenario_name):
     s = small(scenario_name, 10_000)
-    budget = s.budget.acquisition
+    budget = s.budget.marketing / 2
     first, second = s.channels[0].name, s.channels[-1].name
     previous: set[int] = set()
     for share in (0.05, 0.2, 0.4):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import stat
 from pathlib import Path
 
@@ -37,6 +38,20 @@ def _replace(old: str, new: str):
     return change
 
 
+def _field(key: str, value: str):
+    """Set the first ``key:`` line of the file (whatever its value now) to ``value``."""
+    pattern = re.compile(rf"^(\s*(?:- )?{re.escape(key)}: )[^\n]*$", re.MULTILINE)
+
+    def change(text: str) -> str:
+        assert pattern.search(text), key
+        return pattern.sub(lambda m: m.group(1) + value, text, count=1)
+    return change
+
+
+#: The line of coffee.yaml's top-level ``turns:`` (duplicate-key messages name it).
+TURNS_LINE = COFFEE[:COFFEE.index("\nturns:") + 1].count("\n") + 1
+
+
 def _append(extra: str):
     return lambda text: text + extra
 
@@ -54,49 +69,48 @@ def _more_tag_values(n: int):
 
 #: case -> (change to coffee.yaml's text, fragment of the one-line error after "coffee.yaml: ").
 SCENARIO_CASES = {
-    "duplicate key": (_replace("turns: 12\n", "turns: 12\nturns: 3\n"),
-                      "duplicate key 'turns' (first at line 24)"),
-    "400-digit integer": (_replace("prospects: 200000", "prospects: " + "9" * 400),
+    "duplicate key": (_field("turns", "12\nturns: 3"),
+                      f"duplicate key 'turns' (first at line {TURNS_LINE})"),
+    "400-digit integer": (_field("prospects", "9" * 400),
                           "prospects: must be <= 5000000, got a number of 400 digits"),
-    "5000-digit integer": (_replace("prospects: 200000", "prospects: " + "9" * 5000),
+    "5000-digit integer": (_field("prospects", "9" * 5000),
                            "not valid YAML"),
     "deep nesting": (_append("deep: " + "[" * 100_000 + "]" * 100_000 + "\n"),
                      "nested deeper than 32 levels"),
     "huge list": (_append("many: [" + ", ".join(["1"] * 250_000) + "]\n"),
                   "more than 200,000 entries"),
-    "unsafe tag": (_replace("turns: 12", "turns: !!python/object/apply:os.system [ls]"),
+    "unsafe tag": (_field("turns", "!!python/object/apply:os.system [ls]"),
                    "python/object/apply:os.system' is not allowed"),
-    "prospects 1e12": (_replace("prospects: 200000", "prospects: 1e12"),
+    "prospects 1e12": (_field("prospects", "1e12"),
                        "prospects: must be a whole number"),
-    "prospects 1e9 as integer": (_replace("prospects: 200000", "prospects: 1000000000"),
+    "prospects 1e9 as integer": (_field("prospects", "1000000000"),
                                  "prospects: must be <= 5000000"),
-    "turns 1e9": (_replace("turns: 12", "turns: 1000000000"), "turns: must be <= 60"),
-    "warm-up 1e9": (_replace("warmup_turns: 4", "warmup_turns: 1000000000"),
+    "turns 1e9": (_field("turns", "1000000000"), "turns: must be <= 60"),
+    "warm-up 1e9": (_field("warmup_turns", "1000000000"),
                     "warmup_turns: must be <= 24"),
     "too many channels": (_more_channels(130), "channels: at most 20 entries, got 134"),
-    "ceiling 1e300": (_replace("ceiling: 2500", "ceiling: 1e300"),
+    "ceiling 1e300": (_field("ceiling", "1e300"),
                       "channels[0].ceiling: must be <= 5e+06"),
     "tag with 129 values": (_more_tag_values(129), "profile[1].values: at most 32 values"),
-    "half saturation 1e-300": (_replace("half_saturation: 15.0", "half_saturation: 1e-300"),
+    "half saturation 1e-300": (_field("half_saturation", "1e-300"),
                                "service.half_saturation: must be >= 0.01"),
-    "hill 1e308": (_replace("hill: 2.5", "hill: 1e308"), "service.hill: must be <= 8"),
+    "hill 1e308": (_field("hill", "1e308"), "service.hill: must be <= 8"),
     "purchase rate's rate 1e-300": (
-        _replace("purchase_rate: {shape: 3.0, rate: 0.3}", "purchase_rate: {shape: 3.0, rate: 1e-300}"),
+        _field("purchase_rate", "{shape: 3.0, rate: 1e-300}"),
         "types[0].purchase_rate.rate: must be >= 0.0001"),
-    "spend scale 1e300": (_replace("spend: {p: 6.0, q: 5.0, gamma: 4.0}",
-                                   "spend: {p: 6.0, q: 5.0, gamma: 1e300}"),
+    "spend scale 1e300": (_field("spend", "{p: 6.0, q: 5.0, gamma: 1e300}"),
                           "types[0].spend.gamma: must be <= 1e+07"),
     "mean purchase rate 1e6 a turn": (
-        _replace("purchase_rate: {shape: 3.0, rate: 0.3}", "purchase_rate: {shape: 100, rate: 0.0001}"),
+        _field("purchase_rate", "{shape: 100, rate: 0.0001}"),
         "types[0].purchase_rate: mean purchase rate"),
-    "huge service response": (_replace("service_response: 1.0", "service_response: 1000000"),
+    "huge service response": (_field("service_response", "1000000"),
                               "types[0].service_response: must be <= 5"),
     "busiest customer": (
-        _replace("purchase_rate: {shape: 3.0, rate: 0.3}", "purchase_rate: {shape: 0.05, rate: 0.001}"),
+        _field("purchase_rate", "{shape: 0.05, rate: 0.001}"),
         "types[0].purchase_rate: busiest customer"),
-    "not a number": (_replace("hill: 2.5", "hill: .nan"), "service.hill: must be a finite number"),
-    "infinity": (_replace("g_max: 1.0", "g_max: .inf"), "service.g_max: must be a finite number"),
-    "yes as a boolean": (_replace("turns: 12", "contractual: yes\nturns: 12"),
+    "not a number": (_field("hill", ".nan"), "service.hill: must be a finite number"),
+    "infinity": (_field("g_max", ".inf"), "service.g_max: must be a finite number"),
+    "yes as a boolean": (_field("turns", "12\ncontractual: yes"),
                          "contractual: must be true or false, got text 'yes'"),
     "zero discount rate": (_replace("discount_rate: 0.025", "discount_rate: 0"),
                            "discount_rate: must be >= 0.0001"),
@@ -123,8 +137,8 @@ def test_bad_scenario_is_refused_by_validate_and_load(case, tmp_path, capsys):
 
 def test_yes_no_tag_values_are_the_words_and_4e_5_is_a_number(tmp_path):
     path = tmp_path / "coffee.yaml"
-    path.write_text(COFFEE.replace("values: [morning, midday, evening]", "values: [yes, no, off]")
-                    .replace("efficiency: 0.00004", "efficiency: 4e-5", 1), encoding="utf-8")
+    text = COFFEE.replace("values: [morning, midday, evening]", "values: [yes, no, off]")
+    path.write_text(_field("efficiency", "4e-5")(text), encoding="utf-8")
     scenario = load_scenario(path)
     assert scenario.profile[1].values == ("yes", "no", "off")
     assert scenario.channels[0].efficiency == 4e-5

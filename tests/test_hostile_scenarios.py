@@ -110,12 +110,13 @@ def scenario_data(draw) -> dict:
         "turns": draw(st.integers(1, 4)), "warmup_turns": draw(st.integers(1, 3)),
         "prospects": draw(st.integers(300, 2000)),
         "contractual": contractual,
-        "budget": {"acquisition": _number(draw, "budget.acquisition"),
-                   "service": _number(draw, "budget.service")},
+        "budget": {"marketing": _number(draw, "budget.marketing")},
+        "incident_cost_shape": _number(draw, "incident_cost_shape"),
         "service": {key: _number(draw, f"service.{key}")
                     for key in ("g_max", "half_saturation", "hill", "purchase_boost")},
         "disengage": {key: _number(draw, f"disengage.{key}")
-                      for key in ("dropout_multiplier", "cost_to_serve_factor")},
+                      for key in ("purchase_multiplier", "dropout_multiplier",
+                                  "cost_to_serve_factor")},
         "inherited": {"acquisition": [_number(draw, "inherited.acquisition[]")
                                       for _ in range(n_channels)],
                       "service": _number(draw, "inherited.service")},

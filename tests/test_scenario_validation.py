@@ -70,8 +70,7 @@ def test_with_prospects_keeps_the_economics(name):
     assert small.key == s.key and small.types == s.types and small.profile == s.profile
     assert small.service == s.service and small.disengage == s.disengage
     assert small.fixed_cost == pytest.approx(s.fixed_cost * f, rel=1e-12)
-    assert small.budget.acquisition == pytest.approx(s.budget.acquisition * f, rel=1e-12)
-    assert small.budget.service == pytest.approx(s.budget.service * f, rel=1e-12)
+    assert small.budget.marketing == pytest.approx(s.budget.marketing * f, rel=1e-12)
     assert small.inherited.service == s.inherited.service  # dollars per customer: unscaled
     for c in s.channel_names:
         assert small.inherited.acquisition[c] == pytest.approx(s.inherited.acquisition[c] * f,
@@ -80,7 +79,7 @@ def test_with_prospects_keeps_the_economics(name):
         assert little.name == big.name
         # The same share of the budget buys the same share of the market.
         for share in (0.0, 0.01, 0.1, 0.5, 1.0, 3.0):
-            dollars = share * s.budget.acquisition
+            dollars = share * s.budget.marketing
             assert little.expected_acquisitions(dollars * f) == pytest.approx(
                 big.expected_acquisitions(dollars) * f, rel=1e-12, abs=1e-12)
 

@@ -25,22 +25,23 @@ class Bot:
             value = predict_clv(observation)
         except DataError:
             # Too little history to fit the models: spread acquisition, serve no one.
-            return Decision({c.name: s.budget.acquisition / len(s.channels) for c in s.channels})
+            return Decision({c.name: s.budget.marketing / len(s.channels) for c in s.channels})
         clv = value.predicted_clv
+        # One marketing budget: 60% for acquisition, the rest for service.
         # Acquisition: evenly over the channels whose customers have a
         # positive mean predicted CLV (all of them if none has).
         n = len(s.channels)
         channel = observation.channel.astype(int)
         mean = np.bincount(channel, clv, minlength=n) / np.maximum(np.bincount(channel, minlength=n), 1)
         chosen = mean > 0 if (mean > 0).any() else np.ones(n, bool)
-        share = s.budget.acquisition / chosen.sum()
+        share = 0.6 * s.budget.marketing / chosen.sum()
         acquisition = {c.name: share for c, pick in zip(s.channels, chosen) if pick}
         # Service: turn away negative predicted CLV; serve the highest predicted
         # CLV whose next turn's value covers the service, within the budget.
         level = 2.0 * s.service.half_saturation
         tiers = [Tier("negative CLV", {"field": "predicted_clv", "op": "<", "value": 0.0}, DISENGAGE)]
         worth = (value.horizon_value >= level) & (clv > 0) & observation.active.astype(bool)
-        count = min(int(worth.sum()), int(s.budget.service // level))
+        count = min(int(worth.sum()), int(0.4 * s.budget.marketing // level))
         if count > 0:
             threshold = float(np.sort(clv[worth])[::-1][count - 1])
             if int((clv[worth] >= threshold).sum()) > count:

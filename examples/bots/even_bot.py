@@ -1,4 +1,4 @@
-"""The smallest bot: the acquisition budget split evenly over the channels, no service."""
+"""The smallest bot: the whole marketing budget split evenly over the channels, no service."""
 
 from sim import Decision
 
@@ -11,5 +11,5 @@ class Bot:
 
     def decide(self, observation, truth=None):
         channels = self.scenario.channels
-        share = self.scenario.budget.acquisition / len(channels)
+        share = self.scenario.budget.marketing / len(channels)
         return Decision(acquisition={c.name: share for c in channels})

@@ -13,6 +13,7 @@ class Bot:
 
     def decide(self, observation, truth=None):
         s, cols = self.scenario, observation.columns
+        # One marketing budget: 60% for acquisition, the rest for service.
         # Acquisition: evenly over the channels whose past customers (two
         # turns old or more) made a profit; over all of them if none did.
         mature = cols["age"] >= 2
@@ -21,7 +22,7 @@ class Bot:
         earned = np.bincount(channel, cols["profit_per_turn"][mature], minlength=n)
         mean = earned / np.maximum(np.bincount(channel, minlength=n), 1)
         chosen = mean > 0 if (mean > 0).any() else np.ones(n, bool)
-        share = s.budget.acquisition / chosen.sum()
+        share = 0.6 * s.budget.marketing / chosen.sum()
         acquisition = {c.name: share for c, pick in zip(s.channels, chosen) if pick}
         # Service: turn away observed loss-makers; real service (twice the
         # half-saturation spend) to the recent buyers or members with the best
@@ -31,7 +32,7 @@ class Bot:
         current = (cols["active"] == 1) & ((cols["recency"] <= 1) | s.contractual)
         worth = current & ~losing & (cols["profit_per_turn"] >= level)
         rate = np.where(worth, cols["profit_per_turn"], -np.inf)
-        count = min(int(worth.sum()), int(s.budget.service // level))
+        count = min(int(worth.sum()), int(0.4 * s.budget.marketing // level))
         tier = np.where(losing, -1.0, 0.0)
         tier[np.argsort(-rate)[:count]] = 1.0
         tiers = (Tier("loss-makers", {"field": "rfm_tier", "op": "==", "value": -1}, DISENGAGE),

@@ -127,18 +127,27 @@ def noncontractual_clv(summary: CustomerSummary, margin: np.ndarray | float,
     )
 
 
-def margin_share(observation: Observation) -> np.ndarray:
-    """Each customer's contribution per revenue dollar, from the turn they joined.
+def margin_share(observation: Observation, prior_tickets: float = 2.0) -> np.ndarray:
+    """Each customer's contribution per revenue dollar: gross margin − estimated cost share.
 
-    gross margin − (cost to serve ÷ revenue) in the acquisition turn, which
-    always has revenue (the first purchase, and the fee for members).
+    Cost to serve is random per purchase (returns, support), so a
+    customer's observed share, total cost to serve ÷ revenue, is a noisy
+    estimate that sharpens with purchases.  It is shrunk toward the whole
+    base's share: (cost + w · pooled share) ÷ (revenue + w), with w worth
+    ``prior_tickets`` average purchases (a customer with one purchase is
+    mostly the base average; one with twenty mostly itself).
     """
     s = observation.scenario
-    rows = np.arange(observation.n_customers)
-    col = observation.acquisition_turn - observation.turn_columns[0]
-    revenue = observation.spend[rows, col] + (s.membership_fee if s.contractual else 0.0)
-    cost = observation.cost_to_serve[rows, col]
-    return s.gross_margin - np.divide(cost, revenue, out=np.zeros(rows.size), where=revenue > 0)
+    revenue = observation.total_spend + observation.fees_paid
+    cost = observation.total_cost_to_serve
+    total_revenue = float(revenue.sum())
+    pooled = float(cost.sum()) / total_revenue if total_revenue > 0 else 0.0
+    purchases = float(observation.total_purchases.sum())
+    ticket = total_revenue / purchases if purchases > 0 else 0.0
+    w = prior_tickets * ticket
+    share = np.divide(cost + w * pooled, revenue + w, out=np.full(revenue.size, pooled),
+                      where=(revenue + w) > 0)
+    return s.gross_margin - share
 
 
 def predict_clv(observation: Observation, horizon: float = 1.0,

@@ -3,9 +3,11 @@
 An upper bound for the scorer, not a player.  Each turn it values every
 option per customer with the closed forms of ``sim.valuation`` (as if kept
 up for the customer's life): service at a few spend levels, disengagement,
-or nothing; dead customers get nothing.  Service goes to the best gains per
-dollar until the budget is spent.  Acquisition dollars go greedily to the
-channel whose next dollar buys the most true value from the remaining pool.
+or nothing; dead customers get nothing.  One marketing budget is split
+greedily: acquisition increments (the true value of the customers the next
+dollars in a channel buy, from the remaining pool) and service candidates
+(value gained per service dollar) are taken best first while they return
+more than they cost.  Customers worth more turned away are disengaged.
 Its decisions use the public tier mechanism with a score column.
 """
 
@@ -17,8 +19,8 @@ from ..behaviour import hill_response, served_rates
 from ..decisions import DISENGAGE, Decision, Tier
 from ..engine import Truth
 from ..observation import Observation
-from ..valuation import annuity_factor, margin_per_turn, prospect_value
-from .base import BaseStrategy, greedy_acquisition
+from ..valuation import annuity_factor, disengaged_equity, margin_per_turn, prospect_value
+from .base import BaseStrategy, split_marketing
 
 #: Service levels tried, as multiples of the scenario's half-saturation spend.
 _LEVELS = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0)
@@ -36,8 +38,12 @@ class Oracle(BaseStrategy):
         if truth is None:
             raise ValueError("the oracle needs the truth; play it with sim.runner.play_game")
         s = truth.scenario
-        acquisition = greedy_acquisition(s, self._channel_values(observation, truth))
-        level_of_row = self._service_levels(observation, truth)
+        rows, best, gain, cost, turn_away = self._service_options(observation, truth)
+        acquisition, chosen = split_marketing(s, self._channel_values(observation, truth),
+                                              gain / cost, cost)
+        level_of_row = np.full(observation.n_customers, _NOTHING)
+        level_of_row[rows[turn_away]] = _DISENGAGED
+        level_of_row[rows[chosen]] = best[chosen]
         levels = np.array(_LEVELS) * s.service.half_saturation
         tiers = [Tier("turn away", {"field": "oracle_level", "op": "==", "value": _DISENGAGED},
                       DISENGAGE)]
@@ -47,31 +53,40 @@ class Oracle(BaseStrategy):
 
     @staticmethod
     def _channel_values(observation: Observation, truth: Truth) -> np.ndarray:
+        """True value a channel's response curve buys per expected customer, dollars."""
         s = truth.scenario
         pop = truth.population
         pool = np.flatnonzero(truth.in_pool)
         worth = prospect_value(pop, pool, s)
         weight = pop.affinity[pop.type_index[pool]]
         reach = weight.sum(axis=0)
-        return np.divide(worth @ weight, reach, out=np.zeros(reach.size), where=reach > 0)
+        per_customer = np.divide(worth @ weight, reach, out=np.zeros(reach.size), where=reach > 0)
+        # A channel buys ceiling x (1 - exp(-k A)) x the share of its reach left in
+        # the pool: value per unit of the response curve.
+        full = pop.affinity[pop.type_index].sum(axis=0)
+        return per_customer * np.divide(reach, full, out=np.zeros(reach.size), where=full > 0)
 
     @staticmethod
-    def _service_levels(observation: Observation, truth: Truth) -> np.ndarray:
+    def _service_options(observation: Observation, truth: Truth):
+        """Each alive customer's best service level, its gain and cost, and who to turn away.
+
+        Returns:
+            (rows of the alive customers, best level index, lifetime value
+            gained at it net of its cost, its cost this turn, True where
+            turning away is worth more than leaving alone and no service
+            level gains anything).
+        """
         s = truth.scenario
         pop = truth.population
         ids = truth.row_prospect[: observation.n_customers]
-        level = np.full(ids.size, _NOTHING)
         alive = truth.alive[ids] & observation.active.astype(bool)
-        ids_alive = ids[alive]
+        rows = np.flatnonzero(alive)
+        ids_alive = ids[rows]
         lam, mu = pop.purchase_rate[ids_alive], pop.dropout_rate[ids_alive]
         theta = pop.service_response[ids_alive]
         d, contractual = s.discount_rate, s.contractual
         base = margin_per_turn(pop, ids_alive, s) * annuity_factor(mu, d, contractual)
-
-        dis = s.disengage
-        dis_value = margin_per_turn(pop, ids_alive, s, cost_to_serve=pop.cost_to_serve[ids_alive]
-                                    * dis.cost_to_serve_factor) * annuity_factor(
-            mu * dis.dropout_multiplier, d, contractual)
+        dis_value = disengaged_equity(pop, ids_alive, s)
 
         spends = np.array(_LEVELS) * s.service.half_saturation
         gains = np.empty((spends.size, ids_alive.size))
@@ -82,14 +97,5 @@ class Oracle(BaseStrategy):
             gains[j] = per_turn * annuity_factor(mu_e, d, contractual) - base
         best = np.argmax(gains, axis=0)
         best_gain = gains[best, np.arange(ids_alive.size)]
-        cost = spends[best]
-        # Per turn the service costs e; rank by gain per service dollar this turn.
-        candidates = np.flatnonzero(best_gain > 0)
-        order = candidates[np.argsort(-best_gain[candidates] / cost[candidates], kind="stable")]
-        affordable = order[np.cumsum(cost[order]) <= s.budget.service]
-        chosen = np.full(ids_alive.size, _NOTHING)
-        chosen[affordable] = best[affordable]
-        turn_away = (dis_value > base) & (chosen == _NOTHING)
-        chosen[turn_away] = _DISENGAGED
-        level[alive] = chosen
-        return level
+        turn_away = (dis_value > base) & (best_gain <= 0)
+        return rows, best, np.maximum(best_gain, 0.0), spends[best], turn_away

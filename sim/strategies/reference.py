@@ -7,14 +7,15 @@ import numpy as np
 from ..decisions import Decision, Tier
 from ..engine import Truth
 from ..observation import Observation
-from .base import BaseStrategy, even_acquisition, servable_count
+from .base import BaseStrategy, acquisition_money, even_acquisition, servable_count
 
 
-def equal_service(observation: Observation) -> tuple[Tier, ...]:
-    """Everyone gets the inherited per-customer service, capped by the budget."""
+def equal_service(observation: Observation, acquisition: dict[str, float]) -> tuple[Tier, ...]:
+    """Everyone gets the inherited per-customer service, capped by what is left of the budget."""
     s = observation.scenario
     n = servable_count(observation)
-    per_customer = min(s.inherited.service, s.budget.service / n) if n else 0.0
+    left = max(0.0, s.budget.marketing - sum(acquisition.values()))
+    per_customer = min(s.inherited.service, left / n) if n else 0.0
     return (Tier("everyone", "all", per_customer),)
 
 
@@ -28,22 +29,23 @@ class DoNothing(BaseStrategy):
 
 
 class MassMarketing(BaseStrategy):
-    """Acquisition budget spread evenly over channels; equal service to everyone."""
+    """The previous management's acquisition money spread evenly over channels; equal service."""
 
     name = "mass-marketing"
 
     def decide(self, observation: Observation, truth: Truth | None = None) -> Decision:
-        return Decision(even_acquisition(observation.scenario), equal_service(observation))
+        acquisition = even_acquisition(observation.scenario)
+        return Decision(acquisition, equal_service(observation, acquisition))
 
 
 class Volume(BaseStrategy):
-    """Whole acquisition budget in the channel that buys the most customers per dollar."""
+    """The acquisition money in the channel that buys the most customers per dollar; equal service."""
 
     name = "volume"
 
     def decide(self, observation: Observation, truth: Truth | None = None) -> Decision:
         s = observation.scenario
-        budget = s.budget.acquisition
-        counts = np.array([c.expected_acquisitions(budget) for c in s.channels])
-        cheapest = s.channels[int(np.argmax(counts))].name
-        return Decision({cheapest: budget}, equal_service(observation))
+        money = acquisition_money(s)
+        counts = np.array([c.expected_acquisitions(money) for c in s.channels])
+        acquisition = {s.channels[int(np.argmax(counts))].name: money}
+        return Decision(acquisition, equal_service(observation, acquisition))

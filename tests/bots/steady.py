@@ -11,6 +11,6 @@ class Bot:
 
     def decide(self, observation, truth=None):
         channels = self.scenario.channels
-        share = 0.5 * self.scenario.budget.acquisition / len(channels)
+        share = 0.3 * self.scenario.budget.marketing / len(channels)
         return Decision({c.name: share for c in channels},
                         (Tier("best", {"top": 0.05, "by": "profit_per_turn"}, 1.0),))

@@ -1,0 +1,226 @@
+"""Strategies students try, for checking that the score teaches the right lessons.
+
+None of these is a reference bot of the scorer; they are the yardsticks of
+the lesson tests (``tests/test_lessons.py``) and of ``benchmarks/lessons.py``:
+
+* the no-analysis strategies that the score's zero must sit near
+  (the inherited acquisition with no service; the same money split evenly
+  over the channels with no service);
+* disengaging everyone;
+* the oracle's acquisition with mass-marketing's service (how much the
+  acquisition lever is worth);
+* shortcuts: one rule on a single observable column, no model;
+* each shipped scenario's lesson as a pair of strategies, one following the
+  lesson and one ignoring it.
+
+Unless stated, a strategy spends the previous management's acquisition
+money (``acquisition_money``) and no more, so pairs differ only in what the
+lesson is about.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from ..decisions import DISENGAGE, Decision, Tier
+from ..engine import Truth
+from ..observation import Observation
+from .base import (BaseStrategy, acquisition_money, even_acquisition, greedy_acquisition,
+                   inherited_acquisition, servable_count)
+from .centric import channel_values
+from .oracle import Oracle
+from .reference import MassMarketing, Volume, equal_service
+
+
+class InheritedNoService(BaseStrategy):
+    """The previous management's acquisition, no service: no analysis at all."""
+
+    name = "inherited, no service"
+
+    def decide(self, observation: Observation, truth: Truth | None = None) -> Decision:
+        return Decision(inherited_acquisition(observation.scenario))
+
+
+class EvenNoService(BaseStrategy):
+    """The acquisition money split evenly over the channels, no service."""
+
+    name = "even split, no service"
+
+    def decide(self, observation: Observation, truth: Truth | None = None) -> Decision:
+        return Decision(even_acquisition(observation.scenario))
+
+
+class DisengageEveryone(BaseStrategy):
+    """Mass-marketing's acquisition, and every customer turned away."""
+
+    name = "disengage everyone"
+
+    def decide(self, observation: Observation, truth: Truth | None = None) -> Decision:
+        return Decision(even_acquisition(observation.scenario),
+                        (Tier("everyone", "all", DISENGAGE),))
+
+
+class OracleAcquisition(BaseStrategy):
+    """The oracle's channel values bought greedily; mass-marketing's service."""
+
+    name = "oracle acquisition, mass service"
+    sees_truth = True
+
+    def decide(self, observation: Observation, truth: Truth | None = None) -> Decision:
+        s = observation.scenario
+        tiers = equal_service(observation, even_acquisition(s))
+        cost = tiers[0].spend_per_customer * servable_count(observation)
+        values = Oracle._channel_values(observation, truth)
+        return Decision(greedy_acquisition(s, values, budget=s.budget.marketing - cost), tiers)
+
+
+def _vip_level(observation: Observation) -> float:
+    return 2.0 * observation.scenario.service.half_saturation
+
+
+class RuleStrategy(BaseStrategy):
+    """Acquisition by a fixed plan and tiers from one rule-maker; no model.
+
+    Attributes:
+        name: shown in tables.
+        tiers: observation -> tiers (and optional score columns).
+        acquisition: "even" (mass-marketing's), "volume" (all in the cheapest
+            channel), "channels" (greedy on each channel's observed cohort
+            value, the same money) or a function of the scenario.
+    """
+
+    def __init__(self, name: str,
+                 tiers: Callable[[Observation], tuple[tuple[Tier, ...], dict[str, Any]]],
+                 acquisition: Any = "even"):
+        self.name, self.tiers, self.acquisition = name, tiers, acquisition
+
+    def decide(self, observation: Observation, truth: Truth | None = None) -> Decision:
+        s = observation.scenario
+        if self.acquisition == "even":
+            acquisition = even_acquisition(s)
+        elif self.acquisition == "volume":
+            acquisition = Volume().decide(observation).acquisition
+        elif self.acquisition == "channels":
+            values = channel_values(observation)
+            acquisition = even_acquisition(s) if values is None else greedy_acquisition(
+                s, values, budget=acquisition_money(s), hurdle=0.0)
+        else:
+            acquisition = self.acquisition(s)
+        tiers, scores = self.tiers(observation)
+        return Decision(acquisition, tiers, scores)
+
+
+def vip_by(column: str, share: float = 0.2, disengage_losses: bool = False):
+    """Tiers: (turn away observed losses,) then real service to the top ``share`` by ``column``.
+
+    The VIP tier is cut to what the budget left after mass-marketing's
+    acquisition pays for.
+    """
+    def tiers(observation: Observation):
+        s = observation.scenario
+        level = _vip_level(observation)
+        n = servable_count(observation)
+        left = s.budget.marketing - acquisition_money(s)
+        out = []
+        if disengage_losses:
+            out.append(Tier("losses", {"field": "profit", "op": "<", "value": 0.0}, DISENGAGE))
+        if n:
+            top = min(share, np.floor(left / level) / max(observation.n_customers, 1))
+            rule = {"all": [{"field": "active", "op": "==", "value": 1},
+                            {"top": top, "by": column}]}
+            out.append(Tier(f"VIP by {column}", rule, level))
+        return tuple(out), {}
+    return tiers
+
+
+def serve_where(rule: dict, label: str):
+    """Tiers: real service to the customers ``rule`` matches, as many as the budget pays for."""
+    def tiers(observation: Observation):
+        s = observation.scenario
+        level = _vip_level(observation)
+        left = s.budget.marketing - acquisition_money(s)
+        from ..decisions import evaluate_rule
+
+        cols = observation.columns
+        match = evaluate_rule(rule, cols, observation.categories) & observation.active
+        if not match.any():
+            return (), {}
+        # Serve the most recent matches first if the budget cannot pay for all.
+        keep = min(int(match.sum()), int(left // level))
+        if keep == 0:
+            return (), {}
+        # Non-matches score NaN (missing), which no comparison selects.
+        score = np.where(match, -cols["recency"] + 1e-6 * np.arange(match.size), np.nan)
+        cut = np.sort(score[match])[::-1][keep - 1]
+        return (Tier(label, {"field": "lesson_pick", "op": ">=", "value": float(cut)}, level),), \
+            {"lesson_pick": score}
+    return tiers
+
+
+def cost_share_disengage(observation: Observation):
+    """Turn away customers whose cost-to-serve share of spend is over the gross margin."""
+    cols = observation.columns
+    share = np.divide(cols["total_cost_to_serve"], cols["total_spend"],
+                      out=np.zeros(observation.n_customers), where=cols["total_spend"] > 0)
+    margin = observation.scenario.gross_margin
+    return (Tier("costly", {"field": "cost_share", "op": ">", "value": margin}, DISENGAGE),), \
+        {"cost_share": share}
+
+
+def spread_evenly(observation: Observation):
+    """Tiers: the service money left after acquisition, spread over everyone."""
+    s = observation.scenario
+    n = servable_count(observation)
+    left = s.budget.marketing - acquisition_money(s)
+    return ((Tier("everyone", "all", left / n if n else 0.0),), {})
+
+
+def shortcuts() -> list[BaseStrategy]:
+    """One rule on a single observable column each, mass-marketing's acquisition, no model."""
+    return [
+        RuleStrategy("disengage by cost share", cost_share_disengage),
+        RuleStrategy("disengage losses, VIP by profit", vip_by("profit", disengage_losses=True)),
+        RuleStrategy("VIP by profit per turn", vip_by("profit_per_turn")),
+        RuleStrategy("VIP by total spend", vip_by("total_spend")),
+        RuleStrategy("VIP by frequency", vip_by("frequency")),
+    ]
+
+
+def all_in(channel: str):
+    """Acquisition plan: the whole acquisition money in one channel."""
+    return lambda scenario: {channel: acquisition_money(scenario)}
+
+
+def lesson_pair(key: str) -> tuple[BaseStrategy, BaseStrategy]:
+    """(follows the scenario's lesson, ignores it) for a shipped scenario's key."""
+    if key == "coffee":
+        # Find the regulars through the channels that reach them, serve them, not everyone.
+        return (RuleStrategy("regulars: best channels, VIP by frequency", vip_by("frequency"),
+                             acquisition="channels"),
+                RuleStrategy("passers-by: coupon app, service for all", spread_evenly,
+                             acquisition=all_in("coupon_app")))
+    if key == "department_store":
+        # Revenue is not value: a VIP tier by profit, losses turned away, against one by revenue.
+        return (RuleStrategy("VIP by profit, losses turned away",
+                             vip_by("profit", share=0.15, disengage_losses=True)),
+                RuleStrategy("VIP by revenue", vip_by("total_spend", share=0.15)))
+    if key == "direct_seller":
+        keen = {"field": "first_impression", "op": "==", "value": "keen"}
+        return (RuleStrategy("serve the keen", serve_where(keen, "keen")),
+                RuleStrategy("serve everyone a little", spread_evenly))
+    if key == "meal_kit":
+        return (RuleStrategy("channels that bring stayers", vip_by("profit", share=0.0),
+                             acquisition="channels"),
+                RuleStrategy("promo codes", vip_by("profit", share=0.0),
+                             acquisition=all_in("promo_codes")))
+    raise KeyError(f"no lesson pair for scenario {key!r}")
+
+
+def no_analysis() -> list[BaseStrategy]:
+    return [InheritedNoService(), EvenNoService()]
+
+
+__all__ = ["DisengageEveryone", "EvenNoService", "InheritedNoService", "OracleAcquisition",
+           "RuleStrategy", "lesson_pair", "no_analysis", "shortcuts", "MassMarketing"]
