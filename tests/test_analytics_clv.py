@@ -148,7 +148,7 @@ def test_customer_centric_bot_tiers_by_predicted_clv(scenario_name):
 def test_customer_centric_bot_falls_back_to_rfm_tiers(monkeypatch):
     from sim.strategies import centric
 
-    def no_history(observation):
+    def no_history(observation, **options):
         raise DataError("frequency is zero for every customer: nothing to fit")
 
     monkeypatch.setattr(centric, "predict_clv", no_history)

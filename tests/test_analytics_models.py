@@ -604,3 +604,23 @@ def test_bgbb_rejects_bad_input(arguments, field):
 def test_sbg_rejects_bad_input(survivors):
     with pytest.raises(DataError, match="survivors"):
         sbg.fit(survivors)
+
+
+def test_pareto_nbd_warm_start_reaches_the_same_fit(cdnow, cdnow_pareto):
+    """A search started near earlier estimates ends where a cold one does."""
+    x, t_x, T = cdnow
+    cold = cdnow_pareto
+    nudged = {k: v * 1.1 for k, v in cold.params.items()}
+    warm = pareto_nbd.fit(x, t_x, T, start=nudged)
+    assert warm.log_likelihood == pytest.approx(cold.log_likelihood, abs=1e-6)
+    for name, value in cold.params.items():
+        assert warm.params[name] == pytest.approx(value, rel=1e-3)
+
+
+def test_p_alive_of_one_time_buyers_is_computed_once_per_age_and_equals_the_direct_form():
+    params = {"r": 0.55, "alpha": 10.6, "s": 0.61, "beta": 11.7}
+    x = np.array([0, 0, 0, 2, 0, 5, 0])
+    t_x = np.array([0.0, 0.0, 0.0, 20.0, 0.0, 30.5, 0.0])
+    T = np.array([39.0, 39.0, 12.0, 39.0, 12.0, 38.0, 25.0])
+    log_alive, log_total = pareto_nbd._log_parts(params, x, t_x, T)
+    assert np.array_equal(pareto_nbd.p_alive(params, x, t_x, T), np.exp(log_alive - log_total))

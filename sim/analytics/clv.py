@@ -87,7 +87,8 @@ def noncontractual_clv(summary: CustomerSummary, margin: np.ndarray | float,
                        discount_rate: float, horizon: float = 1.0,
                        transactions: FitResult | None = None,
                        spend: FitResult | None = None,
-                       max_fit_customers: int | None = None) -> CustomerValue:
+                       max_fit_customers: int | None = None,
+                       warm_start: FitResult | None = None) -> CustomerValue:
     """Pareto/NBD × Gamma–Gamma CLV for any customer base.
 
     Args:
@@ -99,6 +100,9 @@ def noncontractual_clv(summary: CustomerSummary, margin: np.ndarray | float,
         spend: A Gamma–Gamma fit to reuse instead of fitting.
         max_fit_customers: Fit on at most this many customers (default
             ``MAX_FIT_CUSTOMERS``).
+        warm_start: A Pareto/NBD fit to start the search from (e.g. last
+            turn's, when the base has changed little); ignored when
+            ``transactions`` is given.
 
     Returns:
         The predictions; ``fits`` holds "pareto_nbd" and "gamma_gamma".
@@ -106,7 +110,8 @@ def noncontractual_clv(summary: CustomerSummary, margin: np.ndarray | float,
     x, t_x, T = summary.frequency, summary.recency, summary.T
     rows = fit_sample(x.size, max_fit_customers)
     if transactions is None:
-        transactions = pareto_nbd.fit(x[rows], t_x[rows], T[rows])
+        start = warm_start.params if warm_start is not None else None
+        transactions = pareto_nbd.fit(x[rows], t_x[rows], T[rows], start=start)
     if spend is None:
         spend = gamma_gamma.fit(x[rows], summary.monetary_value[rows])
     expected_spend = gamma_gamma.expected_spend(spend, x, summary.monetary_value)
@@ -152,7 +157,8 @@ def margin_share(observation: Observation, prior_tickets: float = 2.0) -> np.nda
 
 def predict_clv(observation: Observation, horizon: float = 1.0,
                 fits: dict[str, FitResult] | None = None,
-                max_fit_customers: int | None = None) -> CustomerValue:
+                max_fit_customers: int | None = None,
+                warm_start: dict[str, FitResult] | None = None) -> CustomerValue:
     """Predicted CLV of every customer the firm has, from observable data only.
 
     Args:
@@ -162,6 +168,9 @@ def predict_clv(observation: Observation, horizon: float = 1.0,
             to refit only every few turns; None fits afresh.
         max_fit_customers: Fit on at most this many customers (default
             ``MAX_FIT_CUSTOMERS``).
+        warm_start: Earlier fits (``CustomerValue.fits``) to start the
+            transaction model's search from: a refit that costs a few
+            steps when the base has changed little since.
 
     Returns:
         Predictions per customer row, dollars at the start of the turn.
@@ -176,7 +185,8 @@ def predict_clv(observation: Observation, horizon: float = 1.0,
     if not s.contractual:
         return noncontractual_clv(summarise_observation(observation), margin_share(observation),
                                   s.discount_rate, horizon, fits.get("pareto_nbd"),
-                                  fits.get("gamma_gamma"), max_fit_customers)
+                                  fits.get("gamma_gamma"), max_fit_customers,
+                                  (warm_start or {}).get("pareto_nbd"))
     return _contractual_clv(observation, horizon, fits.get("sbg"))
 
 

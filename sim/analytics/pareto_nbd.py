@@ -183,7 +183,7 @@ def log_likelihood(params: Params, frequency, recency, T, weights=None) -> float
     return float(np.dot(weights, log_likelihood_terms(params, x, t_x, T)))
 
 
-def fit(frequency, recency, T, weights=None) -> FitResult:
+def fit(frequency, recency, T, weights=None, start: Params | None = None) -> FitResult:
     """Maximum-likelihood Pareto/NBD fit.
 
     Args:
@@ -191,12 +191,17 @@ def fit(frequency, recency, T, weights=None) -> FitResult:
         recency: Time of the last repeat purchase t_x (0 if x = 0).
         T: Time since first purchase (scalar or per customer), same unit.
         weights: Optional whole-number counts of identical rows.
+        start: Parameters to start the search from (e.g. last turn's fit
+            of a slowly changing base); None starts from moment guesses.
 
     Returns:
         FitResult with params r, alpha, s, beta (alpha, beta per time unit).
     """
     x, t_x, T, weights = compress_rows(frequency, recency, T, weights)
     require_some_repeaters(x, weights)
+    if start is not None:
+        # Near the optimum already: the full data only polishes.
+        return _maximise(x, t_x, T, weights, tuple(param_values(start, PARAM_NAMES)))
     # Prior means matching the observed purchase rate and a lifetime about as
     # long as the observation window.
     mean_age = np.average(T, weights=weights)
@@ -355,9 +360,24 @@ def expected_purchases(params: Params, t) -> np.ndarray:
 
 
 def p_alive(params: Params, x, t_x, T) -> np.ndarray:
-    """Probability each customer is still alive at T, given (x, t_x, T)."""
-    log_alive, log_total = _log_parts(params, x, t_x, T)
-    return np.exp(log_alive - log_total)
+    """Probability each customer is still alive at T, given (x, t_x, T).
+
+    Customers with no repeat purchase (x = 0, t_x = 0) differ only by T, and
+    a base holds few distinct ages: their integral is computed once per age.
+    """
+    x, t_x, T = (a.astype(float, copy=False) for a in np.broadcast_arrays(x, t_x, T))
+    once = (x == 0) & (t_x == 0)
+    out = np.empty(x.shape)
+    if once.any():
+        ages, which = np.unique(T[once], return_inverse=True)
+        zeros = np.zeros(ages.size)
+        log_alive, log_total = _log_parts(params, zeros, zeros, ages)
+        out[once] = np.exp(log_alive - log_total)[which]
+    rest = ~once
+    if rest.any():
+        log_alive, log_total = _log_parts(params, x[rest], t_x[rest], T[rest])
+        out[rest] = np.exp(log_alive - log_total)
+    return out
 
 
 def conditional_expected_purchases(params: Params, t, x, t_x, T) -> np.ndarray:

@@ -150,6 +150,7 @@ class CustomerCentric(BaseStrategy):
         self._last_spend: dict[str, float] | None = None
         self._yield = np.ones(len(scenario.channels))
         self._values: np.ndarray | None = None
+        self._fits: dict | None = None
 
     def decide(self, observation: Observation, truth: Truth | None = None) -> Decision:
         s = observation.scenario
@@ -162,12 +163,14 @@ class CustomerCentric(BaseStrategy):
                                         self._yield)
         cap = _SERVICE_SHARE * s.budget.marketing
         try:
-            value = predict_clv(observation)
+            # Last turn's fits start this turn's search: the base changes little in a turn.
+            value = predict_clv(observation, warm_start=self._fits)
         except DataError:
             tiers, cost = self.rfm_tiers(observation, cap)
             scores = {}
             values = channel_values(observation)
         else:
+            self._fits = value.fits
             tiers, cost = self.clv_tiers(observation, value, cap)
             scores = value.columns()
             values = channel_values(observation)
