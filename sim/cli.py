@@ -104,8 +104,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"  [{done + 1}/{len(games)}] playing {name} ({time.perf_counter() - started:.1f} s)",
               file=sys.stderr, flush=True)
 
+    workers = args.workers if args.workers is not None else _auto_workers(scenario.prospects)
     try:
-        card = score(scenario, strategy, args.seed, progress=progress)
+        card = score(scenario, strategy, args.seed, progress=progress, workers=workers)
     except DecisionError as exc:
         # The engine refused the bot's decision (over budget, unknown field):
         # name the bot file and the turn, not just the entry.
@@ -125,6 +126,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
     _print_game(summary, scenario.contractual)
     print(f"({time.perf_counter() - started:.1f} s)", file=sys.stderr)
     return 0
+
+
+#: From this many prospects on, ``ccsim run`` plays the references in worker
+#: processes: below it a game takes less than starting a worker.
+PARALLEL_FROM_PROSPECTS = 200_000
+
+
+def _auto_workers(prospects: int) -> int:
+    """Worker processes for the reference games: every core for a large market, else none."""
+    return min(os.cpu_count() or 1, 4) if prospects >= PARALLEL_FROM_PROSPECTS else 1
 
 
 def _print_game(summary: dict, contractual: bool) -> None:
@@ -279,6 +290,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"override the pool size ({prospects.low:,} .. {prospects.high:,})")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--record", metavar="FILE", help="write the game record (JSON) to FILE")
+    p.add_argument("--workers", type=_workers, default=None,
+                   help="processes for the reference games (default: every core from "
+                        f"{PARALLEL_FROM_PROSPECTS:,} prospects on, else 1)")
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("replay", help="play a game record again and verify every number it claims")
@@ -322,6 +336,10 @@ def _window_size(text: str) -> tuple[int, int]:
     if not x:
         raise argparse.ArgumentTypeError(f"--size must be WIDTHxHEIGHT, e.g. 1280x720, got {text[:40]!r}")
     return (_whole(width, 960, 7680, "--size width"), _whole(height, 600, 4320, "--size height"))
+
+
+def _workers(text: str) -> int:
+    return _whole(text, 1, 64, "--workers")
 
 
 def _seed(text: str) -> int:

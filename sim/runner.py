@@ -140,24 +140,82 @@ class Scorecard:
 
 
 def score(scenario: Scenario, strategy, seed: int, references=REFERENCES,
-          progress: Callable[[str], None] | None = None) -> Scorecard:
+          progress: Callable[[str], None] | None = None, workers: int = 1) -> Scorecard:
     """Play ``strategy`` and every reference on the same seed and compare firm values.
 
-    A reference of the same name as the strategy is not played twice.
+    A reference of the same name as the strategy is not played twice.  With
+    ``workers`` > 1 the references are played in that many worker processes
+    while this process plays the strategy (the games are independent and
+    deterministic, so the results are the same as with one process).
 
     Args:
-        progress: called with each strategy's name before its game is played.
+        progress: called with each strategy's name as its game starts.
+        workers: processes for the reference games (1: all in this process).
     """
     from .strategies import get_strategy
 
-    if progress:
-        progress(strategy.name)
-    card = Scorecard(play_game(scenario, strategy, seed))
-    for name in references:
-        if name == strategy.name:
-            card.baselines[name] = card.player.value
-            continue
+    # Longest games first, so the workers finish together.
+    others = sorted((name for name in references if name != strategy.name),
+                    key=lambda name: _EXPECTED_COST.get(name, 0), reverse=True)
+    pending = {}
+    pool = _reference_pool(workers) if workers > 1 and others else None
+    try:
+        if pool is not None:
+            pending = {name: pool.submit(_reference_value, scenario, name, seed) for name in others}
         if progress:
-            progress(name)
-        card.baselines[name] = play_game(scenario, get_strategy(name), seed).value
+            progress(strategy.name)
+        card = Scorecard(play_game(scenario, strategy, seed))
+        for name in references:
+            if name == strategy.name:
+                card.baselines[name] = card.player.value
+            elif name in pending:
+                if progress:
+                    progress(name)
+                card.baselines[name] = pending[name].result()
+            else:
+                if progress:
+                    progress(name)
+                card.baselines[name] = play_game(scenario, get_strategy(name), seed).value
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     return card
+
+
+#: Rough relative cost of each reference's game (the oracle values every option).
+_EXPECTED_COST = {"oracle": 3, "customer-centric": 3, "mass-marketing": 2, "volume": 2,
+                  "do-nothing": 1}
+
+
+def _reference_value(scenario: Scenario, name: str, seed: int) -> GameValue:
+    """A reference strategy's game value (run in a worker process)."""
+    from .strategies import get_strategy
+
+    return play_game(scenario, get_strategy(name), seed).value
+
+
+#: Thread counts of the numeric libraries in worker processes: one each, since
+#: the processes already fill the cores (BLAS threads on top slow the fits).
+_ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def _reference_pool(workers: int):
+    """A pool of fresh worker processes, each with one BLAS thread."""
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    saved = {k: os.environ.get(k) for k in _ONE_THREAD}
+    os.environ.update(_ONE_THREAD)
+    try:
+        # Spawned (not forked) workers read the environment as they start.
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        # Workers start as tasks arrive: start them all now, while the variables are set.
+        list(pool.map(int, range(workers)))
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return pool

@@ -214,3 +214,10 @@ def test_records_are_strict_json(tmp_path):
 
 
 assert SCENARIOS  # the parametrised tests above run over every shipped scenario
+
+
+def test_references_in_worker_processes_give_the_same_scorecard():
+    scenario = small("direct_seller", 2000)
+    alone = score(scenario, get_strategy("customer-centric"), 3)
+    pooled = score(scenario, get_strategy("customer-centric"), 3, workers=2)
+    assert pooled.to_dict() == alone.to_dict()

@@ -57,13 +57,16 @@ class Oracle(BaseStrategy):
         s = truth.scenario
         pop = truth.population
         pool = np.flatnonzero(truth.in_pool)
-        worth = prospect_value(pop, pool, s)
-        weight = pop.affinity[pop.type_index[pool]]
-        reach = weight.sum(axis=0)
-        per_customer = np.divide(worth @ weight, reach, out=np.zeros(reach.size), where=reach > 0)
+        # A prospect's reach weight depends on its type only: sum by type, then
+        # weight the few type totals (not a prospects x channels matrix).
+        n_types = pop.affinity.shape[0]
+        pool_types = pop.type_index[pool]
+        worth = np.bincount(pool_types, prospect_value(pop, pool, s), n_types) @ pop.affinity
+        reach = np.bincount(pool_types, minlength=n_types) @ pop.affinity
+        full = np.bincount(pop.type_index, minlength=n_types) @ pop.affinity
+        per_customer = np.divide(worth, reach, out=np.zeros(reach.size), where=reach > 0)
         # A channel buys ceiling x (1 - exp(-k A)) x the share of its reach left in
         # the pool: value per unit of the response curve.
-        full = pop.affinity[pop.type_index].sum(axis=0)
         return per_customer * np.divide(reach, full, out=np.zeros(reach.size), where=full > 0)
 
     @staticmethod
