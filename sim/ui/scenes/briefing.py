@@ -105,6 +105,17 @@ class BriefingScene(Scene):
     def layer_key(self):
         return (self.choice, self.message)
 
+    def _story_size(self, story: pygame.Rect, blocks: tuple[str, ...]) -> int:
+        """The largest font size (15 px down to 11, scaled) at which every block fits the story."""
+        px = self.app.px
+        for base in range(15, 10, -1):
+            size = px(base)
+            lines = sum(len(draw.wrap(block, size, story.width)) for block in blocks)
+            # Blocks, the heading between them and the gaps around it.
+            if lines * int(size * 1.3) + px(42) <= story.height:
+                return size
+        return px(11)
+
     def paint(self, surface: pygame.Surface) -> None:
         px = self.app.px
         p = self.public
@@ -114,13 +125,15 @@ class BriefingScene(Scene):
         inner = draw.panel(surface, self.right, p.name, px(22))
         facts_w = int(inner.width * 0.34)
         story = pygame.Rect(inner.left, inner.top, inner.width - facts_w - px(24), inner.height)
-        y = draw.paragraph(surface, prose(p.briefing), story, px(15))
-        draw.text(surface, "What the score means", (story.left, y + px(6)), px(16), draw.ACCENT, bold=True)
+        hint = "The board's hint: " + p.lesson
+        size = self._story_size(story, (prose(p.briefing), SCORE_TEXT, hint))
+        y = draw.paragraph(surface, prose(p.briefing), story, size)
+        draw.text(surface, "What the score means", (story.left, y + px(6)), size + 1, draw.ACCENT,
+                  bold=True)
         y = draw.paragraph(surface, SCORE_TEXT, pygame.Rect(story.left, y + px(30), story.width,
-                                                            inner.bottom - y - px(30)), px(15))
-        draw.paragraph(surface, "The board's hint: " + p.lesson,
-                       pygame.Rect(story.left, y + px(6), story.width, inner.bottom - y - px(6)),
-                       px(15), draw.MUTED)
+                                                            inner.bottom - y - px(30)), size)
+        draw.paragraph(surface, hint, pygame.Rect(story.left, y + px(6), story.width,
+                                                  inner.bottom - y - px(6)), size, draw.MUTED)
         numbers = pygame.Rect(story.right + px(24), inner.top, facts_w, inner.height)
         budget = marketing_budget(p)
         facts = [("Turns", f"{p.turns} {p.turn_length}s, after {p.warmup_turns} of history"),
