@@ -695,19 +695,34 @@ def _check_shape(text: str) -> None:
         yaml.YAMLError: with the position of the first node over a limit.
     """
     depth = nodes = 0
-    for event in yaml.parse(text, Loader=_BaseLoader):
-        if isinstance(event, yaml.CollectionStartEvent):
-            depth += 1
-            if depth > limits.MAX_YAML_DEPTH:
-                raise yaml.YAMLError(f"nested deeper than {limits.MAX_YAML_DEPTH} levels at line "
-                                     f"{event.start_mark.line + 1}")
-        elif isinstance(event, yaml.CollectionEndEvent):
-            depth -= 1
-        if isinstance(event, (yaml.NodeEvent, yaml.CollectionStartEvent)):
-            nodes += 1
-            if nodes > limits.MAX_YAML_NODES:
-                raise yaml.YAMLError(f"more than {limits.MAX_YAML_NODES:,} entries (at line "
-                                     f"{event.start_mark.line + 1}); a scenario has a few hundred")
+    try:
+        for event in yaml.parse(text, Loader=_BaseLoader):
+            depth, nodes = _count_event(event, depth, nodes)
+    except yaml.MarkedYAMLError as exc:
+        # Newer libyaml scanners stop deep flow nesting themselves, ahead of
+        # the events: report it as the same limit.
+        if "nesting depth" in str(exc.problem):
+            line = exc.problem_mark.line + 1 if exc.problem_mark else "?"
+            raise yaml.YAMLError(f"nested deeper than {limits.MAX_YAML_DEPTH} levels at line "
+                                 f"{line}") from None
+        raise
+
+
+def _count_event(event, depth: int, nodes: int) -> tuple[int, int]:
+    """Depth and node count after one YAML event; a YAMLError past a limit."""
+    if isinstance(event, yaml.CollectionStartEvent):
+        depth += 1
+        if depth > limits.MAX_YAML_DEPTH:
+            raise yaml.YAMLError(f"nested deeper than {limits.MAX_YAML_DEPTH} levels at line "
+                                 f"{event.start_mark.line + 1}")
+    elif isinstance(event, yaml.CollectionEndEvent):
+        depth -= 1
+    if isinstance(event, (yaml.NodeEvent, yaml.CollectionStartEvent)):
+        nodes += 1
+        if nodes > limits.MAX_YAML_NODES:
+            raise yaml.YAMLError(f"more than {limits.MAX_YAML_NODES:,} entries (at line "
+                                 f"{event.start_mark.line + 1}); a scenario has a few hundred")
+    return depth, nodes
 
 
 def load_scenario(source: str | Path) -> Scenario:
