@@ -30,12 +30,11 @@ from .decisions import Decision, Tier
 from .runner import PlayedGame, replay_game, play_game
 from .scenario import Scenario
 from .score_columns import essential_scores
-from .scoring import GameValue, centricity_score
+from .scoring import GameValue, centricity_score, true_value_deciles
 from .session import LAB_COLUMNS, rule_uses, budget_problem, marketing_budget
 from .strategies import get_strategy
 from .strategies.base import BaseStrategy, even_acquisition
 from .strategies.reference import equal_service
-from .valuation import prospect_value
 
 PLAYER = "you"
 LEVER_ACQUISITION = "your acquisition + mass service"
@@ -156,13 +155,9 @@ def _fit_budget(decision: Decision, observation) -> Decision:
 
 def _value_by_decile(played: PlayedGame) -> tuple[float, ...]:
     """Share of the true value of the player's customers in each true-value decile."""
-    truth = played.game.truth
-    if truth.row_prospect.size == 0:
+    if played.game.customers.size == 0:
         return (0.0,) * 10
-    worth = prospect_value(truth.population, truth.row_prospect, played.scenario)
-    order = np.argsort(-worth, kind="stable")
-    decile = np.empty(order.size, dtype=np.int64)
-    decile[order] = np.arange(order.size) * 10 // order.size
+    worth, decile = true_value_deciles(played.game)
     total = np.bincount(decile, weights=np.maximum(worth, 0.0), minlength=10)
     return tuple(float(x) for x in total / total.sum()) if total.sum() > 0 else (0.0,) * 10
 

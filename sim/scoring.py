@@ -91,15 +91,22 @@ def value_game(game: Game, strategy: str = "") -> GameValue:
                      tuple(game.results), true_turns, service_by_decile(game), top20, unprofitable)
 
 
+def true_value_deciles(game: Game) -> tuple[np.ndarray, np.ndarray]:
+    """Each customer row's true value at acquisition (dollars) and its decile (0 = best tenth)."""
+    truth = game.truth
+    worth = prospect_value(truth.population, truth.row_prospect, game.scenario)
+    order = np.argsort(-worth, kind="stable")
+    decile = np.empty(order.size, dtype=np.int64)
+    decile[order] = np.arange(order.size) * 10 // max(order.size, 1)
+    return worth, decile
+
+
 def service_by_decile(game: Game) -> tuple[float, ...]:
     """Share of service dollars by decile of true customer value (most valuable first)."""
     truth = game.truth
     if truth.row_prospect.size == 0:
         return (0.0,) * 10
-    worth = prospect_value(truth.population, truth.row_prospect, game.scenario)
-    order = np.argsort(-worth, kind="stable")
-    decile = np.empty(order.size, dtype=np.int64)
-    decile[order] = np.arange(order.size) * 10 // order.size
+    _, decile = true_value_deciles(game)
     spent = np.bincount(decile, weights=truth.service_received, minlength=10)
     total = spent.sum()
     return tuple(float(x) for x in (spent / total if total > 0 else spent))
