@@ -10,6 +10,7 @@ with PASS/FAIL (reported, never asserted).
 
     PYTHONPATH=. python benchmarks/lessons.py                  # seeds 101-110, 20k prospects
     PYTHONPATH=. python benchmarks/lessons.py --seeds 1 2 3 --prospects 10000 --scenario coffee
+    PYTHONPATH=. python benchmarks/lessons.py --prospects 0     # each scenario at its shipped size
 """
 
 from __future__ import annotations
@@ -110,15 +111,17 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", nargs="*", default=shipped_scenario_names())
     parser.add_argument("--seeds", nargs="*", type=int, default=list(range(101, 111)))
-    parser.add_argument("--prospects", type=int, default=20_000)
+    parser.add_argument("--prospects", type=int, default=20_000,
+                        help="pool size; 0 plays each scenario at its own (shipped) size")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     report = {}
     failures = 0
     for key in args.scenario:
         t0 = time.perf_counter()
-        m = measure(key, args.seeds, args.prospects)
-        print(f"\n== {key}  (seeds {args.seeds[0]}..{args.seeds[-1]}, {args.prospects:,} prospects,"
+        prospects = args.prospects or load_scenario(key).prospects
+        m = measure(key, args.seeds, prospects)
+        print(f"\n== {key}  (seeds {args.seeds[0]}..{args.seeds[-1]}, {prospects:,} prospects,"
               f" {time.perf_counter() - t0:.0f} s)")
         print(f"{'strategy':50s} {'score':>8s} {'sd':>6s} {'firm value':>14s}")
         for name, sc in m["scores"].items():
