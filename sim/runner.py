@@ -149,7 +149,8 @@ def score(scenario: Scenario, strategy, seed: int, references=REFERENCES,
     deterministic, so the results are the same as with one process).
 
     Args:
-        progress: called with each strategy's name as its game starts.
+        progress: called with each strategy's name as its game starts (queued,
+            with workers).
         workers: processes for the reference games (1: all in this process).
     """
     from .strategies import get_strategy
@@ -162,6 +163,8 @@ def score(scenario: Scenario, strategy, seed: int, references=REFERENCES,
     try:
         if pool is not None:
             pending = {name: pool.submit(_reference_value, scenario, name, seed) for name in others}
+            for name in others if progress else ():
+                progress(name)
         if progress:
             progress(strategy.name)
         card = Scorecard(play_game(scenario, strategy, seed))
@@ -169,8 +172,6 @@ def score(scenario: Scenario, strategy, seed: int, references=REFERENCES,
             if name == strategy.name:
                 card.baselines[name] = card.player.value
             elif name in pending:
-                if progress:
-                    progress(name)
                 card.baselines[name] = pending[name].result()
             else:
                 if progress:
