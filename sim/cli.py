@@ -14,7 +14,6 @@ temporary directory; 130 interrupted.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import re

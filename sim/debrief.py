@@ -29,7 +29,6 @@ from .analytics.fitting import DataError
 from .decisions import Decision, Tier
 from .runner import PlayedGame, replay_game, play_game
 from .scenario import Scenario
-from .score_columns import essential_scores
 from .scoring import GameValue, centricity_score, true_value_deciles
 from .session import LAB_COLUMNS, rule_uses, budget_problem, marketing_budget
 from .strategies import get_strategy

@@ -22,7 +22,6 @@ Schema (version 1)::
 from __future__ import annotations
 
 import json
-import math
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -113,8 +112,7 @@ def _finite_or_none(value: Any) -> Any:
 
 def encode_decision(decision: Decision) -> dict:
     """A decision's JSON form with its score columns compressed."""
-    out = decision.to_dict() if not decision.scores else Decision(
-        decision.acquisition, decision.tiers).to_dict()
+    out = Decision(decision.acquisition, decision.tiers).to_dict()
     if decision.scores:
         out["scores"] = {name: encode_column(values) for name, values in decision.scores.items()}
     return out

@@ -8,7 +8,6 @@ The bad files are the shipped coffee scenario with one thing broken.
 
 from __future__ import annotations
 
-import copy
 import math
 from pathlib import Path
 from typing import Any, Callable

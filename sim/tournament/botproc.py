@@ -178,8 +178,7 @@ def serve(inbox: int, outbox: int, bot_path: str, memory_mb: int) -> int:
                             detail=f"decide() returned {type(decision).__name__}, not a Decision")
             decision = essential_scores(decision, observation.n_customers, set(observation.columns))
             encoded = encode_decision(decision)
-        except MemoryError as exc:
-            del exc
+        except MemoryError:
             return fail("out of memory", detail=f"over the {memory_mb} MB limit")
         except BaseException as exc:
             return fail("crashed", exc)

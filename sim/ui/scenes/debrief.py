@@ -100,7 +100,6 @@ class DebriefScene(Scene):
         self.side = pygame.Rect(self.chart_rect.right + px(12), top, rect.width - self.chart_rect.right - px(28),
                                 bottom - top - px(12))
         if self.ready:
-            d = self.debrief
             tips = ["Discounted profit of your turns plus the true value of the customers you left, "
                     "discounted: what your firm is worth.",
                     "(you - mass-marketing) / (oracle - mass-marketing) x 100.",
@@ -109,7 +108,6 @@ class DebriefScene(Scene):
             w4 = self.cards.width // 4
             for i, tip in enumerate(tips):
                 self.tooltips.add(pygame.Rect(self.cards.left + i * w4, self.cards.top, w4, self.cards.height), tip)
-            del d
 
     def on_intent(self, intent: str) -> None:
         from .briefing import BriefingScene

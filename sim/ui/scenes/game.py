@@ -733,8 +733,6 @@ class DecisionsScene(GameScene):
         self.enter()
 
     def _end_turn(self) -> None:
-        from .debrief import DebriefScene
-
         try:
             result = self.session.end_turn(self.plan)
         except DecisionError as exc:
@@ -752,9 +750,9 @@ class DecisionsScene(GameScene):
     def draw_body(self, surface: pygame.Surface) -> None:
         px = self.app.px
         p, pv = self.public, self.preview
-        inner = draw.panel(surface, self.acq_rect, "Acquisition: dollars per channel this turn", px(16))
-        inner = draw.panel(surface, self.tier_rect, "Service tiers: first match wins; dollars per customer",
-                           px(16))
+        draw.panel(surface, self.acq_rect, "Acquisition: dollars per channel this turn", px(16))
+        draw.panel(surface, self.tier_rect, "Service tiers: first match wins; dollars per customer",
+                   px(16))
         labels = {c.name: c.label for c in p.channels}
         rows = self._rows()
         for i, (kind, key, rect) in enumerate(self.row_rects):
