@@ -27,11 +27,11 @@ import numpy as np
 from .analytics.clv import predict_clv
 from .analytics.fitting import DataError
 from .decisions import Decision, Tier
+from .references import reference_values
 from .runner import PlayedGame, replay_game, play_game
 from .scenario import Scenario
 from .scoring import GameValue, centricity_score, true_value_deciles
 from .session import LAB_COLUMNS, rule_uses, budget_problem, marketing_budget
-from .strategies import get_strategy
 from .strategies.base import BaseStrategy, even_acquisition
 from .strategies.reference import equal_service
 
@@ -182,11 +182,8 @@ def debrief_of(scenario: Scenario, seed: int, decisions: list[Decision],
         tell("replaying your game")
         played = replay_game(scenario, seed, decisions, PLAYER)
     values = {PLAYER: played.value.firm_value}
-    references = {}
-    for name in ("mass-marketing", "do-nothing", "volume", "customer-centric", "oracle"):
-        tell(f"playing {name}")
-        references[name] = play_game(scenario, get_strategy(name), seed).value
-        values[name] = references[name].firm_value
+    references = reference_values(scenario, seed, progress=lambda name: tell(f"playing {name}"))
+    values.update((name, value.firm_value) for name, value in references.items())
     tell("measuring your acquisition")
     values[LEVER_ACQUISITION] = play_game(
         scenario, _Composed(LEVER_ACQUISITION, decisions, "acquisition"), seed).value.firm_value

@@ -322,21 +322,26 @@ def verify_record(record: GameRecord, references: bool = True) -> list[Differenc
 
 
 def _score_differences(record: GameRecord, played, references: bool) -> list[Difference]:
-    """Claimed final scores against the replayed game's (and the references', if claimed)."""
-    from .runner import play_game
-    from .scoring import centricity_score
-    from .strategies import get_strategy
+    """Claimed final scores against the replayed game's (and the references', if claimed).
 
-    recomputed = {k: getattr(played.value, k) for k in _SCORE_FIELDS}
+    Every reference a record claims is played again on the record's seed
+    (``sim.references``), including one that shares the record's strategy
+    name: a name is a claim like any other.  A baseline that names no
+    reference strategy cannot be recomputed and differs.
+    """
+    from .references import REFERENCES, SCALE, is_reference, reference_values
+    from .scoring import centricity_score
+
+    recomputed: dict[str, Any] = {k: getattr(played.value, k) for k in _SCORE_FIELDS}
     baselines = record.scores.get("baselines")
     if references and (isinstance(baselines, dict) or "centricity_score" in record.scores):
-        names = list(baselines) if isinstance(baselines, dict) else []
-        names += [n for n in ("mass-marketing", "oracle") if n not in names]
-        values = {n: (played.value.firm_value if n == record.strategy
-                      else play_game(record.scenario, get_strategy(n), record.seed).value.firm_value)
-                  for n in names}
+        claimed_names = list(baselines) if isinstance(baselines, dict) else []
+        names = [n for n in REFERENCES if n in claimed_names or n in SCALE]
+        values = {n: v.firm_value for n, v in reference_values(record.scenario, record.seed,
+                                                                names).items()}
         if isinstance(baselines, dict):
-            recomputed["baselines"] = {n: values[n] for n in baselines}
+            recomputed["baselines"] = {n: values[n] if is_reference(n) else "(not a reference strategy)"
+                                       for n in baselines}
         if "centricity_score" in record.scores:
             recomputed["centricity_score"] = _finite_or_none(centricity_score(
                 played.value.firm_value, values["mass-marketing"], values["oracle"]))

@@ -17,10 +17,9 @@ from .decisions import Decision
 from .engine import Game, TurnResult
 from .scenario import Scenario
 from .score_columns import essential_scores
+from .references import (EXPECTED_COST, REFERENCES, cached_value, is_reference, remember,
+                         start_references)
 from .scoring import GameValue, centricity_score, value_game
-
-#: Reference strategies played beside every scored game, on the same seed.
-REFERENCES = ("do-nothing", "mass-marketing", "volume", "customer-centric", "oracle")
 
 
 @dataclass
@@ -143,80 +142,39 @@ def score(scenario: Scenario, strategy, seed: int, references=REFERENCES,
           progress: Callable[[str], None] | None = None, workers: int = 1) -> Scorecard:
     """Play ``strategy`` and every reference on the same seed and compare firm values.
 
-    A reference of the same name as the strategy is not played twice.  With
-    ``workers`` > 1 the references are played in that many worker processes
-    while this process plays the strategy (the games are independent and
-    deterministic, so the results are the same as with one process).
+    The references come from ``sim.references`` (played once per process and
+    seed).  A built-in reference played as the strategy is not played twice:
+    its game is the reference's.  With ``workers`` > 1 the references are
+    played in that many worker processes while this process plays the
+    strategy (the games are independent and deterministic, so the results
+    are the same as with one process).
 
     Args:
         progress: called with each strategy's name as its game starts (queued,
             with workers).
         workers: processes for the reference games (1: all in this process).
     """
-    from .strategies import get_strategy
-
+    builtin = _is_builtin(strategy)
+    others = [name for name in references
+              if name != builtin and cached_value(scenario, name, seed) is None]
     # Longest games first, so the workers finish together.
-    others = sorted((name for name in references if name != strategy.name),
-                    key=lambda name: _EXPECTED_COST.get(name, 0), reverse=True)
-    pending = {}
-    pool = _reference_pool(workers) if workers > 1 and others else None
-    try:
-        if pool is not None:
-            pending = {name: pool.submit(_reference_value, scenario, name, seed) for name in others}
-            for name in others if progress else ():
-                progress(name)
+    others.sort(key=lambda name: EXPECTED_COST.get(name, 0), reverse=True)
+    with start_references(scenario, seed, others, workers if others else 1, progress) as pending:
         if progress:
             progress(strategy.name)
         card = Scorecard(play_game(scenario, strategy, seed))
+        if builtin:
+            remember(scenario, builtin, seed, card.player.value)
         for name in references:
-            if name == strategy.name:
-                card.baselines[name] = card.player.value
-            elif name in pending:
-                card.baselines[name] = pending[name].result()
-            else:
-                if progress:
-                    progress(name)
-                card.baselines[name] = play_game(scenario, get_strategy(name), seed).value
-    finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
+            card.baselines[name] = pending.result(name)
     return card
 
 
-#: Rough relative cost of each reference's game (the oracle values every option).
-_EXPECTED_COST = {"oracle": 3, "customer-centric": 3, "mass-marketing": 2, "volume": 2,
-                  "do-nothing": 1}
-
-
-def _reference_value(scenario: Scenario, name: str, seed: int) -> GameValue:
-    """A reference strategy's game value (run in a worker process)."""
+def _is_builtin(strategy) -> str | None:
+    """The reference's name if ``strategy`` is that built-in reference itself, else None."""
     from .strategies import get_strategy
 
-    return play_game(scenario, get_strategy(name), seed).value
-
-
-#: Thread counts of the numeric libraries in worker processes: one each, since
-#: the processes already fill the cores (BLAS threads on top slow the fits).
-_ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-
-
-def _reference_pool(workers: int):
-    """A pool of fresh worker processes, each with one BLAS thread."""
-    import multiprocessing
-    import os
-    from concurrent.futures import ProcessPoolExecutor
-
-    saved = {k: os.environ.get(k) for k in _ONE_THREAD}
-    os.environ.update(_ONE_THREAD)
-    try:
-        # Spawned (not forked) workers read the environment as they start.
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
-        # Workers start as tasks arrive: start them all now, while the variables are set.
-        list(pool.map(int, range(workers)))
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-    return pool
+    name = getattr(strategy, "name", None)
+    if not is_reference(name):
+        return None
+    return name if type(strategy) is type(get_strategy(name)) else None

@@ -221,3 +221,24 @@ def test_references_in_worker_processes_give_the_same_scorecard():
     alone = score(scenario, get_strategy("customer-centric"), 3)
     pooled = score(scenario, get_strategy("customer-centric"), 3, workers=2)
     assert pooled.to_dict() == alone.to_dict()
+
+
+def test_a_record_relabelled_as_a_reference_does_not_verify(tmp_path, capsys):
+    # A customer-centric game claiming to be the oracle's, with the oracle's
+    # score: the oracle is played again, so its baseline and the score differ.
+    path = _record_file(tmp_path, references=True)
+    _edit(path, lambda d: d.update(strategy="oracle"))
+    _edit(path, lambda d: d["scores"]["baselines"].update(oracle=d["scores"]["firm_value"]))
+    _edit(path, lambda d: d["scores"].update(centricity_score=100.0))
+    code, out, _ = cli(capsys, "replay", str(path))
+    assert code == 1
+    assert "scores.baselines.oracle" in out
+    assert "scores.centricity_score" in out
+
+
+def test_a_record_naming_an_unknown_reference_differs(tmp_path, capsys):
+    path = _record_file(tmp_path, references=True)
+    _edit(path, lambda d: d["scores"]["baselines"].update(genius=1.0))
+    code, out, _ = cli(capsys, "replay", str(path))
+    assert code == 1
+    assert "scores.baselines.genius: claimed 1.0, recomputed '(not a reference strategy)'" in out

@@ -23,9 +23,9 @@ from typing import Any
 
 from ..decisions import DecisionError
 from ..records import RecordError, engine_version, parse_record, read_record, verify_record
-from ..runner import REFERENCES, play_game
+from ..references import REFERENCES, play_reference
+from ..runner import play_game
 from ..scenario import Scenario
-from ..strategies import get_strategy
 from .sandbox import SETUP_SECONDS, BotFailure, SandboxedBot
 
 GAME_FORMAT = "ccsim-tournament-game"
@@ -233,7 +233,7 @@ def play_job(job: Job, settings: Settings) -> dict:
                               "turn": None}
     scenario = settings.scenario
     if job.kind == "reference":
-        result["firm_value"] = play_game(scenario, get_strategy(job.source), job.seed).value.firm_value
+        result["firm_value"] = play_reference(scenario, job.source, job.seed).firm_value
     elif job.kind == "bot":
         result.update(_play_bot(job, settings))
     elif job.kind == "record":
