@@ -23,6 +23,11 @@ from typing import Any
 import numpy as np
 
 from .decisions import Decision
+from .errors import SimError
+
+class ColumnError(SimError):
+    """An encoded score column that cannot be decoded; the message says why."""
+
 
 #: A field some rule ranks by (top/bottom share): its whole order matters.
 _ORDERED = None
@@ -126,34 +131,86 @@ def encode_column(values: np.ndarray) -> dict:
     return out
 
 
-def decode_column(encoded: Any) -> np.ndarray:
-    """The inverse of ``encode_column``.
+def decode_column(encoded: Any, max_values: int | None = None) -> np.ndarray:
+    """The inverse of ``encode_column``, bounded before anything is inflated.
+
+    The column's ``n`` is checked against ``max_values`` first, and the
+    compressed data is inflated to at most the ``n`` values it claims (one
+    byte more tells it holds more), so a small file can never inflate into
+    gigabytes.
+
+    Args:
+        encoded: the column's JSON form.
+        max_values: most values accepted (a decision has one per customer,
+            so the game's prospects); None for no limit but ``n``.
 
     Raises:
-        ValueError: the mapping is malformed or does not hold ``n`` values.
+        ColumnError: the mapping is malformed, holds more than
+            ``max_values`` values, or does not hold exactly ``n``.
     """
     if not isinstance(encoded, dict) or set(encoded) != {"n", "codes", "table", "data"}:
-        raise ValueError("a score column must have n, codes, table and data")
+        raise ColumnError("a score column must have n, codes, table and data")
     n = encoded["n"]
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-        raise ValueError(f"n must be a whole number >= 0, got {n!r}")
-    try:
-        payload = zlib.decompress(base64.b64decode(encoded["data"], validate=True))
-        if encoded["codes"] is None:
-            bits = np.frombuffer(payload, dtype="<u8")
-        else:
-            if encoded["codes"] not in ("<u1", "<u2"):
-                raise ValueError(f"unknown code type {encoded['codes']!r}")
-            table = np.frombuffer(base64.b64decode(encoded["table"], validate=True), dtype="<u8")
-            codes = np.frombuffer(payload, dtype=encoded["codes"])
-            if codes.size and int(codes.max()) >= table.size:
-                raise ValueError("a code points past the table of values")
-            bits = table[codes]
-    except (TypeError, ValueError, zlib.error) as exc:
-        raise ValueError(f"undecodable data ({exc})") from None
-    if bits.size != n:
-        raise ValueError(f"holds {bits.size} values, expected {n}")
+        raise ColumnError(f"n must be a whole number >= 0, got {n!r:.40}")
+    if max_values is not None and n > max_values:
+        raise ColumnError(f"n is {n:,}; a column has one value per customer, at most "
+                          f"{max_values:,} here")
+    codes_type = encoded["codes"]
+    if codes_type is not None and codes_type not in _CODE_TYPES:
+        raise ColumnError(f"unknown code type {codes_type!r:.40}")
+    if not isinstance(encoded["data"], str):
+        raise ColumnError("data must be base64 text")
+    itemsize = 8 if codes_type is None else _CODE_TYPES[codes_type]
+    payload = _inflate(_unbase64(encoded["data"], "data"), n, itemsize)
+    if codes_type is None:
+        if encoded["table"] is not None:
+            raise ColumnError("a column without codes has no table")
+        bits = np.frombuffer(payload, dtype="<u8")
+    else:
+        if not isinstance(encoded["table"], str):
+            raise ColumnError("table must be base64 text")
+        table = _unbase64(encoded["table"], "table")
+        most = 1 << (8 * itemsize)
+        if len(table) % 8 or len(table) // 8 > most:
+            raise ColumnError(f"the table must hold at most {most:,} values of 8 bytes")
+        values = np.frombuffer(table, dtype="<u8")
+        codes = np.frombuffer(payload, dtype=codes_type)
+        if codes.size and int(codes.max()) >= values.size:
+            raise ColumnError("a code points past the table of values")
+        bits = values[codes]
     return bits.view("<f8").astype(float)
+
+
+#: Code types a column may use, with their bytes per value.
+_CODE_TYPES = {"<u1": 1, "<u2": 2}
+
+
+def _unbase64(text: str, what: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (TypeError, ValueError) as exc:
+        raise ColumnError(f"{what}: undecodable base64 ({exc})") from None
+
+
+def _inflate(compressed: bytes, n: int, itemsize: int) -> bytes:
+    """Exactly ``n`` values of ``itemsize`` bytes from a zlib stream, never inflating more."""
+    size = n * itemsize
+    inflater = zlib.decompressobj()
+    try:
+        out = inflater.decompress(compressed, size + 1)
+    except zlib.error as exc:
+        raise ColumnError(f"undecodable data ({exc})") from None
+    if len(out) > size or inflater.unconsumed_tail:
+        raise ColumnError(f"holds more than the {n:,} values n says (the data inflates past "
+                          f"{size:,} bytes)")
+    if not inflater.eof:
+        raise ColumnError("the compressed data is truncated")
+    if inflater.unused_data:
+        raise ColumnError("bytes follow the compressed data")
+    if len(out) < size:
+        raise ColumnError(f"holds {len(out) // itemsize:,} values, expected {n:,}")
+    return out
 
 
 def _b64(data: bytes) -> str:

@@ -8,10 +8,12 @@ the public scenario and observations; the truth is read only by
 ``sim.debrief`` once the game is over.
 
 Autosave: after every turn the decisions so far are written atomically as a
-record-like JSON document marked ``"format": "ccsim-autosave"`` (a finished
-game's record refuses unfinished games).  Resuming plays those decisions
-again on the same seed (the engine is deterministic) and checks the books
-match, so a save can never put a player in a game that did not happen.
+*partial record* (``sim.records``: a game record with ``"partial": true``
+and the turns played so far), read back by the same reader with the same
+checks and caps as a finished game's record.  Resuming plays those
+decisions again on the same seed (the engine is deterministic) and checks
+the books match, so a save can never put a player in a game that did not
+happen.
 """
 
 from __future__ import annotations
@@ -31,18 +33,15 @@ from .decisions import DISENGAGE, Decision, DecisionError, Tier, assign_tiers
 from .engine import Game, TurnResult
 from .observation import Observation, TurnBooks
 from .public import PublicScenario
-from .records import (MAX_RECORD_BYTES, GameRecord, RecordError, decode_decision,
-                      write_record)
-from .scenario import Scenario, ScenarioError, parse_scenario
+from .records import GameRecord, RecordError, read_record, write_record
+from .scenario import Scenario
 from .score_columns import essential_scores
 
-AUTOSAVE_FORMAT = "ccsim-autosave"
-AUTOSAVE_SCHEMA = 1
 #: Score columns the lab provides to tier rules (``CustomerValue.columns``).
 LAB_COLUMNS = ("p_alive", "expected_purchases", "predicted_clv", "horizon_value")
 
 
-class AutosaveError(ValueError):
+class AutosaveError(RecordError):
     """A save file that cannot be resumed; the message says why, for the player."""
 
 
@@ -432,14 +431,11 @@ class PlayerSession:
 
     # ------------------------------------------------------------ saving
     def save(self, path: str | Path) -> Path:
-        """Write the decisions so far atomically (a finished game is a full record)."""
+        """Write the decisions so far atomically: a partial record (a finished game: a full one)."""
         books = [r.books for r in self.results]
-        if self.done:
-            return write_record(GameRecord(self._scenario, self.seed, "player",
-                                           list(self.decisions), books), path)
-        save = _Autosave(self._scenario, self.seed, "player", list(self.decisions), books)
-        save.lab_fitted_turn = self.lab.fitted_turn
-        return write_record(save, path)
+        return write_record(GameRecord(self._scenario, self.seed, "player", list(self.decisions),
+                                       books, partial=not self.done,
+                                       lab_fitted_turn=self.lab.fitted_turn), path)
 
 
 def tier_outcomes(decision: Decision, tier: np.ndarray, after: Observation) -> list[TierOutcome]:
@@ -476,62 +472,27 @@ def _missing_scores(plan: Plan, lab: Lab) -> str:
     return ""
 
 
-class _Autosave(GameRecord):
-    """A record of an unfinished game: the decisions and books so far."""
-
-    def to_json(self) -> dict:
-        data = super().to_json()
-        data["format"] = AUTOSAVE_FORMAT
-        data["schema_version"] = AUTOSAVE_SCHEMA
-        data["partial"] = True
-        # Predictions depend on when the models were fitted: resume fits them on the same turn.
-        data["lab_fitted_turn"] = getattr(self, "lab_fitted_turn", None)
-        return data
-
-
 def read_autosave(path: str | Path) -> tuple[Scenario, int, list[Decision], list[TurnBooks], int | None]:
     """Scenario, seed, decisions, books and the lab's fitting turn of a save.
 
-    A finished game's record reads too (its lab turn is None).
+    The save is a partial record, read by ``sim.records.read_record`` (the
+    same checks and caps as any record); a finished game's record reads too
+    (its lab turn is None), and so does a save in the format autosaves had
+    before they were partial records (``"format": "ccsim-autosave"``: the
+    same document under another name, so a game saved by the previous
+    version resumes).
 
     Raises:
         AutosaveError: a message for the player (missing, corrupt, foreign file).
     """
-    path = Path(path)
-    name = path.name
     try:
-        if path.stat().st_size > MAX_RECORD_BYTES:
-            raise AutosaveError(f"{name}: too large to be a saved game")
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise AutosaveError(f"{name}: there is no saved game") from None
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise AutosaveError(f"{name}: the save is damaged and cannot be read ({exc})") from None
-    if not isinstance(data, dict) or data.get("format") not in (AUTOSAVE_FORMAT, "ccsim-record"):
-        raise AutosaveError(f"{name}: not a saved ccsim game")
-    if data.get("schema_version") != AUTOSAVE_SCHEMA:
-        raise AutosaveError(f"{name}: saved by another version of ccsim "
-                            f"(schema {data.get('schema_version')!r})")
-    try:
-        header = data["scenario"]
-        scenario = parse_scenario(header["content"], f"{name}: scenario", key=str(header["key"]))
-        seed = data["seed"]
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise AutosaveError(f"{name}: seed: not a whole number >= 0")
-        turns = data["turns"]
-        if not isinstance(turns, list) or len(turns) > scenario.turns:
-            raise AutosaveError(f"{name}: turns: not the turns of this scenario")
-        decisions = [decode_decision(t["decision"], f"{name}: turns[{i}].decision")
-                     for i, t in enumerate(turns)]
-        books = [TurnBooks.from_dict(t["books"]) for t in turns]
-        lab_turn = data.get("lab_fitted_turn")
-        if lab_turn is not None and (isinstance(lab_turn, bool) or not isinstance(lab_turn, int)):
-            raise AutosaveError(f"{name}: lab_fitted_turn: not a turn")
-    except AutosaveError:
-        raise
-    except (KeyError, TypeError, AttributeError, ScenarioError, RecordError) as exc:
-        raise AutosaveError(f"{name}: the save is damaged ({exc})") from None
-    return scenario, seed, decisions, books, lab_turn
+        record = read_record(path, partial=True)
+    except RecordError as exc:
+        message = str(exc)
+        if message.endswith(": no such file"):
+            message = message[: -len("no such file")] + "there is no saved game"
+        raise AutosaveError(message) from None
+    return record.scenario, record.seed, record.decisions, record.books, record.lab_fitted_turn
 
 
 def default_home() -> Path:

@@ -161,7 +161,7 @@ def test_an_unknown_schema_version_is_refused(tmp_path, capsys, version):
     (lambda d: d["scenario"]["content"].pop("channels"), "scenario.content: channels: missing"),
     (lambda d: d["turns"][1]["decision"]["scores"]["predicted_clv"].update(n=5),
      "turns[1].decision.scores.predicted_clv: holds"),
-    (lambda d: d["turns"][1]["books"].update(extra=1), "turns[1].books: not the books of a turn"),
+    (lambda d: d["turns"][1]["books"].update(extra=1), "turns[1].books.extra: unknown entry"),
     (lambda d: d.update(format="pickle"), "not a ccsim game record"),
 ], ids=["no-seed", "negative-seed", "prospects", "missing-turn", "tiers", "scenario-field",
         "score-length", "books", "format"])
@@ -204,7 +204,7 @@ def test_record_scores_are_compact_and_exact(tmp_path):
 def test_replay_of_a_missing_file_is_unreadable(tmp_path, capsys):
     code, out, err = cli(capsys, "replay", str(tmp_path / "nothing.json"))
     assert code == 2
-    assert err.startswith("error: nothing.json: cannot read the file")
+    assert err.startswith("error: nothing.json: no such file")
 
 
 def test_records_are_strict_json(tmp_path):

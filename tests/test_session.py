@@ -90,7 +90,7 @@ def test_autosave_resumes_at_the_last_finished_turn(session, tmp_path):
     session.end_turn(plan)
     saved = json.loads((tmp_path / "autosave.json").read_text())
     assert saved["lab_fitted_turn"] == 2
-    assert saved["format"] == "ccsim-autosave" and saved["partial"] is True and len(saved["turns"]) == 2
+    assert saved["format"] == "ccsim-record" and saved["partial"] is True and len(saved["turns"]) == 2
     resumed = PlayerSession.resume(tmp_path / "autosave.json")
     assert resumed.turn == session.turn == 3
     assert [r.books for r in resumed.results] == [r.books for r in session.results]
@@ -103,10 +103,12 @@ def test_autosave_resumes_at_the_last_finished_turn(session, tmp_path):
 
 
 @pytest.mark.parametrize("content, message", [
-    ("{not json", "damaged"),
-    ('{"format": "something-else"}', "not a saved ccsim game"),
-    ('{"format": "ccsim-autosave", "schema_version": 1, "seed": 1}', "damaged"),
-    ('[1, 2, 3]', "not a saved ccsim game"),
+    ("{not json", "not a complete JSON record"),
+    ('{"format": "something-else"}', "not a ccsim game record"),
+    ('{"format": "ccsim-autosave", "schema_version": 1, "seed": 1}', "scenario: missing"),
+    ('{"format": "ccsim-record", "schema_version": 1, "partial": true, "seed": 1}',
+     "scenario: missing"),
+    ('[1, 2, 3]', "not a ccsim game record"),
 ])
 def test_corrupt_or_foreign_saves_give_a_message(tmp_path, content, message):
     path = tmp_path / "autosave.json"

@@ -6,7 +6,7 @@ import pygame
 import pygame_gui
 
 from ...records import RecordError, read_record
-from ...session import AUTOSAVE_FORMAT, AutosaveError, PlayerSession
+from ...session import AutosaveError, PlayerSession
 from .. import draw
 from ..app import WINDOW_SIZES
 from ..scene import Scene
@@ -75,17 +75,12 @@ class TitleScene(Scene):
         from .debrief import DebriefScene
 
         try:
-            record = read_record(path)
+            record = read_record(path, partial=True)
         except RecordError as exc:
-            try:
-                import json
-                from pathlib import Path
-                if json.loads(Path(path).read_text(encoding="utf-8")).get("format") == AUTOSAVE_FORMAT:
-                    return self.resume_from(path)
-            except (OSError, ValueError, AttributeError):
-                pass
             self.message = f"Cannot open: {exc}"
             return False
+        if record.partial:
+            return self.resume_from(path)
         self.app.session = None
         self.app.scenes.push(DebriefScene(self.app, record=record))
         return True
