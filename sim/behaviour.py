@@ -341,11 +341,21 @@ def live_turn(purchase_rate: np.ndarray, dropout_rate: np.ndarray, spend_shape: 
     with a Gamma(p, nu) spend.  Contractual customers pay for the whole turn
     and cancel at its end, so their exposure is the whole turn.
 
+    A dropout rate of zero (a Beta or Gamma draw of a small shape can
+    underflow to exactly 0) is a customer who never leaves while the game
+    lasts: an infinite time to death, not a division by zero; a rate so
+    small that the time overflows is the same.
+
     Returns:
         (died, purchases, spend in dollars, time of the last purchase within
         the turn or NaN), one entry per customer.
     """
-    death_time = -np.log(u_death) / dropout_rate
+    # u = 0 (odds 2^-53) is an infinite wait as well; a wait over a subnormal
+    # rate overflows to the infinity it stands for.
+    with np.errstate(divide="ignore", over="ignore"):
+        wait = -np.log(u_death)
+        death_time = np.divide(wait, dropout_rate, out=np.full(wait.shape, np.inf),
+                               where=dropout_rate > 0)
     died = death_time < 1.0
     exposure = np.ones(death_time.size) if contractual else np.minimum(death_time, 1.0)
     purchases = poisson_inverse(u_count, purchase_rate * exposure)

@@ -74,7 +74,7 @@ import re
 from dataclasses import dataclass
 
 __all__ = ["Limit", "FIELD_LIMITS", "DERIVED_LIMITS", "COUNT_LIMITS", "MAX_YAML_DEPTH",
-           "MAX_YAML_NODES", "limit_for", "check_value", "game_memory_bytes",
+           "MAX_YAML_NODES", "MAX_SCENARIO_BYTES", "limit_for", "check_value", "game_memory_bytes",
            "available_memory_bytes", "check_game_memory", "markdown_table", "show_number"]
 
 
@@ -183,6 +183,9 @@ COUNT_LIMITS: dict[str, int] = {
 MAX_YAML_DEPTH = 32
 #: Most YAML nodes a scenario may have (a real one has about 500).
 MAX_YAML_NODES = 200_000
+#: Most bytes of a scenario file (a shipped one has about 4 KB; this leaves
+#: room for a briefing of a few thousand pages).
+MAX_SCENARIO_BYTES = 8 * 1024 * 1024
 
 _PATTERNS = [(re.compile("^" + re.escape(pattern).replace(r"\*", r"[^.\[\]]+") + "$"), limit)
              for pattern, limit in FIELD_LIMITS.items()]
@@ -285,7 +288,8 @@ def markdown_table() -> str:
               for name, limit in DERIVED_LIMITS.items()]
     lines += ["", "Counts:", "", "| list | at most |", "|---|---|"]
     lines += [f"| `{name}` | {count} |" for name, count in COUNT_LIMITS.items()]
-    lines += ["", f"YAML nesting at most {MAX_YAML_DEPTH} levels and {MAX_YAML_NODES:,} nodes; "
+    lines += ["", f"A scenario file is a regular file of at most {MAX_SCENARIO_BYTES:,} bytes; "
+              f"YAML nesting at most {MAX_YAML_DEPTH} levels and {MAX_YAML_NODES:,} nodes; "
               "duplicate keys and tags other than YAML's plain types are refused.", "",
               f"Memory: a game needs about {_BYTES_PER_PROSPECT} + {_BYTES_PER_CELL} x (turns + "
               f"warm-up turns) bytes per prospect; a scenario (or `--prospects`) needing more "

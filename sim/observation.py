@@ -4,6 +4,13 @@ The observation is columnar: one row per customer the firm has ever
 acquired (in acquisition order) and one column per turn played so far,
 warm-up turns included, plus the firm's books.  Arrays are read-only views
 of the engine's storage, so building an observation copies nothing.
+
+Everything a strategy can reach from an observation is read-only: every
+array (the fields, the tags, the computed ``columns`` such as ``profit``)
+has numpy's ``writeable`` flag off, and the mappings (``tags``,
+``columns``, the books' ``acquired_by_channel``) refuse changes
+(``sim.frozen``).  The engine assigns tiers from these very columns, so a
+strategy that wrote to them would change its own game.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from functools import cached_property
 import numpy as np
 
 from .customers import STILL_ACTIVE
+from .frozen import FrozenDict, read_only
 from .public import PublicScenario
 
 __all__ = ["STILL_ACTIVE", "Observation", "TurnBooks"]
@@ -44,6 +52,10 @@ class TurnBooks:
     fixed_cost: float
     profit: float
     members: int | None = None
+
+    def __post_init__(self) -> None:
+        # The books a strategy sees are the game's own: a strategy must not edit them.
+        object.__setattr__(self, "acquired_by_channel", FrozenDict(self.acquired_by_channel))
 
     def to_dict(self) -> dict:
         """The books as a flat JSON-ready mapping (``acquired_by_channel`` a copy)."""
@@ -112,6 +124,14 @@ class Observation:
     active: np.ndarray
     books: tuple[TurnBooks, ...]
 
+    def __post_init__(self) -> None:
+        for name, value in list(self.__dict__.items()):
+            if isinstance(value, np.ndarray):
+                object.__setattr__(self, name, read_only(value))
+        object.__setattr__(self, "tags", FrozenDict({name: read_only(np.asarray(codes))
+                                                     for name, codes in self.tags.items()}))
+        object.__setattr__(self, "books", tuple(self.books))
+
     @property
     def n_customers(self) -> int:
         return self.customer_id.size
@@ -134,7 +154,7 @@ class Observation:
 
     @cached_property
     def columns(self) -> dict[str, np.ndarray]:
-        """Per-customer fields that tier rules may use (units in the names' docs).
+        """Per-customer fields that tier rules may use (units in the names' docs), read-only.
 
         customer_id, channel, profile tags (codes), acquisition_turn, age (turns since
         acquisition), purchases (total), frequency (repeat purchases),
@@ -168,7 +188,7 @@ class Observation:
             "active": self.active.astype(np.int8),
         }
         cols["profit_per_turn"] = cols["profit"] / np.maximum(cols["age"], 1.0)
-        return cols
+        return FrozenDict({name: read_only(np.asarray(values)) for name, values in cols.items()})
 
     def membership_matrix(self) -> np.ndarray:
         """(rows, turn columns) True where the customer was a paying member that turn.

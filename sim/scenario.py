@@ -22,7 +22,9 @@ import yaml
 
 from . import limits
 from ._shipped import shipped_folder
+from .capped_read import display_name, read_capped_text
 from .errors import ScenarioError
+from .frozen import FrozenDict
 
 _SUFFIX = ".yaml"
 
@@ -96,6 +98,10 @@ class CustomerType:
     service_response: float
     channel_affinity: dict[str, float]
     profile: dict[str, tuple[float, ...]]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "channel_affinity", FrozenDict(self.channel_affinity))
+        object.__setattr__(self, "profile", FrozenDict(self.profile))
 
 
 @dataclass(frozen=True)
@@ -173,6 +179,10 @@ class InheritedPolicy:
 
     acquisition: dict[str, float]
     service: float
+
+    def __post_init__(self) -> None:
+        # Shared with every game of this scenario and shown to strategies: read-only.
+        object.__setattr__(self, "acquisition", FrozenDict(self.acquisition))
 
 
 @dataclass(frozen=True)
@@ -629,18 +639,37 @@ def resolve_scenario_path(source: str | Path) -> Path | Traversable:
 
     Shipped scenarios are read from the installed package data (see
     :mod:`sim._shipped`), so a name works from any folder and from a wheel.
+    A folder in the current directory never hides a shipped name (a folder
+    called ``coffee`` is not the coffee scenario).
 
     Raises:
         ScenarioError: neither a file nor a shipped name; lists the shipped names.
     """
+    if not isinstance(source, (str, Path)):
+        raise ScenarioError(f"scenario: expected a file path or a shipped name, got "
+                            f"{type(source).__name__}")
+    if not str(source).strip():
+        raise ScenarioError("scenario: the name is empty (a file path or a shipped name)")
     path = Path(source)
-    if path.exists():
-        return path
-    shipped = shipped_folder("scenarios") / f"{source}{_SUFFIX}"
-    if shipped.is_file():
-        return shipped
+    try:
+        is_folder = path.is_dir()
+        if path.exists() and not is_folder:
+            return path     # a file, or something the reader refuses by name (a FIFO, a device)
+    except (OSError, ValueError):
+        return path         # the reader names what is wrong
+    if _SHIPPED_NAME.fullmatch(str(source)):
+        shipped = shipped_folder("scenarios") / f"{source}{_SUFFIX}"
+        if shipped.is_file():
+            return shipped
     names = ", ".join(shipped_scenario_names())
+    if is_folder:
+        raise ScenarioError(f"{source}: is a folder, not a scenario file, and no shipped "
+                            f"scenario has that name (shipped: {names})")
     raise ScenarioError(f"{source}: no such file and no shipped scenario of that name (shipped: {names})")
+
+
+#: What a shipped scenario's name looks like (never a path).
+_SHIPPED_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -732,15 +761,18 @@ def load_scenario(source: str | Path) -> Scenario:
     (:func:`sim.limits.check_game_memory`).
 
     Raises:
-        ScenarioError: the file is missing, unreadable, not YAML, empty,
+        ScenarioError: the file is missing, not a regular file, larger than
+            ``sim.limits.MAX_SCENARIO_BYTES``, unreadable, not YAML, empty,
             invalid, has a duplicate key, an unsafe tag, pathological
             nesting, or is too big to play here.
     """
     path = resolve_scenario_path(source)
-    try:
+    if isinstance(path, Path):
+        text = read_capped_text(path, limits.MAX_SCENARIO_BYTES, "a scenario", ScenarioError,
+                                display_name(path))
+    else:
+        # Shipped with the package (inside a wheel, say): not a user's file.
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{path.name}: cannot read the file ({exc})") from None
     try:
         _check_shape(text)
         data = yaml.load(text, Loader=_ScenarioLoader)  # noqa: S506 - a safe loader

@@ -144,7 +144,7 @@ BAD_CASES: dict[str, tuple[Any, str]] = {
     "churn_not_contractual": (_churn_instead_of_dropout,
                               "types[0].churn_probability: churn_probability needs a contractual"),
     "duplicate_type_name": (_duplicate_type_name, "types[2].name: duplicate type name"),
-    "not_utf8": ("name: Caf\u00e9 Noir\n".encode("latin-1"), "cannot read the file"),
+    "not_utf8": ("name: Caf\u00e9 Noir\n".encode("latin-1"), "not UTF-8 text"),
 }
 BAD_KINDS = list(BAD_CASES)
 
@@ -196,7 +196,7 @@ def test_not_yaml_says_where(tmp_path):
 
 
 def test_not_utf8_says_which_encoding(tmp_path):
-    with pytest.raises(ScenarioError, match=r"^coffee\.yaml: cannot read the file .*utf-8"):
+    with pytest.raises(ScenarioError, match=r"^coffee\.yaml: not UTF-8 text \(invalid continuation byte at byte 9\)"):
         load_scenario(write_bad("not_utf8", tmp_path))
 
 
