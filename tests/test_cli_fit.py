@@ -414,7 +414,7 @@ def test_bad_input_exits_2_with_one_line(case, model, text, extra, fragments, tm
 
 def test_an_unreadable_path_is_refused(tmp_path, capsys):
     code, out, err = cli(capsys, "fit", tmp_path, "--model", "bgnbd")
-    assert code == 2 and err.startswith("error: ") and "cannot read the file" in err
+    assert code == 2 and err.startswith("error: ") and "is a folder, not a CSV file" in err
 
 
 def test_an_unknown_model_is_refused_by_argparse(capsys):

@@ -9,6 +9,14 @@ opportunity (before transacting) she dies with probability θ ~ Beta(γ, δ).
 Data per customer: x transactions in n opportunities, recency t_x (the
 opportunity of the last transaction, 0 if x = 0), so 0 ≤ x ≤ t_x ≤ n.
 Many customers share a pattern, so every function takes optional weights.
+
+The likelihood of one history sums over the n − t_x opportunities after the
+last transaction at which the customer may have died unseen, so its cost
+grows with n.  It is computed once per distinct (x, t_x, n) history, term by
+term with no customers × opportunities grid, and the total number of terms
+is capped (:data:`MAX_LIKELIHOOD_TERMS`, refused with a message before
+anything is allocated): n is opportunities, a handful in the papers (six
+annual fund drives), not a count a typo can make a billion.
 """
 
 from __future__ import annotations
@@ -22,10 +30,16 @@ from .fitting import (DataError, FitResult, as_float_array, check_integer, check
                       maximise_likelihood, merge_identical_rows, param_values,
                       require_some_repeaters, validate_weights, weighted_total)
 
-__all__ = ["PARAM_NAMES", "log_likelihood_terms", "log_likelihood", "fit", "p_alive",
-           "expected_purchases", "conditional_expected_purchases", "compress_rows"]
+__all__ = ["PARAM_NAMES", "MAX_LIKELIHOOD_TERMS", "likelihood_size", "log_likelihood_terms",
+           "log_likelihood", "fit", "p_alive", "expected_purchases",
+           "conditional_expected_purchases", "compress_rows"]
 
 PARAM_NAMES = ("alpha", "beta", "gamma", "delta")
+#: Most terms the likelihood may sum over all distinct histories together
+#: (each history (x, t_x, n) adds n − t_x).  A fit evaluates the likelihood a
+#: few hundred times, about 0.15 µs a term each: at this cap, under a minute
+#: on one core.  The papers' data (6 opportunities) need a few dozen terms.
+MAX_LIKELIHOOD_TERMS = 500_000
 
 Params = Mapping[str, float] | FitResult
 
@@ -73,24 +87,71 @@ def _log_alive_part(alpha, beta, gamma, delta, x, n, survived):
             + betaln(gamma, delta + survived) - betaln(gamma, delta))
 
 
+def _distinct_histories(x, t_x, n):
+    """(x, t_x, n) of each distinct history, the gaps n − t_x, and each row's history."""
+    keys = np.stack([x, t_x, n], axis=1) if x.size else np.zeros((0, 3))
+    distinct, inverse = np.unique(keys, axis=0, return_inverse=True)
+    ux, ut, un = distinct.T if distinct.size else (np.zeros(0),) * 3
+    return ux, ut, un, (un - ut).astype(np.int64), inverse.reshape(-1)
+
+
+def likelihood_size(frequency, recency, n) -> int:
+    """Terms the likelihood sums over: n − t_x over the distinct histories."""
+    x, t_x, opportunities, _ = _rows(frequency, recency, n)
+    return int(_distinct_histories(x, t_x, opportunities)[3].sum())
+
+
+def _check_size(gaps: np.ndarray, ut: np.ndarray, un: np.ndarray) -> None:
+    total = int(gaps.sum())
+    if total > MAX_LIKELIHOOD_TERMS:
+        widest = int(np.argmax(gaps))
+        raise DataError(f"periods: the BG/BB likelihood sums over every opportunity after a "
+                        f"customer's last transaction (periods - recency, once per distinct "
+                        f"frequency/recency/periods row): {total:,} terms here, at most "
+                        f"{MAX_LIKELIHOOD_TERMS:,} (the widest row has periods {un[widest]:g} "
+                        f"and recency {ut[widest]:g}); BG/BB is for a few discrete "
+                        f"opportunities, not a count of days")
+
+
 def log_likelihood_terms(params: Params, x, t_x, n) -> np.ndarray:
     """Log-likelihood per customer (FHS 2010, eq. 5).
 
     L = B(α+x, β+n−x)/B(α,β) · B(γ, δ+n)/B(γ,δ)
         + Σ_{i=0}^{n−t_x−1} B(α+x, β+t_x−x+i)/B(α,β) · B(γ+1, δ+t_x+i)/B(γ,δ),
     the sum over the opportunity t_x+i after which she died unseen.
+
+    Raises:
+        DataError: the distinct histories need more than
+            :data:`MAX_LIKELIHOOD_TERMS` terms (checked before allocating them).
     """
     alpha, beta, gamma, delta = param_values(params, PARAM_NAMES)
     x, t_x, n, shape = _rows(x, t_x, n)
-    alive = _log_alive_part(alpha, beta, gamma, delta, x, n, n)
-    # Vectorise the sum over i on a (customer, i) grid, masking i ≥ n − t_x.
-    i = np.arange(int(np.max(n - t_x)) if x.size else 0)[None, :]
-    died = (betaln(alpha + x[:, None], beta + t_x[:, None] - x[:, None] + i) - betaln(alpha, beta)
-            + betaln(gamma + 1.0, delta + t_x[:, None] + i) - betaln(gamma, delta))
-    died = np.where(i < (n - t_x)[:, None], died, -np.inf)
-    terms = np.column_stack([alive, died])
-    peak = terms.max(axis=1)
-    return (peak + np.log(np.exp(terms - peak[:, None]).sum(axis=1))).reshape(shape)
+    ux, ut, un, gaps, history = _distinct_histories(x, t_x, n)
+    _check_size(gaps, ut, un)
+    alive = _log_alive_part(alpha, beta, gamma, delta, ux, un, un)
+    # Every (history, i) term in one flat array, history by history.  Term 0
+    # of a history is two beta functions; each next one is the last times
+    # (β+t_x−x+i)/(α+β+t_x+i) · (δ+t_x+i)/(γ+1+δ+t_x+i), so one log a term
+    # (a running sum) instead of six gamma functions.
+    total = int(gaps.sum())
+    row = np.repeat(np.arange(ux.size), gaps)
+    starts = np.cumsum(gaps) - gaps
+    i = np.arange(total) - starts[row]
+    first = (betaln(alpha + ux, beta + ut - ux) - betaln(alpha, beta)
+             + betaln(gamma + 1.0, delta + ut) - betaln(gamma, delta))
+    b, d = beta + ut[row] - ux[row] + i, delta + ut[row] + i
+    step = np.log((b * d) / ((alpha + beta + ut[row] + i) * (gamma + 1.0 + d)))
+    before = np.concatenate([[0.0], np.cumsum(step)])
+    died = first[row] + before[:-1] - before[starts[row]]
+    # ln(e^alive + Σ e^died) per history, scaled by each history's largest term.
+    peak = alive.copy()
+    some = gaps > 0
+    if total:
+        peak[some] = np.maximum(peak[some], np.maximum.reduceat(died, starts[some]))
+    summed = np.exp(alive - peak)
+    if total:
+        summed[some] += np.add.reduceat(np.exp(died - peak[row]), starts[some])
+    return (peak + np.log(summed))[history].reshape(shape)
 
 
 def log_likelihood(params: Params, frequency, recency, n, weights=None) -> float:
@@ -114,6 +175,8 @@ def fit(frequency, recency, n, weights=None) -> FitResult:
     """
     x, t_x, n, weights = compress_rows(frequency, recency, n, weights)
     require_some_repeaters(x, weights)
+    _, ut, un, gaps, _ = _distinct_histories(x, t_x, n)
+    _check_size(gaps, ut, un)
 
     total = weighted_total(log_likelihood_terms, PARAM_NAMES, weights, x, t_x, n)
     return maximise_likelihood(total, PARAM_NAMES, (1.0, 1.0, 1.0, 1.0), n=int(weights.sum()))

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..capped_read import display_name, read_capped_regular_file
 from .fitting import DataError
 from .transactions import summarise_transactions
 
@@ -66,6 +68,15 @@ MAX_TOTAL_WEIGHT = 1e7
 MIN_CUSTOMERS = 10
 #: Fewer than this is refused outright: one customer identifies nothing.
 MIN_CUSTOMERS_TO_FIT = 2
+#: Most bytes of a CSV file: CDNOW's whole transaction log is 2 MB, a
+#: million-row log about 30 MB.
+MAX_CSV_BYTES = 64 * 1024 * 1024
+#: Most cells (commas plus line ends, counted before parsing): a million rows
+#: of four columns.  Parsed, a cell takes about 120 bytes of Python objects.
+MAX_CSV_CELLS = 4_000_000
+#: Longest customer id: ids become a fixed-width text array, as wide as the
+#: longest one, so one huge id would make every row huge.
+MAX_ID_CHARS = 100
 # Same round-off allowance as the models' own recency <= T check.
 _RELATIVE_SLACK = 1e-12
 
@@ -155,24 +166,27 @@ def read_csv(path: str | Path) -> CsvTable:
     """Read a CSV file with a header row.
 
     Raises:
-        DataError: No such file, unreadable, not text, not CSV, empty,
-            no header (the first line holds only numbers), or no data rows.
+        DataError: No such file, not a regular file, larger than
+            MAX_CSV_BYTES or MAX_CSV_CELLS, unreadable, not text, not CSV,
+            empty, no header (the first line holds only numbers), or no data
+            rows.
     """
-    path = Path(path)
-    if not path.exists():
-        raise DataError(f"{path}: no such file")
-    source = path.name
+    source = display_name(path) if isinstance(path, (str, Path)) else "CSV"
+    raw = read_capped_regular_file(path, MAX_CSV_BYTES, "a CSV file", DataError, source)
+    cells = (raw.count(b",") + raw.count(b"\n") + raw.count(b"\r") - raw.count(b"\r\n"))
+    if cells > MAX_CSV_CELLS:
+        raise DataError(f"{source}: about {cells:,} cells; at most {MAX_CSV_CELLS:,} (a million "
+                        f"rows of four columns)")
     try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.reader(handle, skipinitialspace=True)
-            records = [(reader.line_num, row) for row in reader
-                       if any(cell.strip() for cell in row)]
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise DataError(f"{source}: not a text CSV file ({exc.reason} at byte {exc.start})") from None
+    del raw
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True)
+        records = [(reader.line_num, row) for row in reader if any(cell.strip() for cell in row)]
     except csv.Error as exc:
         raise DataError(f"{source}: not a valid CSV file ({exc})") from None
-    except OSError as exc:
-        raise DataError(f"{source}: cannot read the file ({exc.strerror or exc})") from None
     if not records:
         raise DataError(f"{source}: the file is empty")
     header = tuple(cell.strip() for cell in records[0][1])
@@ -323,10 +337,19 @@ def _load_summary(table: CsvTable, model: str) -> FitInput:
                     id_column=id_column, rows=len(table.rows), warnings=warnings)
 
 
+def _check_id_lengths(table: CsvTable, id_column: str, ids: list[str]) -> None:
+    for row, customer in enumerate(ids):
+        if len(customer) > MAX_ID_CHARS:
+            raise table.row_error(row, id_column, f"a customer id of {len(customer):,} "
+                                                  f"characters; at most {MAX_ID_CHARS}")
+
+
 def _check_unique_ids(table: CsvTable, id_column: str) -> None:
     """A summary has one row per customer: a repeated id is a mistake (say where)."""
     first: dict[str, int] = {}
-    for row, customer in enumerate(table.text(id_column)):
+    ids = table.text(id_column)
+    _check_id_lengths(table, id_column, ids)
+    for row, customer in enumerate(ids):
         if customer == "":
             raise table.row_error(row, id_column, "missing customer id")
         if customer in first:
@@ -470,6 +493,7 @@ def _load_log(table: CsvTable, model: str, time_unit: str | None,
     ids = table.text(id_column)
     if "" in ids:
         raise table.row_error(ids.index(""), id_column, "missing customer id")
+    _check_id_lengths(table, id_column, ids)
     amount = table.numbers("amount") if table.has("amount") else None
     if model == "gamma_gamma" and amount is None:
         has = ", ".join(column for column in table.header if column)
