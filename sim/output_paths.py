@@ -128,13 +128,16 @@ def check_output_file(path: str | os.PathLike, option: str,
     if st is not None:
         _check_replaceable(target, st, option)
     _check_writable_folder(target.parent, option, target)
-    if st is not None:
-        for source in inputs:
-            with contextlib.suppress(OSError, ValueError, TypeError):
-                if os.path.samefile(target, source):
-                    raise OutputPathError(f"{option} {_shown(target)}: would overwrite the "
-                                          f"input file")
+    if st is not None and any(_same_file(target, source) for source in inputs):
+        raise OutputPathError(f"{option} {_shown(target)}: would overwrite the input file")
     return target
+
+
+def _same_file(a: Path, b: str | os.PathLike) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, ValueError, TypeError):
+        return False
 
 
 def check_output_folder(path: str | os.PathLike, option: str) -> Path:

@@ -385,7 +385,7 @@ ERROR_CASES = [
     ("zero discount rate", "pareto_nbd", "frequency,recency,T\n1,2,3\n",
      ["--predict", "OUT", "--horizon", "3", "--discount-rate", "0"], ["--discount-rate must be > 0"]),
     ("predict into a missing folder", "bgnbd", "frequency,recency,T\n1,2,3\n",
-     ["--predict", "nowhere/out.csv", "--horizon", "3"], ["no such directory"]),
+     ["--predict", "nowhere/out.csv", "--horizon", "3"], ["no such folder"]),
 ]
 
 
@@ -433,7 +433,7 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, capsys, m
     monkeypatch.setattr(fit_command.os, "replace", refuse)
     code, _, err = cli(capsys, "fit", CDNOW, "--model", "bgnbd", "--predict", out, "--horizon", "5")
     assert code == 2
-    assert err.strip() == f"error: cannot write {out}: No space left on device"
+    assert err.strip() == f"error: cannot write the predictions {out}: No space left on device"
     assert out.read_text() == "old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
 

@@ -190,7 +190,7 @@ CLI_CASES = {
     "bgbb horizon 1e16": (["fit", "BGBB", "--model", "bgbb", "--predict", "OUT", "--horizon",
                            "1e16"], "--horizon must be at most 10,000 for bgbb"),
     "horizon nan": (["fit", "BGBB", "--model", "bgbb", "--predict", "OUT", "--horizon", "nan"],
-                    "--horizon must be > 0"),
+                    "--horizon must be a plain decimal number"),
 }
 
 

@@ -15,15 +15,17 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import io
 import math
 import os
+import re
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import SimError
+from ..output_paths import OutputPathError, check_output_file, write_atomically
 
 __all__ = ["MODELS", "FitFailed", "FitUsageError", "add_parser", "run", "write_csv_atomically"]
 
@@ -41,6 +43,12 @@ EXIT_USAGE = 2
 #: (BG/BB at 1e16 opportunities came out negative).
 MAX_HORIZON = {"sbg": 1000, "bgbb": 10_000}
 MAX_HORIZON_DEFAULT = 10_000
+#: Largest --discount-rate: 100% per time unit (a weekly rate is a fraction
+#: of a percent); beyond it the discounted columns say nothing.
+MAX_DISCOUNT_RATE = 1.0
+# Plain ASCII decimals only: float() would also take '1_0', other scripts'
+# digits, 'nan' and 'inf'.
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?")
 
 DESCRIPTION = """\
 Fit a customer-base model to a CSV file by maximum likelihood and print the
@@ -104,7 +112,8 @@ exit status: 0 fitted; 1 the fit failed (the optimiser did not converge, or
 the predictions came out non-finite or negative: nothing is written); 2 bad
 input, with one line naming the file, and the line and column at fault. An
 existing OUT.csv that cannot be written (read-only file or folder) is refused
-before fitting and never replaced."""
+before fitting and never replaced, and so is a symbolic link, a device, a
+folder or the input file itself."""
 
 
 class FitUsageError(SimError):
@@ -128,10 +137,10 @@ def add_parser(subparsers, func) -> argparse.ArgumentParser:
                         "standard_errors, confidence_intervals, n, model, converged")
     p.add_argument("--predict", metavar="OUT.csv", default=None,
                    help="also write per-customer predictions (per-period for sbg) to OUT.csv")
-    p.add_argument("--horizon", metavar="t", type=float, default=None,
+    p.add_argument("--horizon", metavar="t", type=_decimal("--horizon"), default=None,
                    help="forecast window for --predict, in the time unit of the data "
                         "(whole opportunities for bgbb, periods for sbg)")
-    p.add_argument("--discount-rate", metavar="d", type=float, default=None,
+    p.add_argument("--discount-rate", metavar="d", type=_decimal("--discount-rate"), default=None,
                    help="simple discount rate per time unit (per period for sbg) for the "
                         "dert/derl column of --predict; must be > 0")
     p.add_argument("--time-unit", choices=TIME_UNITS, default=None,
@@ -143,6 +152,15 @@ def add_parser(subparsers, func) -> argparse.ArgumentParser:
     return p
 
 
+def _decimal(option: str):
+    """argparse type: a plain ASCII decimal number (its errors exit 2 naming ``option``)."""
+    def parse(text: str) -> float:
+        if not _DECIMAL.fullmatch(text.strip()):
+            raise argparse.ArgumentTypeError(f"{option} must be a plain decimal number "
+                                             f"(e.g. 39 or 0.01), got {text[:40]!r}")
+        return float(text)
+    return parse
+
 
 def run(args: argparse.Namespace) -> int:
     """Run ``ccsim fit``; returns the exit status (2 for bad input, with one line)."""
@@ -150,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         return _run(args)
-    except (DataError, FitUsageError) as exc:
+    except (DataError, FitUsageError, OutputPathError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except FitFailed as exc:
@@ -196,41 +214,10 @@ def _check_options(args: argparse.Namespace) -> None:
                                 f"(dert) and sbg (derl) have a discounted prediction")
         if not (math.isfinite(args.discount_rate) and args.discount_rate > 0):
             raise FitUsageError(f"--discount-rate must be > 0, got {args.discount_rate:g}")
-    out = Path(args.predict)
-    if not out.parent.is_dir():
-        raise FitUsageError(f"--predict {args.predict}: no such directory {str(out.parent)!r}")
-    if out.is_dir():
-        raise FitUsageError(f"--predict {args.predict}: is a directory")
-    _check_writable(out, args.predict)
-    source = Path(args.csv)
-    if out.exists() and source.exists() and out.resolve() == source.resolve():
-        raise FitUsageError(f"--predict {args.predict}: would overwrite the input file")
-
-
-def _read_only(path: Path) -> bool:
-    """True for an existing file (or folder) no one may write, or we may not.
-
-    The mode bits count even for root, for whom os.access always says yes.
-    """
-    try:
-        mode = path.stat().st_mode
-    except OSError:
-        return False
-    return not (mode & 0o222) or not os.access(path, os.W_OK)
-
-
-def _check_writable(out: Path, given: str) -> None:
-    """Refuse an output we may not write, before any work is done.
-
-    os.replace would happily swap a read-only file for a new one (only the
-    folder's permission counts), so the file's own permission is checked
-    here: a read-only OUT.csv is someone's way of saying "keep this".
-    """
-    if _read_only(out):
-        raise FitUsageError(f"--predict {given}: the file is read-only; it is left as it is")
-    folder = out.parent
-    if _read_only(folder) or not os.access(folder, os.W_OK | os.X_OK):
-        raise FitUsageError(f"--predict {given}: cannot write in the folder {str(folder)!r}")
+        if args.discount_rate > MAX_DISCOUNT_RATE:
+            raise FitUsageError(f"--discount-rate must be at most {MAX_DISCOUNT_RATE:g} (100% per "
+                                f"time unit), got {args.discount_rate:g}")
+    check_output_file(args.predict, "--predict", inputs=(args.csv,))
 
 
 # --- fitting -----------------------------------------------------------------------
@@ -333,49 +320,21 @@ def _cell(value) -> str:
     return repr(number)
 
 
-def _file_mode(path: Path) -> int:
-    """An existing file's permissions, else the usual mode for a new file."""
-    try:
-        return path.stat().st_mode & 0o777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
 def write_csv_atomically(path: str | Path, header: list[str], rows: list[list]) -> None:
-    """Write a CSV file via a temporary file in the same directory and os.replace.
+    """Write a CSV file through a temporary file beside it and a rename.
 
     Readers see the old file or the whole new one, never part of it; on any
-    failure the temporary file is removed and the old file (if any) stays.
-    A read-only existing file is never replaced.
+    failure the old file (if any) stays.  A symbolic link, a device or a
+    read-only file is never replaced (``sim.output_paths``).
 
     Raises:
-        FitUsageError: The file cannot be written.
+        OutputPathError: The file cannot or must not be written.
     """
-    path = Path(path)
-    if _read_only(path):
-        raise FitUsageError(f"cannot write {path}: the file is read-only")
-    try:
-        handle_fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
-                                                suffix=".tmp")
-    except OSError as exc:
-        raise FitUsageError(f"cannot write {path}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(handle_fd, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(header)
-            writer.writerows([_cell(value) for value in row] for row in rows)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, _file_mode(path))
-        os.replace(temporary, path)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        if isinstance(exc, OSError):
-            raise FitUsageError(f"cannot write {path}: {exc.strerror or exc}") from None
-        raise
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(header)
+    writer.writerows([_cell(value) for value in row] for row in rows)
+    write_atomically(path, text.getvalue(), "the predictions")
 
 
 # --- reporting ---------------------------------------------------------------------
