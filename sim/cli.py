@@ -29,6 +29,7 @@ from .analytics import fit_command
 from .bots import is_bot_path, load_bot
 from .decisions import DecisionError
 from .errors import SimError
+from .output_paths import check_output_file, check_output_folder
 from .scenario import load_scenario, shipped_scenario_names
 
 EXIT_OK = 0
@@ -86,6 +87,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from .runner import REFERENCES, score
     from .strategies import get_strategy
 
+    if args.record is not None:
+        # Before the game: a record that cannot be written is said now, not after the game.
+        check_output_file(args.record, "--record", inputs=(args.scenario, args.strategy))
     scenario = load_scenario(args.scenario)
     if args.prospects is not None:
         scenario = scenario.with_prospects(args.prospects)
@@ -113,7 +117,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             raise bot.error(f"decision refused: {exc}") from None
         raise
     summary = card.to_dict()
-    if args.record:
+    if args.record is not None:
         scores = {"centricity_score": card.centricity_score, "baselines": summary["baselines"]}
         path = write_record(record_of(card.player, scores), args.record)
         print(f"record written to {path}", file=sys.stderr)
@@ -173,12 +177,13 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     except RecordError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    print(f"{args.record}: {record.scenario.name}, {record.strategy} on seed {record.seed}, "
+    print(f"{_printable(args.record)}: {_printable(record.scenario.name)}, "
+          f"{_printable(record.strategy)} on seed {record.seed}, "
           f"{record.scenario.prospects:,} prospects; replaying...", file=sys.stderr, flush=True)
     differences = verify_record(record, references=not args.no_references)
     if differences:
         for d in differences:
-            print(f"differs: {d}")
+            print(f"differs: {_printable(str(d), 400)}")
         print(f"{len(differences)} difference(s): not verified")
         return EXIT_FAILED
     print(f"verified ({time.perf_counter() - started:.1f} s)")
@@ -200,8 +205,7 @@ def _cmd_play(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    import os
-
+    check_output_folder(args.screenshots, "--screenshots")
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
     from .ui.demo import run_demo
@@ -216,6 +220,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from .records import RecordError
     from .report import report_from_record
 
+    check_output_folder(args.out, "--out")
     try:
         page = report_from_record(args.record, args.out,
                                   progress=lambda what: print(f"  {what}...", file=sys.stderr, flush=True))
@@ -350,6 +355,12 @@ def _prospects(text: str) -> int:
     return _whole(text, int(limit.low), int(limit.high), "--prospects")
 
 
+def _printable(text: str, limit: int = 120) -> str:
+    """Text from a file, safe to print on one terminal line (no escape sequences), shortened."""
+    shown = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in str(text))
+    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
+
+
 def _internal_error(exc: BaseException) -> int:
     """Report an unexpected error in one line; the traceback goes to a file."""
     try:
@@ -398,14 +409,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except SimError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except ValueError as exc:
-        from .tournament import TournamentError
-
-        if not isinstance(exc, TournamentError):
-            raise
-        print(f"error: {exc}", file=sys.stderr)
+        # Every refusal of bad input (TournamentError and OutputPathError too).
+        print(f"error: {_printable(str(exc).splitlines()[0] if str(exc) else '', 2000)}",
+              file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -413,5 +419,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MemoryError:
         print("error: out of memory (try fewer prospects)", file=sys.stderr)
         return EXIT_INTERNAL
+    except BrokenPipeError:
+        # The reader went away (``ccsim scenarios | head -1``): stop quietly, as
+        # the Python docs advise, pointing stdout at devnull so exit does not fail.
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (AttributeError, OSError, ValueError):
+            pass
+        return EXIT_FAILED
     except Exception as exc:  # noqa: BLE001 - the one place that turns bugs into a report
         return _internal_error(exc)

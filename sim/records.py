@@ -269,6 +269,31 @@ def read_record(path: str | Path, partial: bool = False) -> GameRecord:
     """
     name = display_name(path) if isinstance(path, (str, Path)) else "record"
     raw = read_capped_regular_file(path, MAX_RECORD_BYTES, "a game record", RecordError, name)
+    return record_from_bytes(raw, name, partial=partial)
+
+
+def read_record_bytes(path: str | Path) -> bytes:
+    """A record file's bytes, read as ``read_record`` reads them (regular file, capped).
+
+    For a caller that keeps the bytes (a tournament entry is hashed and
+    replayed later from them): parse them with ``record_from_bytes``.
+
+    Raises:
+        RecordError: not a regular file, larger than a record can be, unreadable.
+    """
+    return read_capped_regular_file(path, MAX_RECORD_BYTES, "a game record", RecordError,
+                                    display_name(path) if isinstance(path, (str, Path)) else None)
+
+
+def record_from_bytes(raw: bytes, name: str = "record", partial: bool = False) -> GameRecord:
+    """A record from a file's bytes: every cap and check of ``read_record``.
+
+    Raises:
+        RecordError: naming ``name`` and the entry at fault.
+    """
+    if len(raw) > MAX_RECORD_BYTES:
+        raise RecordError(f"{name}: {len(raw):,} bytes is larger than a game record can be "
+                          f"(at most {MAX_RECORD_BYTES:,} bytes)")
     return parse_record(load_json(raw, name), name, partial=partial)
 
 

@@ -14,6 +14,7 @@ import os
 import sys
 from pathlib import Path
 
+from ..output_paths import check_output_file, check_output_folder
 from ..scenario import load_scenario
 from .games import Settings, TournamentError, parse_seeds
 
@@ -79,6 +80,7 @@ def main(argv: list[str]) -> int:
 def _run(args: argparse.Namespace) -> int:
     from .run import run_tournament
 
+    check_output_folder(args.out, "--out")
     if args.turn_seconds <= 0:
         raise TournamentError("--turn-seconds must be above 0")
     if args.memory_mb < 0:
@@ -96,6 +98,7 @@ def _run(args: argparse.Namespace) -> int:
 def _new(args: argparse.Namespace) -> int:
     from .classplay import new_tournament
 
+    check_output_file(args.out, "--out")
     tournament, key, secret = new_tournament(_scenario(args.scenario, args.prospects),
                                              args.teams.split(","), args.out, args.name)
     print(f"wrote {args.out}: hand it to the teams ({', '.join(tournament.teams)})")
@@ -115,6 +118,7 @@ def _score(args: argparse.Namespace) -> int:
     if not records:
         raise TournamentError(f"--records: no .json records in {folder}")
     out = args.out or str(Path(args.file).with_name(Path(args.file).stem + "-results"))
+    check_output_folder(out, "--out")
     result = score_class(tournament, read_key(args.secret), records, out,
                          workers=args.workers or os.cpu_count(), progress=sys.stderr.isatty())
     print(result.table())

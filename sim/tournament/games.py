@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from ..decisions import DecisionError
-from ..records import RecordError, engine_version, parse_record, read_record, verify_record
+from ..errors import SimError
+from ..records import (RecordError, engine_version, read_record_bytes, record_from_bytes,
+                       verify_record)
 from ..references import REFERENCES, play_reference
 from ..runner import play_game
 from ..scenario import Scenario
@@ -33,7 +35,7 @@ GAME_FORMAT = "ccsim-tournament-game"
 LOG_TAIL = 20_000
 
 
-class TournamentError(ValueError):
+class TournamentError(SimError):
     """A tournament that cannot run as asked; the message is one line."""
 
 
@@ -187,7 +189,8 @@ def _record_job(path: Path, seeds: list[int], settings: Settings, bot_names: set
                 ) -> tuple[Job | None, Rejection | None]:
     """A record's game, or why it is refused (the quick checks; replaying is the game)."""
     try:
-        record = read_record(path)
+        content = read_record_bytes(path)
+        record = record_from_bytes(content, path.name)
     except RecordError as exc:
         return None, Rejection(path.stem, str(path), str(exc))
     name = record.strategy
@@ -210,7 +213,7 @@ def _record_job(path: Path, seeds: list[int], settings: Settings, bot_names: set
         return None, Rejection(name, str(path), f"a second record of {name!r} for seed "
                                f"{record.seed}", record.seed)
     taken.add((name, record.seed))
-    return Job("record", name, record.seed, str(path), path.read_bytes()), None
+    return Job("record", name, record.seed, str(path), content), None
 
 
 def _seed_text(seeds: list[int]) -> str:
@@ -272,8 +275,8 @@ def _play_bot(job: Job, settings: Settings) -> dict:
 
 def _verify_record(job: Job) -> dict:
     try:
-        record = parse_record(json.loads(job.content), Path(job.source).name)
-    except (RecordError, ValueError) as exc:
+        record = record_from_bytes(job.content, Path(job.source).name)
+    except RecordError as exc:
         return {"status": "rejected", "reason": str(exc)}
     differences = verify_record(record, references=False)
     if differences:
