@@ -20,6 +20,7 @@ import numpy as np
 from .acquisition import acquire, reach_left
 from .behaviour import TurnInputs, TurnOutcome, customer_turn, gamma_total_spend
 from .customers import CustomerTable
+from .errors import GameStateError, SimError
 from .decisions import (Assignment, Decision, DecisionError, Tier, assign_tiers, check_acquisition,
                         check_marketing_budget)
 from .observation import Observation, TurnBooks
@@ -117,6 +118,9 @@ class Game:
     """
 
     def __init__(self, scenario: Scenario):
+        if not isinstance(scenario, Scenario):
+            raise SimError(f"scenario: expected a Scenario (sim.load_scenario), got "
+                           f"{type(scenario).__name__}")
         self.scenario = scenario
         self.public = PublicScenario.of(scenario)
         self.first_turn = 1 - scenario.warmup_turns
@@ -127,7 +131,7 @@ class Game:
     def reset(self, seed: int) -> Observation:
         """Draw the market for ``seed``, play the warm-up turns, return turn 1's observation."""
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
+            raise SimError(f"seed must be a whole number >= 0, got {seed!r:.60}")
         s = self.scenario
         self.seed = int(seed)
         self.population = draw_population(s, self.seed)
@@ -167,12 +171,13 @@ class Game:
         Raises:
             DecisionError: over budget, negative dollars, unknown channel,
                 field or value; the game state is unchanged.
-            RuntimeError: before ``reset`` or after the last turn.
+            GameStateError: before ``reset`` or after the last turn (a
+                ``RuntimeError`` too).
         """
         if self.seed is None:
-            raise RuntimeError("call reset(seed) before step()")
+            raise GameStateError("call reset(seed) before step()")
         if self.done:
-            raise RuntimeError("the game is over; call reset(seed) to play again")
+            raise GameStateError("the game is over; call reset(seed) to play again")
         result = self._play(decision, check_budget=True)
         self._observation = self._observe()
         return self._observation, result

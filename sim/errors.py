@@ -10,7 +10,8 @@ The classes stay importable from where they were first defined
 
 from __future__ import annotations
 
-__all__ = ["SimError", "ScenarioError", "DecisionError", "DataError"]
+__all__ = ["SimError", "ScenarioError", "DecisionError", "DataError", "GameStateError",
+           "UnknownNameError"]
 
 
 class SimError(ValueError):
@@ -27,3 +28,20 @@ class DecisionError(SimError):
 
 class DataError(SimError):
     """Input data a model cannot be fitted to or evaluated on."""
+
+
+class GameStateError(SimError, RuntimeError):
+    """A call the game cannot take now: a step before ``reset`` or after the last turn.
+
+    Also a ``RuntimeError``, as these refusals were before they were ``SimError``.
+    """
+
+
+class UnknownNameError(SimError, KeyError):
+    """A name that names nothing known (a strategy, a reference, a parameter).
+
+    Also a ``KeyError``, as these refusals were before they were ``SimError``;
+    its message prints as written (a ``KeyError`` would quote it).
+    """
+
+    __str__ = BaseException.__str__

@@ -15,12 +15,13 @@ strategy that wrote to them would change its own game.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import cached_property
 
 import numpy as np
 
 from .customers import STILL_ACTIVE
+from .errors import SimError
 from .frozen import FrozenDict, read_only
 from .public import PublicScenario
 
@@ -65,7 +66,15 @@ class TurnBooks:
 
     @classmethod
     def from_dict(cls, data: dict) -> "TurnBooks":
-        """The inverse of ``to_dict``."""
+        """The inverse of ``to_dict`` (a record's books are checked by ``sim.records``).
+
+        Raises:
+            SimError: ``data`` is not a mapping of the books' fields.
+        """
+        names = {f.name for f in fields(cls)}
+        if not isinstance(data, dict) or not set(data) <= names \
+                or not names - {"members"} <= set(data):
+            raise SimError(f"books: expected a mapping of {sorted(names)}")
         return cls(**data)
 
 

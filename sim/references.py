@@ -18,6 +18,7 @@ import threading
 from collections import OrderedDict
 from typing import Callable
 
+from .errors import UnknownNameError
 from .scenario import Scenario
 from .scoring import GameValue
 
@@ -59,7 +60,7 @@ def cached_value(scenario: Scenario, name: str, seed: int) -> GameValue | None:
 def remember(scenario: Scenario, name: str, seed: int, value: GameValue) -> None:
     """Keep a reference's game value played elsewhere (a worker process, a stored result)."""
     if not is_reference(name):
-        raise ValueError(f"{name!r} is not a reference strategy (known: {', '.join(REFERENCES)})")
+        raise UnknownNameError(f"{name!r} is not a reference strategy (known: {', '.join(REFERENCES)})")
     with _lock:
         _cache[_key(scenario, name, seed)] = value
         _cache.move_to_end(_key(scenario, name, seed))
@@ -83,7 +84,7 @@ def play_reference(scenario: Scenario, name: str, seed: int) -> GameValue:
     from .strategies import get_strategy
 
     if not is_reference(name):
-        raise ValueError(f"{name!r} is not a reference strategy (known: {', '.join(REFERENCES)})")
+        raise UnknownNameError(f"{name!r} is not a reference strategy (known: {', '.join(REFERENCES)})")
     value = cached_value(scenario, name, seed)
     if value is None:
         value = play_game(scenario, get_strategy(name), seed).value
@@ -112,7 +113,7 @@ def reference_values(scenario: Scenario, seed: int, names=REFERENCES, workers: i
     """
     unknown = [n for n in names if not is_reference(n)]
     if unknown:
-        raise ValueError(f"{unknown[0]!r} is not a reference strategy (known: {', '.join(REFERENCES)})")
+        raise UnknownNameError(f"{unknown[0]!r} is not a reference strategy (known: {', '.join(REFERENCES)})")
     values = {n: v for n in names if (v := cached_value(scenario, n, seed)) is not None}
     missing = sorted((n for n in names if n not in values),
                      key=lambda n: EXPECTED_COST.get(n, 0), reverse=True)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import SimError
+
 #: Stable integer ids for each purpose.  Never renumber: records replay by them.
 PURPOSES: dict[str, int] = {
     "population": 1,
@@ -47,7 +49,7 @@ def stream(root_seed: int, purpose: str, turn: int = 0, *extra: int) -> np.rando
         same sequence, and different keys give independent sequences.
     """
     if root_seed < 0:
-        raise ValueError(f"seed must be >= 0, got {root_seed}")
+        raise SimError(f"seed must be >= 0, got {root_seed}")
     key = (PURPOSES[purpose], turn + _TURN_OFFSET, *extra)
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(root_seed, spawn_key=key)))
 

@@ -15,6 +15,7 @@ from typing import Callable
 
 from .decisions import Decision
 from .engine import Game, TurnResult
+from .errors import SimError
 from .scenario import Scenario
 from .score_columns import essential_scores
 from .references import (EXPECTED_COST, REFERENCES, cached_value, is_reference, remember,
@@ -63,6 +64,9 @@ def play_game(scenario: Scenario, strategy, seed: int,
     Raises:
         DecisionError: the strategy made a decision the game refuses.
     """
+    if not all(callable(getattr(strategy, method, None)) for method in ("reset", "decide")):
+        raise SimError(f"strategy: expected an object with reset() and decide() (e.g. "
+                       f"sim.strategies.get_strategy(name)), got {type(strategy).__name__}")
     game = Game(scenario)
     observation = game.reset(seed)
     strategy.reset(game.public, seed)
@@ -93,7 +97,7 @@ def replay_game(scenario: Scenario, seed: int, decisions: list[Decision],
         ValueError: fewer or more decisions than the scenario has turns.
     """
     if len(decisions) != scenario.turns:
-        raise ValueError(f"{len(decisions)} decisions for a game of {scenario.turns} turns")
+        raise SimError(f"{len(decisions)} decisions for a game of {scenario.turns} turns")
     game = Game(scenario)
     game.reset(seed)
     for decision in decisions:

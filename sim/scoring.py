@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .engine import Game, TrueTurn, TurnResult
+from .errors import GameStateError
 from .valuation import customer_equity, prospect_value
 
 
@@ -75,7 +76,7 @@ def profit_concentration(customer_profit: np.ndarray) -> tuple[float, float]:
 def value_game(game: Game, strategy: str = "") -> GameValue:
     """Score a finished game."""
     if not game.done:
-        raise RuntimeError("value_game needs a finished game")
+        raise GameStateError("value_game needs a finished game")
     s = game.scenario
     v = 1.0 / (1.0 + s.discount_rate)
     discount = v ** np.arange(1, s.turns + 1)

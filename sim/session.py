@@ -31,6 +31,7 @@ from .analytics.clv import CustomerValue, predict_clv
 from .analytics.fitting import DataError
 from .decisions import DISENGAGE, Decision, DecisionError, Tier, assign_tiers
 from .engine import Game, TurnResult
+from .errors import GameStateError, SimError
 from .observation import Observation, TurnBooks
 from .public import PublicScenario
 from .records import GameRecord, RecordError, read_record, write_record
@@ -247,6 +248,8 @@ class PlayerSession:
     """
 
     def __init__(self, scenario: Scenario, seed: int, autosave: str | Path | None = None):
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise SimError(f"seed must be a whole number >= 0, got {seed!r:.60}")
         self._scenario = scenario
         self.seed = int(seed)
         self.autosave_path = Path(autosave) if autosave else None
@@ -393,10 +396,10 @@ class PlayerSession:
 
         Raises:
             DecisionError: the plan is over budget or malformed; nothing changed.
-            RuntimeError: the game is over.
+            GameStateError: the game is over (a ``RuntimeError`` too).
         """
         if self.done:
-            raise RuntimeError("the game is over")
+            raise GameStateError("the game is over")
         preview, assignment = self._resolve(plan)
         if preview.problem:
             raise DecisionError(preview.problem)

@@ -254,7 +254,7 @@ def load_fit_input(path: str | Path, model: str, *, time_unit: str | None = None
             column where one cell is at fault.
     """
     if model not in MODELS:
-        raise ValueError(f"unknown model {model!r}; expected one of {MODELS}")
+        raise DataError(f"unknown model {model!r:.60}; expected one of {MODELS}")
     table = read_csv(path)
     needed = SUMMARY_COLUMNS[model]
     missing = [name for name in needed if not table.has(name)]

@@ -20,6 +20,7 @@ import numpy as np
 from scipy import optimize, special, stats
 
 from ..errors import DataError  # re-exported: the fit's input errors live here too
+from ..errors import UnknownNameError
 
 __all__ = [
     "DataError",
@@ -77,9 +78,9 @@ class FitResult:
             is unavailable.
         """
         if name not in self.params:
-            raise KeyError(f"unknown parameter {name!r}; have {sorted(self.params)}")
+            raise UnknownNameError(f"unknown parameter {name!r:.60}; have {sorted(self.params)}")
         if not 0.0 < level < 1.0:
-            raise ValueError(f"level must be in (0, 1), got {level}")
+            raise DataError(f"level must be in (0, 1), got {level!r:.40}")
         estimate = self.params[name]
         se = self.standard_errors[name]
         z = stats.norm.ppf(0.5 + level / 2.0)
@@ -89,17 +90,27 @@ class FitResult:
             # Capped so a parameter run off to a bound gives (0, inf), not an overflow.
             half_width = min(z * se / estimate, 700.0)
             return estimate * math.exp(-half_width), estimate * math.exp(half_width)
-        raise ValueError(f"scale must be 'log' or 'natural', got {scale!r}")
+        raise DataError(f"scale must be 'log' or 'natural', got {scale!r:.40}")
 
 
 def param_values(params: Mapping[str, float] | FitResult,
                  names: Sequence[str]) -> tuple[float, ...]:
     """The named parameters, from a dict or a :class:`FitResult`, as floats."""
     mapping = params.params if isinstance(params, FitResult) else params
+    if not hasattr(mapping, "__contains__") or not hasattr(mapping, "__getitem__"):
+        raise DataError(f"params: expected a mapping of {list(names)}, got "
+                        f"{type(mapping).__name__}")
     missing = [name for name in names if name not in mapping]
     if missing:
-        raise KeyError(f"params lacks {missing}; expected {list(names)}")
-    return tuple(float(mapping[name]) for name in names)
+        raise UnknownNameError(f"params lacks {missing}; expected {list(names)}")
+    values = []
+    for name in names:
+        value = mapping[name]
+        # Not checked for range: the optimiser itself passes overflowing values.
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+            raise DataError(f"params: {name} must be a number, got {value!r:.40}")
+        values.append(float(value))
+    return tuple(values)
 
 
 # --- input validation -------------------------------------------------------

@@ -19,8 +19,9 @@ from collections.abc import Mapping
 import numpy as np
 from scipy.special import digamma, gammaln, hyperu
 
-from .fitting import (FitResult, compress_rows, hyp2f1_stable, maximise_likelihood, param_values,
-                      require_some_repeaters, weighted_total, weighted_total_and_gradient)
+from .fitting import (DataError, FitResult, compress_rows, hyp2f1_stable, maximise_likelihood,
+                      param_values, require_some_repeaters, weighted_total,
+                      weighted_total_and_gradient)
 
 __all__ = ["PARAM_NAMES", "log_likelihood_terms", "log_likelihood", "log_likelihood_gradient",
            "fit", "expected_purchases", "p_alive", "conditional_expected_purchases",
@@ -433,7 +434,7 @@ def dert_if_alive(params: Params, x, T, discount_rate: float) -> np.ndarray:
     customers have a handful) rather than once per customer.
     """
     if not discount_rate > 0:
-        raise ValueError(f"discount_rate must be > 0, got {discount_rate}")
+        raise DataError(f"discount_rate must be > 0, got {discount_rate!r:.40}")
     r, alpha, s, beta = param_values(params, PARAM_NAMES)
     x, T = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (x, T)))
     delta = np.log1p(discount_rate)

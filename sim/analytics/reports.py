@@ -65,7 +65,7 @@ def quantile_scores(values, bins: int = 5, name: str = "values") -> np.ndarray:
         int8 scores per customer.
     """
     if not 2 <= bins <= 9:
-        raise ValueError(f"bins must be between 2 and 9, got {bins}")
+        raise DataError(f"bins must be between 2 and 9, got {bins!r:.40}")
     values = _numbers(values, name)
     below = np.searchsorted(np.sort(values), values, side="left")
     return (1 + bins * below // values.size).astype(np.int8)

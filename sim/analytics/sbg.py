@@ -148,11 +148,11 @@ def discounted_expected_residual_lifetime(params: Params, n, discount_rate: floa
         discount_rate: Discount rate d per period (> 0).
     """
     if not discount_rate > 0:
-        raise ValueError(f"discount_rate must be > 0, got {discount_rate}")
+        raise DataError(f"discount_rate must be > 0, got {discount_rate!r:.40}")
     alpha, beta = param_values(params, PARAM_NAMES)
     n = np.asarray(n, dtype=float)
     if np.any(n < 1):
-        raise ValueError("n must be ≥ 1 (the period the subscriber is in)")
+        raise DataError("n must be ≥ 1 (the period the subscriber is in)")
     # Customers share a handful of periods; ₂F₁ near z = 1 is slow, so once each.
     periods, which = np.unique(n, return_inverse=True)
     per_period = ((beta + periods - 1.0) / (alpha + beta + periods - 1.0)

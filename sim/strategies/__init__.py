@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..errors import UnknownNameError
 from .base import BaseStrategy, Strategy
 from .centric import CustomerCentric
 from .oracle import Oracle
@@ -19,12 +20,13 @@ def get_strategy(name: str) -> Strategy:
     """A fresh instance of the built-in strategy called ``name``.
 
     Raises:
-        KeyError: with the known names, for an unknown one.
+        UnknownNameError: with the known names, for an unknown one (a
+            ``SimError`` and a ``KeyError``).
     """
-    try:
-        return _REGISTRY[name]()
-    except KeyError:
-        raise KeyError(f"unknown strategy {name!r} (known: {', '.join(_REGISTRY)})") from None
+    factory = _REGISTRY.get(name) if isinstance(name, str) else None
+    if factory is None:
+        raise UnknownNameError(f"unknown strategy {name!r:.60} (known: {', '.join(_REGISTRY)})")
+    return factory()
 
 
 __all__ = ["BaseStrategy", "CustomerCentric", "DoNothing", "MassMarketing", "Oracle", "Strategy",

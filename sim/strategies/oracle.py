@@ -18,6 +18,7 @@ import numpy as np
 from ..behaviour import hill_response, served_rates
 from ..decisions import DISENGAGE, Decision, Tier
 from ..engine import Truth
+from ..errors import SimError
 from ..observation import Observation
 from ..valuation import annuity_factor, disengaged_equity, margin_per_turn, prospect_value
 from .base import BaseStrategy, split_marketing
@@ -36,7 +37,7 @@ class Oracle(BaseStrategy):
 
     def decide(self, observation: Observation, truth: Truth | None = None) -> Decision:
         if truth is None:
-            raise ValueError("the oracle needs the truth; play it with sim.runner.play_game")
+            raise SimError("the oracle needs the truth; play it with sim.runner.play_game")
         s = truth.scenario
         rows, best, gain, cost, turn_away = self._service_options(observation, truth)
         acquisition, chosen = split_marketing(s, self._channel_values(observation, truth),
