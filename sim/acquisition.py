@@ -7,7 +7,7 @@ fixed uniform per (channel, turn), and who is bought is an exponential race:
 each prospect has a fixed key E / w (E ~ Exp(1), w its type's affinity for
 the channel); the n smallest keys among those still in the pool win.  Both
 are monotone in the budget, so more dollars in a channel buy a superset of
-what fewer dollars would (DESIGN.md, fair randomness).
+what fewer dollars would (docs/design.md, fair randomness).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ exponential time with rate mu', purchases as a Poisson process with rate
 lambda' while alive, and Gamma–Gamma spend per purchase.  Every random input
 arrives as pre-drawn uniforms (one per customer), and each function is an
 inverse-CDF transform of them, so a customer's outcome depends only on its
-own uniforms and rates (common random numbers; DESIGN.md section 1).
+own uniforms and rates (common random numbers; docs/design.md section 1).
 """
 
 from __future__ import annotations

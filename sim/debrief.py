@@ -3,7 +3,7 @@
 Built from the scenario, the seed and the player's decisions only (so the
 screen and ``ccsim report RECORD`` give the same debrief): the player's game
 is replayed, the reference strategies are played on the same seed, and two
-composed games measure the levers (DESIGN.md section 2, "value created by
+composed games measure the levers (docs/design.md section 2, "value created by
 acquisition, retention and development"):
 
 * *your acquisition*: the player's acquisition dollars each turn with

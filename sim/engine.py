@@ -1,6 +1,6 @@
 """The game engine: ``Game.reset(seed)`` then ``Game.step(decision)`` each turn.
 
-One turn (DESIGN.md section 1) reads as its steps in ``Game._play``: check
+One turn (docs/design.md section 1) reads as its steps in ``Game._play``: check
 the decision, acquire from the finite pool, serve the player's tiers, live
 one turn of continuous-time behaviour, keep the books.  All state is numpy
 arrays over prospects (the population, who is alive, who is still in the

@@ -16,7 +16,7 @@ field                              range                why
 =================================  ===================  ========================================
 turns                              1 .. 60              a game of 5 years of months at most
 warmup_turns                       1 .. 24              history before turn 1
-prospects                          100 .. 5,000,000     DESIGN.md: 10k-5M; 100 for miniatures
+prospects                          100 .. 5,000,000     design: 10k-5M; 100 for miniatures
 discount_rate                      0.0001 .. 0.5        per turn; > 0 keeps customer equity finite
 gross_margin                       (0, 1]               share of revenue
 fixed_cost, budget.marketing       0 .. 1e10            dollars per turn
@@ -24,7 +24,7 @@ membership_fee                     0 .. 100,000         dollars per member per t
 incident_cost_shape                0.05 .. 100          Gamma shape of one incident's cost
 service.g_max                      (0, 5]               most service can do (in units of theta)
 service.half_saturation            0.01 .. 100,000      dollars per customer per turn
-service.hill                       1 .. 8               S-curve steepness (DESIGN: ~2-3)
+service.hill                       1 .. 8               S-curve steepness (design: ~2-3)
 service.purchase_boost             0 .. 5               phi, service's effect on purchase rate
 disengage.purchase_multiplier      0.01 .. 1            purchase rate x this when turned away
 disengage.dropout_multiplier       1 .. 100             dropout x this when turned away
@@ -124,7 +124,7 @@ _DOLLARS = 1e10
 FIELD_LIMITS: dict[str, Limit] = {
     "turns": Limit(1, 60, why="turns in a game"),
     "warmup_turns": Limit(1, 24, why="turns of history before turn 1"),
-    "prospects": Limit(100, 5_000_000, why="size of the prospect pool (DESIGN.md: 10k-5M)"),
+    "prospects": Limit(100, 5_000_000, why="size of the prospect pool (docs/design.md: 10k-5M)"),
     "discount_rate": Limit(0.0001, 0.5, why="per turn; > 0 keeps customer equity finite"),
     "gross_margin": Limit(0.0, 1.0, low_open=True, why="share of revenue"),
     "fixed_cost": Limit(0.0, _DOLLARS, why="dollars per turn"),

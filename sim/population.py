@@ -1,7 +1,7 @@
 """The prospect pool: latent traits and observable profiles, one array per trait.
 
 Every prospect gets its traits once, at game start, from the scenario's
-mixture of latent types (DESIGN.md section 1).  Arrays are indexed by
+mixture of latent types (docs/design.md section 1).  Arrays are indexed by
 prospect id; a customer keeps its prospect id for life.
 """
 

@@ -187,7 +187,7 @@ class InheritedPolicy:
 
 @dataclass(frozen=True)
 class Scenario:
-    """A whole business; see ``scenarios/*.yaml`` and DESIGN.md section 1."""
+    """A whole business; see ``scenarios/*.yaml`` and docs/design.md section 1."""
 
     key: str
     name: str

@@ -1,7 +1,7 @@
 """Firm value, baselines on the same draws, and the centricity score.
 
 Firm value = sum_t profit_t / (1 + d)^t + terminal customer equity / (1 + d)^T
-(DESIGN.md section 2), in dollars at the start of turn 1.
+(docs/design.md section 2), in dollars at the start of turn 1.
 """
 
 from __future__ import annotations
