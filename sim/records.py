@@ -162,14 +162,15 @@ def encode_decision(decision: Decision) -> dict:
 class _ScoreBudget:
     """Bytes the score columns of one record may still decode to."""
 
-    def __init__(self, total: int = MAX_SCORE_BYTES) -> None:
-        self.left = total
+    def __init__(self) -> None:
+        self.total = MAX_SCORE_BYTES
+        self.left = self.total
 
     def take(self, values: int, where: str) -> None:
         self.left -= 8 * values
         if self.left < 0:
             raise RecordError(f"{where}: the score columns decode to more than "
-                              f"{MAX_SCORE_BYTES:,} bytes in all")
+                              f"{self.total:,} bytes in all")
 
 
 def decode_decision(data: Any, where: str, max_rows: int | None = None,
@@ -199,7 +200,7 @@ def decode_decision(data: Any, where: str, max_rows: int | None = None,
     for name, column in encoded.items():
         try:
             n = column.get("n") if isinstance(column, dict) else None
-            if isinstance(n, int) and not isinstance(n, bool) and n >= 0:
+            if _is_whole(n) and 0 <= n <= (max_rows if max_rows is not None else n):
                 budget.take(n, f"{where}.scores.{name}")
             scores[name] = decode_column(column, max_values=max_rows)
         except ColumnError as exc:

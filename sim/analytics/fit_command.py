@@ -198,7 +198,7 @@ def _check_options(args: argparse.Namespace) -> None:
     elif args.horizon is None:
         unit = {"bgbb": "opportunities", "sbg": "periods"}.get(model, "time units of the data")
         raise FitUsageError(f"--predict needs --horizon t (the forecast window, in {unit})")
-    elif not (math.isfinite(args.horizon) and args.horizon > 0):
+    elif not args.horizon > 0:
         raise FitUsageError(f"--horizon must be > 0, got {args.horizon:g}")
     elif args.horizon > MAX_HORIZON.get(model, MAX_HORIZON_DEFAULT):
         raise FitUsageError(f"--horizon must be at most "
@@ -212,7 +212,7 @@ def _check_options(args: argparse.Namespace) -> None:
         if model not in DISCOUNTED:
             raise FitUsageError(f"--discount-rate does not apply to {model}: only pareto_nbd "
                                 f"(dert) and sbg (derl) have a discounted prediction")
-        if not (math.isfinite(args.discount_rate) and args.discount_rate > 0):
+        if not args.discount_rate > 0:
             raise FitUsageError(f"--discount-rate must be > 0, got {args.discount_rate:g}")
         if args.discount_rate > MAX_DISCOUNT_RATE:
             raise FitUsageError(f"--discount-rate must be at most {MAX_DISCOUNT_RATE:g} (100% per "
