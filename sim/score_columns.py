@@ -105,7 +105,7 @@ def essential_scores(decision: Decision, n_customers: int, observable: set[str])
             continue
         constants = uses[name]
         if constants is _ORDERED:
-            kept[name] = column
+            kept[name] = column.copy()  # a strategy may reuse its array next turn
         else:
             kept[name] = _representatives(column, np.array(sorted(constants)))
     return replace(decision, scores=kept)
