@@ -65,7 +65,7 @@ MAX_INT_DIGITS = 40
 #: Most score columns one decision may carry (the lab offers four).
 MAX_SCORE_COLUMNS = 64
 #: Most bytes all score columns of a record may decode to (8 bytes a value).
-#: A 1,000,000-prospect bot record with two score columns decodes to 40 MB.
+#: A 1,000,000-prospect bot record with two score columns decodes to 25 MB.
 MAX_SCORE_BYTES = 1024 * 1024 * 1024
 #: Longest strategy name, engine version or date a record may hold.
 MAX_LABEL_CHARS = 1000
