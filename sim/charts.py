@@ -14,6 +14,7 @@ to a 1920x1080 projector without being stretched.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -25,6 +26,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
 from .analytics.reports import CohortRevenue, RetentionCurves, RFMGrid, WhaleCurve
 from .observation import TurnBooks
+from .output_paths import write_atomically
 
 #: Okabe & Ito (2008): distinguishable with every common colour-vision deficiency.
 COLOUR_BLIND_SAFE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00",
@@ -150,11 +152,11 @@ def rgba_buffer(fig: Figure) -> tuple[bytes, tuple[int, int]]:
 
 
 def save_png(fig: Figure, path: str | Path) -> Path:
-    """Write ``fig`` as a PNG file at its own pixel size."""
-    path = Path(path)
+    """Write ``fig`` as a PNG file at its own pixel size (atomically: ``sim.output_paths``)."""
     canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
-    canvas.print_png(str(path))
-    return path
+    png = io.BytesIO()
+    canvas.print_png(png)
+    return write_atomically(path, png.getvalue(), "the chart")
 
 
 # --- dashboard -------------------------------------------------------------------

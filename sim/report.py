@@ -17,6 +17,7 @@ from typing import Callable
 
 from . import charts
 from .debrief import PLAYER, Debrief, debrief_of
+from .output_paths import write_atomically
 from .records import read_record
 
 #: Chart size in the report, pixels (readable printed and on screen).
@@ -74,7 +75,7 @@ def write_report(d: Debrief, folder: str | Path, palette: str = "colour-blind sa
     }
     for stem in DEBRIEF_STEMS:
         charts.save_png(debrief_figure(d, stem, _SIZE, style), folder / f"{stem}.png")
-    (folder / "index.html").write_text(_page(d, captions), encoding="utf-8")
+    write_atomically(folder / "index.html", _page(d, captions), "the report")
     return folder / "index.html"
 
 

@@ -428,3 +428,21 @@ def test_the_caps_leave_room_for_what_ccsim_writes(good):
     assert len(raw) < records.MAX_RECORD_BYTES / 1000
     entries = raw.count(b",") + raw.count(b"[") + raw.count(b"{")
     assert 100 < entries < records.MAX_JSON_ENTRIES / 100
+
+
+def test_a_report_never_replaces_a_symlink_in_its_folder(tmp_path):
+    from sim.runner import play_game
+    from sim.strategies import get_strategy
+
+    scenario = load_scenario("coffee").with_prospects(PROSPECTS)
+    record = write_record(record_of(play_game(scenario, get_strategy("mass-marketing"), 3)),
+                          tmp_path / "mass.json")
+    folder = tmp_path / "report"
+    folder.mkdir()
+    precious = tmp_path / "precious.html"
+    precious.write_text("keep me")
+    (folder / "index.html").symlink_to(precious)
+    outcome = run_cli_limited("report", record, "--out", folder, seconds=120)
+    assert outcome.status == 2, outcome.describe()
+    assert "index.html: is a symbolic link; it is left as it is" in outcome.err
+    assert (folder / "index.html").is_symlink() and precious.read_text() == "keep me"

@@ -209,3 +209,38 @@ def test_the_docs_are_generated_from_the_table():
 
     assert (ROOT / "docs" / "scenario-limits.md").read_text(encoding="utf-8") \
         == limits.markdown_table()
+
+
+def test_a_zero_dropout_rate_is_a_customer_who_stays_not_a_division_by_zero():
+    """Beta(0.01, 0.01) churn underflows to exactly 0 for some prospects: they never leave."""
+    import re
+    import warnings
+
+    from conftest import SCENARIO_DIR
+    from sim.behaviour import live_turn
+    from sim.population import draw_population
+    from sim.runner import play_game
+    from sim.strategies import get_strategy
+
+    rates = np.array([0.0, 1e-320, 0.5, np.inf])
+    u = np.full(4, 0.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        died, purchases, _, _ = live_turn(np.ones(4), rates, np.ones(4), np.ones(4), u, u, u, u,
+                                          contractual=False)
+    assert died.tolist() == [False, False, False, True]
+
+    text = re.sub(r"churn_probability: \{a: [0-9.]+, b: [0-9.]+\}",
+                  "churn_probability: {a: 0.01, b: 0.01}",
+                  (SCENARIO_DIR / "meal_kit.yaml").read_text())
+    scenario = parse_scenario(__import__("yaml").safe_load(text), "meal_kit.yaml").with_prospects(30_000)
+    immortal = draw_population(scenario, 1).dropout_rate == 0
+    assert immortal.sum() > 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for name in ("mass-marketing", "customer-centric", "oracle"):
+            played = play_game(scenario, get_strategy(name), 1)
+            assert math.isfinite(played.value.firm_value), name
+            truth = played.game.truth
+            acquired = truth.row_prospect[immortal[truth.row_prospect]]
+            assert truth.alive[acquired].all(), name

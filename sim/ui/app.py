@@ -9,6 +9,7 @@ the keyboard (then it types), a resize rebuilds the scene for the new size.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from dataclasses import asdict, dataclass
@@ -17,6 +18,7 @@ from pathlib import Path
 import pygame
 import pygame_gui
 
+from ..output_paths import write_atomically
 from ..session import PlayerSession, default_home
 from .assets import font, theme_for
 from .draw import BACKGROUND, ChartCache
@@ -224,9 +226,10 @@ class App:
             self.frame(dt)
 
     def screenshot(self, path: str | Path) -> Path:
-        path = Path(path)
-        pygame.image.save(self.screen, str(path))
-        return path
+        """Save the window as a PNG (atomically: ``sim.output_paths``)."""
+        png = io.BytesIO()
+        pygame.image.save(self.screen, png, "screenshot.png")
+        return write_atomically(path, png.getvalue(), "the screenshot")
 
     def start_session(self, session: PlayerSession) -> None:
         """Play ``session`` from now on: its plan for this turn starts as the default."""
