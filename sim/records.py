@@ -269,8 +269,7 @@ def read_record(path: str | Path, partial: bool = False) -> GameRecord:
             message names it).
     """
     name = display_name(path) if isinstance(path, (str, Path)) else "record"
-    raw = read_capped_regular_file(path, MAX_RECORD_BYTES, "a game record", RecordError, name)
-    return record_from_bytes(raw, name, partial=partial)
+    return record_from_bytes(read_record_bytes(path), name, partial=partial)
 
 
 def read_record_bytes(path: str | Path) -> bytes:

@@ -491,11 +491,20 @@ def read_autosave(path: str | Path) -> tuple[Scenario, int, list[Decision], list
     try:
         record = read_record(path, partial=True)
     except RecordError as exc:
-        message = str(exc)
-        if message.endswith(": no such file"):
-            message = message[: -len("no such file")] + "there is no saved game"
-        raise AutosaveError(message) from None
+        raise AutosaveError(_for_the_player(str(exc))) from None
     return record.scenario, record.seed, record.decisions, record.books, record.lab_fitted_turn
+
+
+def _for_the_player(message: str) -> str:
+    """A record reader's refusal, said of a saved game."""
+    name, _, problem = message.partition(": ")
+    if problem == "no such file":
+        return f"{name}: there is no saved game"
+    if problem.startswith("not a ccsim game record"):
+        return f"{name}: not a saved ccsim game"
+    if problem.startswith(("is ", "cannot read", "grew past")) or " is larger than " in problem:
+        return message     # about the file, not its content
+    return f"{name}: the save is damaged and cannot be read ({problem})"
 
 
 def default_home() -> Path:

@@ -83,7 +83,7 @@ def _set(*path, value):
 #: case -> (change to the save's JSON (returns bytes to write, or None to dump it), fragment)
 CASES = {
     "NaN in the books": (lambda d: _text(d, '"revenue":', '"revenue":NaN,"x":'),
-                         "NaN is not a number in strict JSON"),
+                         "the save is damaged and cannot be read (NaN is not a number in strict JSON"),
     "Infinity as the lab's turn": (lambda d: _text(d, f'"lab_fitted_turn":{d["lab_fitted_turn"]}',
                                                    '"lab_fitted_turn":Infinity'),
                                    "Infinity is not a number in strict JSON"),
@@ -97,7 +97,7 @@ CASES = {
     "lab turn 99": (_set("lab_fitted_turn", value=99), "lab_fitted_turn: must be a turn"),
     "lab turn true": (_set("lab_fitted_turn", value=True), "lab_fitted_turn: must be a turn"),
     "partial as text": (_set("partial", value="yes"), "partial: must be true or false"),
-    "another format": (_set("format", value="ccsim-savegame"), "not a ccsim game record"),
+    "another format": (_set("format", value="ccsim-savegame"), "not a saved ccsim game"),
     "schema 2": (_set("schema_version", value=2), "schema_version 2"),
     "books edited": (lambda d: d["turns"][0]["books"].update(profit=d["turns"][0]["books"]["profit"] + 1),
                      "turn 1 plays out differently from the save"),
