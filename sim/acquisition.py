@@ -75,8 +75,10 @@ def acquire(seed: int, turn: int, scenario: Scenario, spend: np.ndarray, in_pool
         count = int(poisson_inverse(u, expected[c:c + 1])[0])
         weight = affinity[:, c][candidate_type]
         race = stream(seed, "acquisition_key", turn, c).standard_exponential(in_pool.size)
-        with np.errstate(divide="ignore"):
-            keys = race[candidates] / weight  # unreachable prospects get +inf
+        # Unreachable prospects (weight 0) get +inf; so, by overflow, do those of a
+        # subnormal weight, which no real channel has: both last in the race.
+        with np.errstate(divide="ignore", over="ignore"):
+            keys = race[candidates] / weight
         count = min(count, int(np.count_nonzero(weight > 0)))
         if count == 0:
             continue
