@@ -41,6 +41,7 @@ def place(tmp_path) -> dict[str, Path]:
         "HUGE": tmp_path / "huge.yaml",
         "CSV": tmp_path / "summary.csv",
         "OUT": tmp_path / "out",
+        "LAUGHS": tmp_path / "laughs.yaml",
     }
     p["DIR"].mkdir()
     p["FILE"].write_text("keep me")
@@ -55,6 +56,11 @@ def place(tmp_path) -> dict[str, Path]:
     with open(p["HUGE"], "wb") as handle:
         handle.truncate(8 * 1024 * 1024 + 1)
     p["CSV"].write_text(CSV)
+    # A billion laughs: ten aliases of ten aliases ... nine deep, given as the number of turns.
+    laughs = ["a0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]"] + [
+        f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 10)]
+    p["LAUGHS"].write_text("\n".join(laughs) + "\n" + p["SCENARIO"].read_text().replace(
+        "\nturns: 12", "\nturns: *a9", 1))
     yield p
     p["RO_DIR"].chmod(0o755)
 
@@ -98,6 +104,7 @@ CASES = {
     "scenario over 8 MiB": (["validate", "{HUGE}"], "is larger than a scenario can be"),
     "scenario /dev/urandom": (["validate", "/dev/urandom"], "is a character device"),
     "scenario name with a path": (["run", "../coffee"], "no such file and no shipped scenario"),
+    "a billion laughs": (["validate", "{LAUGHS}"], "laughs.yaml: turns: must be a whole number, got a list"),
     # report --out and demo --screenshots: folders
     "report out empty": (["report", "{FILE}", "--out", ""], "--out: the path is empty"),
     "report out a file": (["report", "{FILE}", "--out", "{FILE}"], "is a file, not a folder"),
