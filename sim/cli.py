@@ -206,6 +206,7 @@ def _cmd_play(args: argparse.Namespace) -> int:
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     check_output_folder(args.screenshots, "--screenshots")
+    load_scenario(args.scenario)    # a bad scenario is a one-line error before the window opens
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
     from .ui.demo import run_demo

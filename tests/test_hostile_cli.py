@@ -122,6 +122,8 @@ CASES = {
     "screenshots read-only": (["demo", "--screenshots", "{RO_DIR}"], "cannot write in the folder"),
     "screenshots 100000x100000": (["demo", "--screenshots", "{OUT}", "--size", "100000x100000"],
                                   "--size width must be at most 7,680"),
+    "screenshots of a named pipe": (["demo", "{FIFO}", "--screenshots", "{OUT}"],
+                                    "is a named pipe (FIFO), not a scenario"),
     "screenshots prospects 0": (["demo", "--screenshots", "{OUT}", "--prospects", "0"],
                                 "--prospects must be at least 100"),
     # tournaments
