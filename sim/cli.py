@@ -71,7 +71,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         try:
             s = load_scenario(path)
         except SimError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            _refused(exc)
             failed += 1
         else:
             print(f"ok: {path} ({s.name}, {len(s.types)} types, {len(s.channels)} channels)")
@@ -175,8 +175,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     try:
         record = read_record(args.record)
     except RecordError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return _refused(exc)
     print(f"{_printable(args.record)}: {_printable(record.scenario.name)}, "
           f"{_printable(record.strategy)} on seed {record.seed}, "
           f"{record.scenario.prospects:,} prospects; replaying...", file=sys.stderr, flush=True)
@@ -226,8 +225,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         page = report_from_record(args.record, args.out,
                                   progress=lambda what: print(f"  {what}...", file=sys.stderr, flush=True))
     except RecordError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return _refused(exc)
     print(page)
     return 0
 
@@ -362,6 +360,13 @@ def _printable(text: str, limit: int = 120) -> str:
     return shown if len(shown) <= limit else shown[: limit - 3] + "..."
 
 
+def _refused(exc: SimError) -> int:
+    """Say why bad input was refused, in one printable line; the exit status for it."""
+    lines = str(exc).splitlines()
+    print(f"error: {_printable(lines[0] if lines else '', 2000)}", file=sys.stderr)
+    return EXIT_USAGE
+
+
 def _internal_error(exc: BaseException) -> int:
     """Report an unexpected error in one line; the traceback goes to a file."""
     try:
@@ -411,9 +416,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.func(args)
     except SimError as exc:
         # Every refusal of bad input (TournamentError and OutputPathError too).
-        print(f"error: {_printable(str(exc).splitlines()[0] if str(exc) else '', 2000)}",
-              file=sys.stderr)
-        return EXIT_USAGE
+        return _refused(exc)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
