@@ -60,7 +60,8 @@ def cached_value(scenario: Scenario, name: str, seed: int) -> GameValue | None:
 def remember(scenario: Scenario, name: str, seed: int, value: GameValue) -> None:
     """Keep a reference's game value played elsewhere (a worker process, a stored result)."""
     if not is_reference(name):
-        raise UnknownNameError(f"{name!r} is not a reference strategy (known: {', '.join(REFERENCES)})")
+        raise UnknownNameError(f"{name!r} is not a reference strategy "
+                               f"(known: {', '.join(REFERENCES)})")
     with _lock:
         _cache[_key(scenario, name, seed)] = value
         _cache.move_to_end(_key(scenario, name, seed))
@@ -84,7 +85,8 @@ def play_reference(scenario: Scenario, name: str, seed: int) -> GameValue:
     from .strategies import get_strategy
 
     if not is_reference(name):
-        raise UnknownNameError(f"{name!r} is not a reference strategy (known: {', '.join(REFERENCES)})")
+        raise UnknownNameError(f"{name!r} is not a reference strategy "
+                               f"(known: {', '.join(REFERENCES)})")
     value = cached_value(scenario, name, seed)
     if value is None:
         value = play_game(scenario, get_strategy(name), seed).value
@@ -113,7 +115,8 @@ def reference_values(scenario: Scenario, seed: int, names=REFERENCES, workers: i
     """
     unknown = [n for n in names if not is_reference(n)]
     if unknown:
-        raise UnknownNameError(f"{unknown[0]!r} is not a reference strategy (known: {', '.join(REFERENCES)})")
+        raise UnknownNameError(f"{unknown[0]!r} is not a reference strategy "
+                               f"(known: {', '.join(REFERENCES)})")
     values = {n: v for n in names if (v := cached_value(scenario, n, seed)) is not None}
     missing = sorted((n for n in names if n not in values),
                      key=lambda n: EXPECTED_COST.get(n, 0), reverse=True)

@@ -94,7 +94,7 @@ def replay_game(scenario: Scenario, seed: int, decisions: list[Decision],
 
     Raises:
         DecisionError: a decision the game refuses (naming the entry).
-        ValueError: fewer or more decisions than the scenario has turns.
+        SimError: fewer or more decisions than the scenario has turns.
     """
     if len(decisions) != scenario.turns:
         raise SimError(f"{len(decisions)} decisions for a game of {scenario.turns} turns")
