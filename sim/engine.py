@@ -25,7 +25,7 @@ from .decisions import (Assignment, Decision, DecisionError, Tier, assign_tiers,
 from .observation import Observation, TurnBooks
 from .population import Population, draw_population
 from .public import PublicScenario
-from .rng import uniforms
+from .rng import stream, uniforms
 from .scenario import Scenario
 
 
@@ -133,6 +133,10 @@ class Game:
         self.population = draw_population(s, self.seed)
         _seal(self.population)
         n = s.prospects
+        # Customer ids are a keyed permutation of the prospects: without the
+        # seed no id says which prospect (and so which latent traits) it is.
+        self._customer_id = stream(self.seed, "customer_id").permutation(n).astype(np.int64)
+        self._customer_id.flags.writeable = False
         self._in_pool = np.ones(n, dtype=bool)
         self._alive = np.zeros(n, dtype=bool)
         self._row_of = np.full(n, -1, dtype=np.int64)
@@ -324,11 +328,13 @@ class Game:
             return v
 
         prospect = c.used("prospect")
+        customer_id = self._customer_id[prospect]
+        customer_id.flags.writeable = False
         return Observation(
             scenario=self.public,
             turn=self.turn,
             turn_columns=np.arange(self.first_turn, self.turn),
-            customer_id=view(prospect),
+            customer_id=customer_id,
             channel=view(c.used("channel")),
             acquisition_turn=view(c.used("acquisition_turn")),
             tags={name: codes[prospect] for name, codes in self.population.tags.items()},
