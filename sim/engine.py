@@ -20,6 +20,7 @@ import numpy as np
 from .acquisition import acquire, reach_left
 from .behaviour import TurnInputs, TurnOutcome, customer_turn, gamma_total_spend
 from .customers import CustomerTable
+from .decision_limits import DecisionLimits
 from .decisions import (Assignment, Decision, DecisionError, Tier, assign_tiers, check_acquisition,
                         check_marketing_budget)
 from .observation import Observation, TurnBooks
@@ -103,6 +104,33 @@ def _seal(population: Population) -> None:
         for a in value.values() if isinstance(value, dict) else (value,):
             if isinstance(a, np.ndarray):
                 a.flags.writeable = False
+
+
+def check_decision(public: PublicScenario, observation: Observation, decision: Decision,
+                   check_budget: bool = True) -> Assignment:
+    """Refuse a decision the engine would refuse for ``observation``; its tiers resolved.
+
+    What ``Game.step`` checks before anything changes, callable without the
+    game (a sandbox checks a bot's decision within the bot's turn time):
+    the decision's size (``sim.decision_limits``), its channels and dollars,
+    its tiers over the observable columns, and acquisition plus service
+    against the one marketing budget.
+
+    Raises:
+        DecisionError: naming the entry (or the limit) at fault.
+    """
+    if not isinstance(decision, Decision):
+        raise DecisionError(f"decision: expected a Decision, got {type(decision).__name__}")
+    DecisionLimits.of_market(public.prospects, observation.n_customers).check(
+        decision.tiers, len(decision.scores))
+    budget = public.budget.marketing if check_budget else float("inf")
+    check_acquisition(decision, public.channel_names, budget)
+    # One marketing budget: the tiers are sized first, then acquisition
+    # and service are checked together against it.
+    assignment = assign_tiers(decision, dict(observation.columns), observation.categories,
+                              float("inf"), servable=observation.active)
+    check_marketing_budget(decision, assignment, budget)
+    return assignment
 
 
 class Game:
@@ -206,17 +234,7 @@ class Game:
 
     def _check(self, decision: Decision, observation: Observation, check_budget: bool) -> Assignment:
         """Refuse a bad decision before anything changes; resolve its tiers."""
-        s = self.scenario
-        if not isinstance(decision, Decision):
-            raise DecisionError(f"decision: expected a Decision, got {type(decision).__name__}")
-        budget = s.budget.marketing if check_budget else float("inf")
-        check_acquisition(decision, s.channel_names, budget)
-        # One marketing budget: the tiers are sized first, then acquisition
-        # and service are checked together against it.
-        assignment = assign_tiers(decision, dict(observation.columns), observation.categories,
-                                  float("inf"), servable=observation.active)
-        check_marketing_budget(decision, assignment, budget)
-        return assignment
+        return check_decision(self.public, observation, decision, check_budget)
 
     def _acquire(self, spend: np.ndarray, turn: int) -> tuple[np.ndarray, np.ndarray]:
         """Buy this turn's new customers and give each its first purchase."""
