@@ -14,8 +14,8 @@ than root, on its processes.  The bot's prints go to its log (or nowhere),
 never to the engine's pipes or output.
 
 Replies: ``{"ready": name}``, ``{"decision": encoded}``, or ``{"error": kind,
-"turn": turn, "detail": text}`` with kind ``bot`` (the bot's mistake, in the
-words of ``sim.bots``) or ``out of memory``.
+"turn": turn, "detail": text, "trace": traceback}`` with kind ``bot`` (the
+bot's mistake, in the words of ``sim.bots``) or ``out of memory``.
 """
 
 from __future__ import annotations
@@ -43,6 +43,8 @@ from .protocol import ChannelClosed, ObservationMirror, read_message, write_mess
 
 #: Largest file a bot's process may write, bytes (its log included).
 MAX_FILE_BYTES = 64 * 1024 * 1024
+#: Most of a traceback sent back to the engine, characters (the end: where the bot failed).
+MAX_TRACE_CHARS = 20_000
 
 
 class BotMistake(Exception):
@@ -168,14 +170,17 @@ def serve(inbox: int, outbox: int, header: dict) -> int:
         write_message(outbox, json.dumps(message, allow_nan=True).encode())
 
     def fail(kind: str, detail: str, exc: BaseException | None = None) -> int:
+        # The traceback travels in the reply, not through the bot's output:
+        # where it is shown (a tournament's log, not ``ccsim run``'s stderr)
+        # is the engine's choice.
+        trace = ""
         if exc is not None:
             try:
-                traceback.print_exception(exc, file=sys.stderr)
-                sys.stderr.flush()
-            except (OSError, ValueError):  # the log is full (MAX_FILE_BYTES), closed or gone
-                pass
+                trace = "".join(traceback.format_exception(exc))[-MAX_TRACE_CHARS:]
+            except BaseException:  # a bot's exception whose __str__ raises
+                trace = ""
         try:
-            reply({"error": kind, "turn": turn, "detail": detail})
+            reply({"error": kind, "turn": turn, "detail": detail, "trace": trace})
         except (ChannelClosed, MemoryError, OSError):
             pass
         return 1

@@ -67,12 +67,16 @@ _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 
 
 class BotFailure(BotError):
-    """A sandboxed bot failed: ``reason`` in a few words, ``turn`` (0 = while starting)."""
+    """A sandboxed bot failed: ``reason`` in a few words, ``turn`` (0 = while starting).
 
-    def __init__(self, label: str, reason: str, turn: int):
+    ``trace`` is the traceback of the bot's exception, if it raised one (for logs).
+    """
+
+    def __init__(self, label: str, reason: str, turn: int, trace: str = ""):
         super().__init__(label, reason, turn or None)
         self.reason = reason
         self.turn = turn
+        self.trace = trace
 
 
 class SandboxedBot:
@@ -81,7 +85,8 @@ class SandboxedBot:
     Args:
         bot: the bot file (its folder is copied with it, see
             ``sim.tournament.botfiles``) or an already packed ``BotFiles``.
-        name: the strategy's name in results (default: the file's stem).
+        name: the strategy's name in results (default: the bot's own ``name``
+            once it has started, the file's stem before).
         turn_seconds: most seconds per decision, the engine's evaluation of
             the reply included.
         memory_mb: most memory of the bot's process tree, MB (0: none).
@@ -109,6 +114,7 @@ class SandboxedBot:
         self.files = bot if isinstance(bot, BotFiles) else pack(bot)
         self.label = self.files.label
         self.name = name or Path(self.files.entry).stem
+        self._own_name = name is None
         self.turn_seconds = float(turn_seconds)
         self.memory_mb = int(memory_mb)
         self.max_processes = int(max_processes)
@@ -127,6 +133,7 @@ class SandboxedBot:
         self._process: _Process | None = None
         self._watchdog: containment.Watchdog | None = None
         self._killed_for: str | None = None
+        self._trace = ""
         self._stream_log: _StreamLog | None = None
         self._scenario: PublicScenario | None = None
         self._delta = ObservationDelta()
@@ -157,6 +164,8 @@ class SandboxedBot:
         if "ready" not in reply:
             self._fail_unexpected(reply)
         self.bot_name = self._clean(str(reply["ready"]))[:100]
+        if self._own_name:
+            self.name = self.bot_name
         self.start_seconds = time.monotonic() - started
 
     def decide(self, observation: Observation, truth=None) -> Decision:
@@ -315,6 +324,7 @@ class SandboxedBot:
         return self.redact(line)[:MAX_REASON_CHARS]
 
     def _fail_unexpected(self, reply: dict) -> None:
+        self._trace = self.redact(str(reply.get("trace", "")))[-20_000:]
         kind = str(reply.get("error", ""))
         detail = self._clean(reply.get("detail", "")) or "an unexpected reply"
         if kind == "bot":
@@ -325,7 +335,8 @@ class SandboxedBot:
 
     def _fail(self, reason: str) -> None:
         self.close()
-        raise BotFailure(self.label, self.redact(reason), self.turn)
+        trace, self._trace = self._trace, ""
+        raise BotFailure(self.label, self.redact(reason), self.turn, trace)
 
 
 _FORK_SERVER = hasattr(os, "fork") and hasattr(__import__("socket"), "send_fds")
