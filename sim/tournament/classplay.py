@@ -376,9 +376,10 @@ class PromptStrategy:
 
     sees_truth = False
 
-    def __init__(self, name: str = "player", ask: Callable[[str], str] = input,
+    def __init__(self, name: str = "player", ask: Callable[[str], str] | None = None,
                  out: TextIO | None = None):
-        self.name, self.ask, self.out = name, ask, out or sys.stdout
+        self.name, self.out = name, out or sys.stdout
+        self.ask = ask or (lambda prompt: input(prompt))
 
     def reset(self, scenario, seed=None) -> None:
         self.scenario = scenario
