@@ -4,7 +4,9 @@ A decision's cost to the engine is its tier rules and score columns
 evaluated over every customer.  The engine's own step costs about as much
 as a few dozen passes over the prospect pool, so a market with ``P``
 prospects and ``n`` customers allows ``COST_PER_PROSPECT * P / n`` cost
-units (at least ``MIN_COST``), counted as:
+units, but no more than ``P / PROSPECTS_PER_COST`` (each part of a rule
+also costs some 20 microseconds of Python whatever the customers) and no
+fewer than ``MIN_COST``, counted as:
 
 * 1 per comparison (``{"field", "op", "value"}``) and per 16 values of an
   ``in`` list,
@@ -15,9 +17,10 @@ and at most ``SCORE_COLUMNS_PER_PROSPECT * P / n`` score columns (at least
 ``MIN_SCORE_COLUMNS``, at most ``MAX_SCORE_COLUMNS``), so the columns of one
 decision hold no more numbers than a few copies of the pool.  Measured on
 ``direct_seller`` (100,000 prospects, about 20,000 customers): a comparison
-costs about 10 microseconds, a sort 1.8 ms, an engine step 14 ms; the
-5,120 units allowed there cost at most about 5 engine steps.  A refusal
-names the limit.
+costs 10 to 30 microseconds, a sort 1.8 ms, an engine step 14 ms; the 1,562
+units allowed there cost at most about 3 engine steps (the sandbox checks a
+bot's decision and the engine evaluates it again when it plays it).  A
+refusal names the limit.
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ from typing import Any
 from .errors import DecisionError
 
 COST_PER_PROSPECT = 1024
-MIN_COST = 1024
+PROSPECTS_PER_COST = 64
+MIN_COST = 256
 QUANTILE_COST = 128
 SCORE_COLUMN_COST = 16
 VALUES_PER_COST = 16
@@ -54,7 +58,7 @@ class DecisionLimits:
     @classmethod
     def of_market(cls, prospects: int, customers: int) -> "DecisionLimits":
         ratio = prospects / max(customers, 1)
-        return cls(max(MIN_COST, int(COST_PER_PROSPECT * ratio)),
+        return cls(max(MIN_COST, min(int(COST_PER_PROSPECT * ratio), prospects // PROSPECTS_PER_COST)),
                    min(MAX_SCORE_COLUMNS, max(MIN_SCORE_COLUMNS, int(SCORE_COLUMNS_PER_PROSPECT * ratio))),
                    customers)
 
@@ -94,7 +98,8 @@ class DecisionLimits:
                 f"{where}: too costly to evaluate: {conditions:,} comparisons, {quantiles:,} "
                 f"top/bottom rules, {values:,} listed values and {score_columns} score columns "
                 f"cost {cost:,} units, at most {self.max_cost:,} in this market "
-                f"({COST_PER_PROSPECT:,} x prospects / customers; a comparison costs 1, "
+                f"({COST_PER_PROSPECT:,} x prospects / customers, at most prospects / "
+                f"{PROSPECTS_PER_COST}, at least {MIN_COST}; a comparison costs 1, "
                 f"{VALUES_PER_COST} listed values 1, a top/bottom rule {QUANTILE_COST}, "
                 f"a score column {SCORE_COLUMN_COST})")
 

@@ -86,11 +86,6 @@ def hardened() -> Iterator[None]:
             _prctl(_PR_SET_DUMPABLE, before)
 
 
-def harden_process() -> None:
-    """Make this process non-dumpable for good (a worker that plays bots' games)."""
-    _prctl(_PR_SET_DUMPABLE, 0)
-
-
 # ------------------------------------------------------------------ a bot's process
 def become_subreaper() -> bool:
     """Adopt orphaned descendants instead of letting them go to ``init`` (Linux)."""

@@ -133,6 +133,8 @@ class Markets:
 
     def label(self, seed: int) -> str:
         """How results name a market: ``market 3``, ``class market`` or ``seed 7``."""
+        if seed not in self.seeds:  # a record's own seed, refused as another
+            return f"seed {seed}"
         if self.kind == "class":
             return "class market"
         return f"market {self.seeds.index(seed) + 1}" if self.is_hidden else f"seed {seed}"
@@ -329,7 +331,11 @@ def play_job(job: Job, settings: Settings) -> dict:
     full ``record`` and the digest of its decisions; a bot's stderr comes
     back as ``log`` (its end).
     """
-    containment.harden_process()  # a worker holds seeds: out of reach of bots' processes
+    with containment.hardened():  # this process holds the seed: out of reach of bots' processes
+        return _play_job(job, settings)
+
+
+def _play_job(job: Job, settings: Settings) -> dict:
     started = time.perf_counter()
     result: dict[str, Any] = {"format": GAME_FORMAT, "settings": settings.fingerprint,
                               "kind": job.kind, "entry": job.entry, "seed": job.seed,

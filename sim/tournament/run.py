@@ -176,9 +176,9 @@ def _redacted(result: dict, redact: Callable[[str], str]) -> dict:
 
 
 def _verify(item: tuple[Job, dict], settings: Settings) -> str | None:
-    containment.harden_process()
     job, data = item
-    return verify_stored(job, data, settings)
+    with containment.hardened():
+        return verify_stored(job, data, settings)
 
 
 def settle_records(results: list[dict], markets: Markets) -> tuple[list[dict], list[Rejection]]:
