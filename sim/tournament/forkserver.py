@@ -11,8 +11,8 @@ have.
 The server is a child subreaper: a process left over from a finished bot
 (a daemon that started its own session, a double fork) is adopted by the
 server rather than by ``init``, and the server kills every child that is
-not a running bot (``sweep``).  It dies with the engine (``PR_SET_PDEATHSIG``,
-and on end of file on its socket), and every bot dies with it.
+not a running bot (``_sweep``).  It ends when the engine does (end of file
+on its socket), killing every bot.
 
 Protocol, over a ``SOCK_SEQPACKET`` socket pair: the engine sends a JSON
 header with four file descriptors (the bot's end of the two pipes, the write
@@ -79,6 +79,7 @@ class ForkServer:
             theirs.close()
         self._socket = ours
         self.pid = self._popen.pid
+        self._owner = os.getpid()
 
     @classmethod
     def get(cls) -> "ForkServer":
@@ -87,7 +88,6 @@ class ForkServer:
             server = cls._instance
             if server is None or server._owner != os.getpid() or server._popen.poll() is not None:
                 server = cls._instance = cls()
-                server._owner = os.getpid()
             return server
 
     def start_bot(self, header: dict, fds: list[int], timeout: float) -> int:
@@ -129,7 +129,9 @@ def read_status(fd: int, timeout: float) -> int | None:
 def main(argv: list[str]) -> int:
     """Run the fork server on the socket whose descriptor is ``argv[0]``."""
     sock = socket.socket(fileno=int(argv[0]))
-    containment.die_with_parent()
+    # No PR_SET_PDEATHSIG here: it follows the *thread* that started the
+    # server, which may end long before the engine does.  The engine's end
+    # closes the socket instead, and the server then kills every bot.
     containment.become_subreaper()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the engine's to handle
     for name in PRELOAD:

@@ -14,12 +14,13 @@ games and check them.  ``Markets.public`` keeps seeds everyone knows (a
 rehearsable tournament, labelled so on every leaderboard).
 
 Each finished game is one JSON file under ``OUT/games/``, written
-atomically, holding the game's full record.  Nothing on disk is trusted: a
-stored game counts only after its record is replayed and every number
-matches (``verify_stored``); with hidden markets the file is also sealed
-under the key (encrypted and authenticated), so a bot that reads the folder
-learns no seed and cannot forge a game.  A stored game that fails is played
-again, and the run says so.
+atomically, holding the game's full record.  Nothing on disk is trusted:
+with hidden markets the file is sealed under the key (encrypted and
+authenticated), so a bot that reads the folder learns no seed, and while
+the key is in no file a seal that opens proves the game genuine; otherwise
+(public seeds, a class market, a published key) a stored game counts only
+after its record is replayed and every number matches (``verify_stored``).
+A stored game that fails is played again, and the run says so.
 """
 
 from __future__ import annotations
@@ -409,11 +410,12 @@ def _verify_record(job: Job) -> dict:
     return _finished(record)
 
 
-def verify_stored(job: Job, result: Any, settings: Settings) -> str | None:
-    """Why a stored result of ``job`` cannot count, or None once it is verified by replay.
+def verify_stored(job: Job, result: Any, settings: Settings, replay: bool = True) -> str | None:
+    """Why a stored result of ``job`` cannot count, or None once it is verified.
 
     A finished game must hold a record of this scenario, seed and entry whose
-    replay gives every number it claims, and the firm value the result
+    replay gives every number it claims (``replay``; without it only the
+    record's form and claims are checked), and the firm value the result
     claims; a failed or rejected game must not claim a value.
     """
     if not isinstance(result, dict) or result.get("format") != GAME_FORMAT:
@@ -435,7 +437,7 @@ def verify_stored(job: Job, result: Any, settings: Settings) -> str | None:
         return "its record is of another game"
     if result.get("decisions") != decisions_digest(result["record"]):
         return "its decisions digest does not match its record"
-    differences = verify_record(record, references=False)
+    differences = verify_record(record, references=False) if replay else []
     if differences:
         return f"its record does not replay: {differences[0]}"
     if result.get("firm_value") != record.scores.get("firm_value"):
@@ -494,10 +496,24 @@ class ResultStore:
         """Where the key and the seeds are written once every game has finished."""
         return self.folder / "markets.json"
 
+    @property
+    def trusts_seal(self) -> bool:
+        """True while a stored game's seal is proof enough that it is genuine.
+
+        That is while a hidden tournament is unfinished: its key is then in no
+        file, only in the memory of the (non-dumpable) processes running it,
+        so no bot's process can forge a seal.  Once the key is published, or
+        for a class market (whose key the class knows) or public seeds, every
+        stored game is replayed before it counts.
+        """
+        return self.markets.kind == "hidden" and not self.published.exists()
+
     def load(self, job: Job) -> tuple[dict | None, str | None]:
         """(the stored result of ``job``, or None; why a stored file did not count, or None).
 
-        A missing file is neither.  The result is verified (``verify_stored``).
+        A missing file is neither.  The result's form and claims are checked
+        (``verify_stored`` without replay); replaying it is the caller's
+        next step unless ``trusts_seal``.
         """
         path = self.games / job.filename
         try:
@@ -511,7 +527,7 @@ class ResultStore:
                 data = json.loads(unseal(parse_key(self.markets.key), data.get("sealed"), job.filename))
             except (TournamentError, ValueError, AttributeError):
                 return None, "its seal does not open with the tournament's key (edited?)"
-        problem = verify_stored(job, data, self.settings)
+        problem = verify_stored(job, data, self.settings, replay=False)
         if problem is None and not self.markets.is_hidden and data.get("status") == "failed":
             return None, None  # a failure in a file anyone can write proves nothing: play again
         return (data, None) if problem is None else (None, problem)

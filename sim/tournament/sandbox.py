@@ -113,6 +113,9 @@ class SandboxedBot:
                  redact: Callable[[str], str] | None = None, pid_namespace: bool = True):
         self.files = bot if isinstance(bot, BotFiles) else pack(bot)
         self.label = self.files.label
+        if os.name == "nt":
+            raise BotError(self.label, "bot files play sandboxed, which needs Linux or macOS "
+                           "(POSIX processes); on Windows use WSL")
         self.name = name or Path(self.files.entry).stem
         self._own_name = name is None
         self.turn_seconds = float(turn_seconds)
