@@ -610,7 +610,8 @@ def test_hot_seat_interleaves_turns_and_shows_standings(tournament):
     assert records["A"].strategy == "A" and verify_record(records["A"], references=False) == []
 
 
-def test_cli_hot_seat_writes_a_record_per_team(tournament, tmp_path, capsys):
+def test_cli_hot_seat_writes_a_record_per_team(tournament, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # where class play writes a record by default
     t, key, secret, path = tournament
     assert ccsim(["play", "--tournament", str(path), "--key", key, "--hot-seat", "--strategy",
                   str(BOTS / "steady.py"), "--record", str(tmp_path / "hot")]) == 0
@@ -704,9 +705,10 @@ def test_the_prompt_asks_again_after_any_answer_it_cannot_play(scenario, bad):
     game.step(decision)  # what the prompt returns, the game plays
 
 
-def test_ctrl_c_in_hot_seat_stops_at_once(tournament, capsys, monkeypatch):
+def test_ctrl_c_in_hot_seat_stops_at_once(tournament, tmp_path, capsys, monkeypatch):
     import threading
 
+    monkeypatch.chdir(tmp_path)
     t, key, secret, path = tournament
     before = threading.active_count()
     calls = iter(["", "", ""])
