@@ -444,7 +444,7 @@ def _run_capped(args: list[str], tmp_path: Path) -> tuple[subprocess.CompletedPr
 ], ids=["6: 3,000 score columns", "7: 100 tiers x 2,400 conditions", "7: 100 tiers x 24"])
 def test_6_7_an_oversized_reply_is_refused_naming_the_limit(tmp_path, attack, text, limit):
     bot = _bot(tmp_path, f"attack{attack}", text)
-    done, seconds, peak_mb = _run_capped(["run", "coffee", "--strategy", str(bot), "--prospects",
+    done, _, peak_mb = _run_capped(["run", "coffee", "--strategy", str(bot), "--prospects",
                                           "20000", "--workers", "1"], tmp_path)
     errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
     assert done.returncode == 2, done.stderr[-2000:]

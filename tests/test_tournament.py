@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from sim.cli import main as ccsim
-from sim.decisions import Decision, Tier
+from sim.decisions import Decision
 from sim.engine import Game
 from sim.errors import SimError
 from sim.records import read_record, record_of, verify_record, write_record
@@ -307,15 +307,8 @@ def test_tournament_errors_are_sim_errors():
     assert issubclass(BotFailure, SimError)
 
 
-def _record(scenario, seed, path, strategy="mass-marketing", team=None):
-    played = play_game(scenario, get_strategy(strategy), seed)
-    played.strategy = team or f"team-{strategy}"
-    return write_record(record_of(played), path)
-
-
 def test_records_count_for_their_own_seed_and_bad_ones_are_refused(settings, scenario, tmp_path):
-    good = _record(scenario, 1, tmp_path / "good.json", Even(), "team-even") \
-        if False else write_record(_team_record(scenario, 1, "team-even"), tmp_path / "good.json")
+    good = write_record(_team_record(scenario, 1, "team-even"), tmp_path / "good.json")
     other_seed = write_record(_team_record(scenario, 9, "team-other-seed"), tmp_path / "seed9.json")
     other_scenario = write_record(_team_record(load_scenario("meal_kit").with_prospects(PROSPECTS),
                                                1, "team-meal"), tmp_path / "meal.json")
@@ -344,8 +337,8 @@ def test_records_count_for_their_own_seed_and_bad_ones_are_refused(settings, sce
     assert re.search(r"rejected: does not verify: turn 3: revenue: claimed", tampered_line.failures[0])
 
 
-def _team_record(scenario, seed, team, strategy=None):
-    played = play_game(scenario, strategy or Even(), seed)
+def _team_record(scenario, seed, team):
+    played = play_game(scenario, Even(), seed)
     played.strategy = team
     return record_of(played)
 
