@@ -382,16 +382,18 @@ def capture_turn(scenario, strategy_name: str, seed: int):
     n = s.prospects
     service = np.zeros(n)
     disengaged = np.zeros(n, dtype=bool)
-    service[obs.customer_id] = assignment.service_per_customer
-    disengaged[obs.customer_id] = assignment.disengaged
+    prospect = game.truth.row_prospect  # customer ids are opaque: rows to prospects from the truth
+    service[prospect] = assignment.service_per_customer
+    disengaged[prospect] = assignment.disengaged
     alive_before = np.flatnonzero(game.truth.alive)
 
     new_obs, _ = game.step(decision)
     col = k - game.first_turn
     rows_new = np.flatnonzero(new_obs.acquisition_turn == k)
-    alive_ids = np.union1d(alive_before, new_obs.customer_id[rows_new])
+    new_prospect = game.truth.row_prospect
+    alive_ids = np.union1d(alive_before, new_prospect[rows_new])
     row_of = np.full(n, -1, dtype=np.int64)
-    row_of[new_obs.customer_id] = np.arange(new_obs.n_customers)
+    row_of[new_prospect] = np.arange(new_obs.n_customers)
     rows = row_of[alive_ids]
     is_new = new_obs.acquisition_turn[rows] == k
 

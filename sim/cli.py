@@ -26,8 +26,7 @@ from typing import Sequence
 from . import limits, strict_json
 from ._version import package_version
 from .analytics import fit_command
-from .bots import is_bot_path, load_bot
-from .decisions import DecisionError
+from .bots import is_bot_path
 from .errors import SimError
 from .output_paths import check_output_file, check_output_folder
 from .scenario import load_scenario, shipped_scenario_names
@@ -82,9 +81,11 @@ def _money(x: float) -> str:
     return f"-${-x:,.0f}" if x < 0 else f"${x:,.0f}"
 
 
+#: Seconds a bot file gets per decision in ``ccsim run`` (its own machine: generous).
+RUN_TURN_SECONDS = 60.0
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
-    from .records import record_of, write_record
-    from .runner import REFERENCES, score
     from .strategies import get_strategy
 
     if args.record is not None:
@@ -93,29 +94,40 @@ def _cmd_run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     if args.prospects is not None:
         scenario = scenario.with_prospects(args.prospects)
-    bot = load_bot(args.strategy) if is_bot_path(args.strategy) else None
-    strategy = bot or get_strategy(args.strategy)
+    if is_bot_path(args.strategy):
+        # A bot never runs in the scorer's process: it is played sandboxed, as
+        # in tournaments; its prints go to stderr, never into --json output.
+        from .public import PublicScenario
+        from .tournament.sandbox import SandboxedBot
+
+        strategy = SandboxedBot(args.strategy, turn_seconds=RUN_TURN_SECONDS, memory_mb=0,
+                                log=sys.stderr)
+        strategy.reset(PublicScenario.of(scenario))  # learns the bot's own name (and checks it)
+    else:
+        strategy = get_strategy(args.strategy)
+    try:
+        return _run_game(args, scenario, strategy)
+    finally:
+        getattr(strategy, "close", lambda: None)()
+
+
+def _run_game(args: argparse.Namespace, scenario, strategy) -> int:
+    """Play ``strategy``'s game and the references, then print (or write) the result."""
+    from .records import record_of, write_record
+    from .runner import REFERENCES, score
+
     started = time.perf_counter()
     print(f"{scenario.name}: {strategy.name} on seed {args.seed}, {scenario.prospects:,} prospects",
           file=sys.stderr)
     games = [strategy.name] + [b for b in REFERENCES if b != strategy.name]
-    playing = [strategy.name]
 
     def progress(name: str) -> None:
-        playing[0] = name
         done = games.index(name)
         print(f"  [{done + 1}/{len(games)}] playing {name} ({time.perf_counter() - started:.1f} s)",
               file=sys.stderr, flush=True)
 
     workers = args.workers if args.workers is not None else _auto_workers(scenario.prospects)
-    try:
-        card = score(scenario, strategy, args.seed, progress=progress, workers=workers)
-    except DecisionError as exc:
-        # The engine refused the bot's decision (over budget, unknown field):
-        # name the bot file and the turn, not just the entry.
-        if bot is not None and playing[0] == bot.name:
-            raise bot.error(f"decision refused: {exc}") from None
-        raise
+    card = score(scenario, strategy, args.seed, progress=progress, workers=workers)
     summary = card.to_dict()
     if args.record is not None:
         scores = {"centricity_score": card.centricity_score, "baselines": summary["baselines"]}

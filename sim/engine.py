@@ -20,13 +20,14 @@ import numpy as np
 from .acquisition import acquire, reach_left
 from .behaviour import TurnInputs, TurnOutcome, customer_turn, gamma_total_spend
 from .customers import CustomerTable
+from .decision_limits import DecisionLimits
 from .errors import GameStateError, SimError
 from .decisions import (Assignment, Decision, DecisionError, Tier, assign_tiers, check_acquisition,
                         check_marketing_budget)
 from .observation import Observation, TurnBooks
 from .population import Population, draw_population
 from .public import PublicScenario
-from .rng import uniforms
+from .rng import stream, uniforms
 from .scenario import Scenario
 
 
@@ -106,6 +107,33 @@ def _seal(population: Population) -> None:
                 a.flags.writeable = False
 
 
+def check_decision(public: PublicScenario, observation: Observation, decision: Decision,
+                   check_budget: bool = True) -> Assignment:
+    """Refuse a decision the engine would refuse for ``observation``; its tiers resolved.
+
+    What ``Game.step`` checks before anything changes, callable without the
+    game (a sandbox checks a bot's decision within the bot's turn time):
+    the decision's size (``sim.decision_limits``), its channels and dollars,
+    its tiers over the observable columns, and acquisition plus service
+    against the one marketing budget.
+
+    Raises:
+        DecisionError: naming the entry (or the limit) at fault.
+    """
+    if not isinstance(decision, Decision):
+        raise DecisionError(f"decision: expected a Decision, got {type(decision).__name__}")
+    DecisionLimits.of_market(public.prospects, observation.n_customers).check(
+        decision.tiers, len(decision.scores))
+    budget = public.budget.marketing if check_budget else float("inf")
+    check_acquisition(decision, public.channel_names, budget)
+    # One marketing budget: the tiers are sized first, then acquisition
+    # and service are checked together against it.
+    assignment = assign_tiers(decision, dict(observation.columns), observation.categories,
+                              float("inf"), servable=observation.active)
+    check_marketing_budget(decision, assignment, budget)
+    return assignment
+
+
 class Game:
     """A seeded game of one scenario.
 
@@ -137,6 +165,10 @@ class Game:
         self.population = draw_population(s, self.seed)
         _seal(self.population)
         n = s.prospects
+        # Customer ids are a keyed permutation of the prospects: without the
+        # seed no id says which prospect (and so which latent traits) it is.
+        self._customer_id = stream(self.seed, "customer_id").permutation(n).astype(np.int64)
+        self._customer_id.flags.writeable = False
         self._in_pool = np.ones(n, dtype=bool)
         self._alive = np.zeros(n, dtype=bool)
         self._row_of = np.full(n, -1, dtype=np.int64)
@@ -207,17 +239,7 @@ class Game:
 
     def _check(self, decision: Decision, observation: Observation, check_budget: bool) -> Assignment:
         """Refuse a bad decision before anything changes; resolve its tiers."""
-        s = self.scenario
-        if not isinstance(decision, Decision):
-            raise DecisionError(f"decision: expected a Decision, got {type(decision).__name__}")
-        budget = s.budget.marketing if check_budget else float("inf")
-        check_acquisition(decision, s.channel_names, budget)
-        # One marketing budget: the tiers are sized first, then acquisition
-        # and service are checked together against it.
-        assignment = assign_tiers(decision, dict(observation.columns), observation.categories,
-                                  float("inf"), servable=observation.active)
-        check_marketing_budget(decision, assignment, budget)
-        return assignment
+        return check_decision(self.public, observation, decision, check_budget)
 
     def _acquire(self, spend: np.ndarray, turn: int) -> tuple[np.ndarray, np.ndarray]:
         """Buy this turn's new customers and give each its first purchase."""
@@ -329,11 +351,13 @@ class Game:
             return v
 
         prospect = c.used("prospect")
+        customer_id = self._customer_id[prospect]
+        customer_id.flags.writeable = False
         return Observation(
             scenario=self.public,
             turn=self.turn,
             turn_columns=np.arange(self.first_turn, self.turn),
-            customer_id=view(prospect),
+            customer_id=customer_id,
             channel=view(c.used("channel")),
             acquisition_turn=view(c.used("acquisition_turn")),
             tags={name: codes[prospect] for name, codes in self.population.tags.items()},

@@ -87,7 +87,9 @@ class Observation:
             channels, tags, budget; never the latent customer types).
         turn: the turn about to be decided (1..turns); turns + 1 when over.
         turn_columns: the turn number of each column of the matrices.
-        customer_id: prospect id per customer row.
+        customer_id: each customer's id: a number that stays the customer's for
+            the whole game, an opaque keyed permutation of the prospects (it
+            says nothing of which prospect the customer is).
         channel: acquisition channel index per row (names in scenario).
         acquisition_turn: turn each customer was acquired.
         tags: profile tag name -> value code per row.

@@ -61,7 +61,7 @@ def test_observation_summary_agrees_with_the_log_it_came_from(scenario_name):
 def test_margin_share_estimates_the_true_margin_better_with_purchases(scenario_name):
     """Cost to serve is random per purchase: the estimate is noisy, sharpening with data."""
     game, obs = _game_at(scenario_name, 6)
-    truth = obs.scenario.gross_margin - game.truth.population.cost_to_serve[obs.customer_id]
+    truth = obs.scenario.gross_margin - game.truth.population.cost_to_serve[game.truth.row_prospect]
     estimate = clv.margin_share(obs)
     assert not np.allclose(estimate, truth)
     error = np.abs(estimate - truth)
@@ -137,8 +137,9 @@ def test_customer_centric_bot_tiers_by_predicted_clv(scenario_name):
     assert assignment.service_cost + decision.acquisition_total <= obs.scenario.budget.marketing
     truth = game.truth
     # True equity of every customer (0 for those already gone): the bot never sees it.
-    equity = np.where(truth.alive[obs.customer_id],
-                      customer_equity(truth.population, obs.customer_id, obs.scenario), 0.0)
+    prospects = truth.row_prospect  # each row's prospect (customer ids are opaque)
+    equity = np.where(truth.alive[prospects],
+                      customer_equity(truth.population, prospects, obs.scenario), 0.0)
     served = assignment.service_per_customer > 0
     rest = ~served & ~assignment.disengaged
     assert equity[assignment.disengaged].mean() < 0

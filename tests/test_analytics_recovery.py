@@ -72,7 +72,7 @@ def noncontractual(request):
     assert seen.n_customers == CUSTOMERS
     summary = summarise_observation(seen)
     fit = pareto_nbd.fit(summary.frequency, summary.recency, summary.T)
-    alive_at_fit = game.truth.alive[seen.customer_id].copy()
+    alive_at_fit = game.truth.alive[game.truth.row_prospect].copy()  # ids are opaque
     purchases_before = seen.purchases.sum(axis=1).copy()
     final = play_until(game, scenario.turns + 1)
     later = final.purchases.sum(axis=1) - purchases_before
@@ -139,9 +139,9 @@ def test_predicted_clv_ranks_customers_by_true_equity(noncontractual):
     obs = game.observation
     value = clv.predict_clv(obs, max_fit_customers=CUSTOMERS)
     truth = game.truth
-    alive = truth.alive[obs.customer_id]
+    ids = truth.row_prospect  # each row's prospect (customer ids are opaque)
+    alive = truth.alive[ids]
     pop = truth.population
-    ids = obs.customer_id
     true_equity = np.where(alive, (scenario.gross_margin - pop.cost_to_serve[ids])
                            * pop.purchase_rate[ids] * pop.mean_spend[ids]
                            / (pop.dropout_rate[ids] + np.log1p(scenario.discount_rate)), 0.0)

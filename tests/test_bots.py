@@ -1,9 +1,10 @@
-"""Bot files: ``ccsim run SCENARIO --strategy PATH.py`` and ``sim.bots.load_bot``.
+"""Bot files: ``ccsim run SCENARIO --strategy PATH.py`` (sandboxed) and ``sim.bots.load_bot``.
 
 Every example bot plays every shipped scenario through the CLI (exit 0 also
 means it kept within the budget: the engine refuses anything else).  Each
-kind of bad bot file exits 2 with one ``error:`` line naming the file (and
-the turn, during a game) and no traceback.
+kind of bad bot file, and every mistake a bot can make during a game,
+exits 2 with one ``error:`` line naming the file (and the turn, during a
+game) and no traceback; nothing a bot prints reaches ``--json`` output.
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ def test_each_load_is_a_separate_module(tmp_path):
 
 
 GOOD_CLASS = """
-from sim import Decision
+from sim import Decision, Tier
 
 class Bot:
     name = "tester"
@@ -119,7 +120,14 @@ BAD_BOTS = {
     "no name": (GOOD_CLASS.replace('    name = "tester"\n', "").format(decide="        return Decision()"),
                 ["Bot.name must be a non-empty string"]),
     "built-in name": (GOOD_CLASS.replace('"tester"', '"oracle"').format(decide="        return Decision()"),
-                      ["Bot.name 'oracle' is a built-in strategy's name"]),
+                      ["Bot.name 'oracle' is the built-in strategy 'oracle''s name"]),
+    "built-in name, another case": (GOOD_CLASS.replace('"tester"', '"Customer_Centric"').format(
+        decide="        return Decision()"),
+        ["Bot.name 'Customer_Centric' is the built-in strategy 'customer-centric''s name "
+         "(case and punctuation aside)"]),
+    "name property raises": (GOOD_CLASS.replace('    name = "tester"\n', "    @property\n    def name(self):\n"
+                                                "        raise LookupError('no name')\n").format(
+        decide="        return Decision()"), ["reading Bot.name raised LookupError: no name", "line 7"]),
     "reset raises": (GOOD_CLASS.replace("        pass", "        raise ValueError('no reset')").format(
         decide="        return Decision()"), ["reset() raised ValueError: no reset"]),
     "decide raises at turn 3": (GOOD_CLASS.format(decide=(
@@ -131,6 +139,42 @@ BAD_BOTS = {
                                "Decision.from_dict"]),
     "decide returns None": (GOOD_CLASS.format(decide="        pass"),
                             ["turn 1: decide() returned NoneType, not a sim.Decision"]),
+    # Issue 21, item 7: the mistakes that were "internal error", tracebacks or a silent exit 0.
+    "Decision(None)": (GOOD_CLASS.format(decide="        return Decision(None)"),
+                       ["turn 1: decide() returned a Decision whose acquisition is NoneType, not a "
+                        "mapping of channel names to dollars"]),
+    "Decision([...])": (GOOD_CLASS.format(decide="        return Decision([Tier('t', 'all', 1.0)])"),
+                        ["turn 1: decide() returned a Decision whose acquisition is list"]),
+    "tiers=None": (GOOD_CLASS.format(decide="        return Decision({}, None)"),
+                   ["turn 1: decide() returned a Decision whose tiers are NoneType, not a tuple"]),
+    "tiers as a generator": (GOOD_CLASS.format(
+        decide="        return Decision({}, (Tier('t', 'all', 1.0) for _ in range(2)))"),
+        ["turn 1: decide() returned a Decision whose tiers are generator"]),
+    "a tier that is not a Tier": (GOOD_CLASS.format(decide="        return Decision({}, ('all',))"),
+                                  ["turn 1: decide() returned a Decision whose tiers[0] is str"]),
+    "scores=None": (GOOD_CLASS.format(decide="        return Decision({}, (), None)"),
+                    ["turn 1: decide() returned a Decision whose scores are NoneType"]),
+    "Tier(None, ...)": (GOOD_CLASS.format(decide="        return Decision({}, (Tier(None, 'all', 1.0),))"),
+                        ["turn 1: invalid decision: decision.tiers[0].name: must be text, got None"]),
+    "numpy integer in a rule": (GOOD_CLASS.format(decide=(
+        "        import numpy as np\n"
+        "        return Decision({}, (Tier('t', {'field': 'age', 'op': '>', 'value': np.int64(1)}, 1.0),))")),
+        ["turn 1: decide() returned a Decision that is not plain data"]),
+    "raises BaseException": (GOOD_CLASS.format(decide="        raise BaseException('base')"),
+                             ["turn 1: decide() raised BaseException: base (mybot.py line 11)"]),
+    "raises GeneratorExit": (GOOD_CLASS.format(decide="        raise GeneratorExit"),
+                             ["turn 1: decide() raised GeneratorExit (mybot.py line 11)"]),
+    "raises SystemExit": (GOOD_CLASS.format(decide="        raise SystemExit(0)"),
+                          ["turn 1: decide() raised SystemExit: 0 (mybot.py line 11)"]),
+    "raises KeyboardInterrupt": (GOOD_CLASS.format(decide="        raise KeyboardInterrupt"),
+                                 ["turn 1: decide() raised KeyboardInterrupt (mybot.py line 11)"]),
+    "closes stdout and prints": (GOOD_CLASS.format(decide=(
+        "        import sys\n"
+        "        sys.stdout.close()\n"
+        "        print('hello')\n"
+        "        return Decision()")), ["turn 1: decide() raised ValueError: I/O operation on closed file"]),
+    "os._exit(0)": (GOOD_CLASS.format(decide="        import os\n        os._exit(0)"),
+                    ["turn 1: its process ended (exit status 0) instead of answering"]),
     "decision over budget at turn 2": (GOOD_CLASS.format(decide=(
         "        spend = 1e12 if observation.turn == 2 else 0.0\n"
         "        return Decision({observation.scenario.channels[0].name: spend})")),
@@ -156,6 +200,68 @@ def test_bad_bot_file_exits_2_naming_file_and_turn(kind, tmp_path, capsys):
     assert lines[0].startswith(f"error: {path}: ")
     for piece in pieces:
         assert piece in lines[0]
+
+
+def test_a_bots_prints_never_reach_json_output(tmp_path, capsys):
+    path = tmp_path / "chatty.py"
+    path.write_text(GOOD_CLASS.format(decide=(
+        "        print('{\\\"not\\\": \\\"the result\\\"}', observation.turn)\n"
+        "        return Decision()")))
+    code, out, err = cli(capsys, "run", "coffee", "--strategy", path, "--prospects", "2000", "--json")
+    assert code == 0, err
+    assert json.loads(out)["strategy"] == "tester"
+    assert '{"not": "the result"} 1' in err and "the result" not in out
+
+
+def test_a_decision_the_sandbox_accepts_replays_from_its_record(tmp_path, capsys):
+    path = tmp_path / "loose.py"
+    path.write_text(GOOD_CLASS.format(decide=(
+        "        import numpy as np\n"
+        "        channel = observation.scenario.channels[0].name\n"
+        "        rule = {'all': ({'field': 'channel', 'op': 'in', 'value': (channel,)},\n"
+        "                        {'field': 'age', 'op': '>=', 'value': np.float64(1.0)})}\n"
+        "        return Decision({channel: np.float32(100.0)}, [Tier('t', rule, 1)],\n"
+        "                        {'unused': [0.0] * observation.n_customers})")))
+    record = tmp_path / "loose.json"
+    code, out, err = cli(capsys, "run", "coffee", "--strategy", path, "--prospects", "2000",
+                         "--record", record)
+    assert code == 0, err
+    assert verify_record(read_record(record)) == []
+
+
+def test_a_bot_imports_a_module_beside_it(tmp_path, capsys):
+    from sim.tournament import Markets, Settings, run_tournament
+    from sim.scenario import load_scenario
+
+    (tmp_path / "helpers.py").write_text("SHARE = 0.25\n")
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("from .inner import LEVEL\n")
+    (tmp_path / "pkg" / "inner.py").write_text("LEVEL = 1.0\n")
+    path = tmp_path / "helped.py"
+    path.write_text(GOOD_CLASS.format(decide=(
+        "        import helpers, pkg\n"
+        "        c = observation.scenario.channels[0]\n"
+        "        budget = observation.scenario.budget.marketing\n"
+        "        return Decision({c.name: helpers.SHARE * budget}, (Tier('t', 'all', pkg.LEVEL * 0),))")))
+    code, out, err = cli(capsys, "run", "coffee", "--strategy", path, "--prospects", "2000", "--json")
+    assert code == 0, err
+    value = json.loads(out)["firm_value"]
+    result = run_tournament([path], Markets.public([1]), tmp_path / "out",
+                            Settings(load_scenario("coffee").with_prospects(2000)), workers=1,
+                            progress=False)
+    assert {s.entry: s for s in result.standings}["helped"].values == {1: value}
+
+
+def test_a_bot_in_a_huge_folder_is_refused_up_front(tmp_path, capsys):
+    from sim.tournament.botfiles import MAX_FOLDER_BYTES
+
+    path = tmp_path / "bot.py"
+    path.write_text(GOOD_CLASS.format(decide="        return Decision()"))
+    (tmp_path / "data.bin").write_bytes(b"\0" * (MAX_FOLDER_BYTES + 1))
+    code, out, err = cli(capsys, "run", "coffee", "--strategy", path, "--prospects", "2000")
+    assert code == 2
+    assert err.strip().endswith("MB; a bot is played from a copy of its folder: put the bot (and "
+                                "the modules it imports) in a folder of their own")
 
 
 def test_bad_bot_raises_bot_error_a_value_error(tmp_path):

@@ -54,7 +54,7 @@ def test_cohort_purchases_match_pareto_nbd(scenario_name):
     obs = game.observation
     cohort = obs.acquisition_turn == 0
     repeat = obs.purchases[cohort].sum(axis=1) - 1
-    types = game.population.type_index[obs.customer_id[cohort]]
+    types = game.population.type_index[game.truth.row_prospect[cohort]]
     # Acquired at the start of warm-up turn 0, so observed for TURNS + 1 turns.
     expected = expected_repeat_purchases(game.scenario, types, TURNS + 1)
     se = repeat.std(ddof=1) / np.sqrt(repeat.size)
@@ -65,7 +65,7 @@ def test_cohort_purchases_match_pareto_nbd(scenario_name):
 def test_spend_matches_gamma_gamma_mean(scenario_name):
     game = cohort_game(scenario_name, turns=4)
     obs = game.observation
-    types = game.population.type_index[obs.customer_id]
+    types = game.population.type_index[game.truth.row_prospect]
     for k, ty in enumerate(game.scenario.types):
         mine = types == k
         first = obs.first_spend[mine]
@@ -122,7 +122,7 @@ def _monte_carlo_error(game, ids, start_turn: int, horizon: int, tail) -> float:
     s = game.scenario
     obs = game.observation
     row_of = np.full(game.population.size, -1)
-    row_of[obs.customer_id] = np.arange(obs.n_customers)
+    row_of[game.truth.row_prospect] = np.arange(obs.n_customers)
     rows = row_of[ids]
     cols = np.flatnonzero(obs.turn_columns > start_turn)
     v = 1.0 / (1.0 + s.discount_rate)
@@ -203,7 +203,7 @@ def test_cost_to_serve_is_random_per_purchase_with_mean_kappa_times_revenue(scen
     game = cohort_game(scenario_name, turns=6)
     obs = game.observation
     s = game.scenario
-    kappa = game.population.cost_to_serve[obs.customer_id]
+    kappa = game.population.cost_to_serve[game.truth.row_prospect]
     revenue = obs.total_spend + obs.fees_paid
     cts = obs.total_cost_to_serve
     # Closed form of the total against the simulated one, with its Monte Carlo error:

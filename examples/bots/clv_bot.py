@@ -16,7 +16,7 @@ from sim.analytics.fitting import DataError
 class Bot:
     name = "clv"
 
-    def reset(self, scenario, seed):
+    def reset(self, scenario, seed=None):
         self.scenario = scenario
 
     def decide(self, observation, truth=None):

@@ -6,7 +6,7 @@ from sim import Decision
 class Bot:
     name = "even"
 
-    def reset(self, scenario, seed):
+    def reset(self, scenario, seed=None):
         self.scenario = scenario
 
     def decide(self, observation, truth=None):

@@ -8,7 +8,7 @@ from sim import DISENGAGE, Decision, Tier
 class Bot:
     name = "rfm"
 
-    def reset(self, scenario, seed):
+    def reset(self, scenario, seed=None):
         self.scenario = scenario
 
     def decide(self, observation, truth=None):

@@ -25,8 +25,17 @@ class Strategy(Protocol):
     name: str
     sees_truth: bool
 
-    def reset(self, scenario: Scenario, seed: int) -> None:
-        """Forget any previous game."""
+    def reset(self, scenario: Scenario, seed: int | None = None) -> None:
+        """Forget any previous game.
+
+        Args:
+            scenario: the business about to be played (its public view).
+            seed: the game's root seed where the caller trusts the strategy
+                with it (the reference strategies in the scorer's own
+                process); ``None`` for bots, in tournaments and in class
+                play, where knowing the seed would let a strategy rebuild the
+                market and read its truth.
+        """
 
     def decide(self, observation: Observation, truth: Truth | None = None) -> Decision:
         """The decision for ``observation.turn``."""
@@ -38,7 +47,7 @@ class BaseStrategy:
     name = "base"
     sees_truth = False
 
-    def reset(self, scenario: Scenario, seed: int) -> None:
+    def reset(self, scenario: Scenario, seed: int | None = None) -> None:
         return None
 
     def decide(self, observation: Observation, truth: Truth | None = None) -> Decision:

@@ -1,10 +1,14 @@
 """Tournaments: entries times seeds, sandboxed bots, class play, luck-adjusted leaderboards.
 
-Modules: ``sandbox`` and ``botproc`` (a bot in its own process),
-``protocol`` (observation deltas and framing), ``games`` (planning and
-playing one game, results on disk), ``run`` (local processes or Dask),
-``leaderboard`` (intervals, ties, CSV and HTML), ``classplay`` (hidden-seed
-class tournaments and hot-seat play), ``cli`` (``ccsim tournament``).
+Modules: ``sandbox`` (a bot in its own process: the engine's side),
+``botproc`` (the bot's side), ``forkserver`` (bots forked in milliseconds),
+``containment`` (a bot's process tree: found, limited, killed),
+``botfiles`` (a bot and the files beside it), ``protocol`` (observation
+deltas and framing), ``keys`` (hidden markets: keys, commitments, sealing,
+redaction), ``games`` (markets, planning and playing one game, verified
+results on disk), ``run`` (local processes or Dask), ``leaderboard``
+(paired comparisons, ties, CSV and HTML), ``classplay`` (class tournaments
+and hot-seat play), ``cli`` (``ccsim tournament``), ``errors``.
 
 The names below are imported on first use, so a bot's process (which runs
 ``sim.tournament.botproc``) does not pay for the tournament's imports.
@@ -14,8 +18,9 @@ from importlib import import_module
 
 _HOMES = {
     "BotFailure": "sandbox", "SandboxedBot": "sandbox",
-    "Job": "games", "Settings": "games", "TournamentError": "games", "parse_seeds": "games",
+    "Job": "games", "Markets": "games", "Settings": "games", "parse_seeds": "games",
     "plan": "games", "play_job": "games",
+    "ClassPlayError": "errors", "TournamentError": "errors",
     "TournamentResult": "run", "run_tournament": "run",
 }
 

@@ -1,18 +1,21 @@
 """The bot's side of the sandbox: the process a bot runs in.
 
-Started as a child of a fork server (``forked``) or as ``python -m
-sim.tournament.botproc BOT.py MEMORY_MB`` (``main``) where a fork server
-cannot be used (in a daemonic process such as a Dask worker's).
+Forked by the fork server (``forked``, see ``sim.tournament.forkserver``) or
+started as ``python -m sim.tournament.botproc HEADER_JSON`` (``main``) where
+no fork server can be used (in a daemonic process such as a Dask worker's).
 
-This process holds no engine and no truth: it receives the public scenario,
-the seed and, each turn, an observation delta (``sim.tournament.protocol``),
-and answers with the decision as JSON.  Its address space is capped
-(``RLIMIT_AS``) before the bot file is imported, and the bot's prints go to
-stderr so they cannot corrupt the conversation on the engine's pipes.
+This process holds no engine, no seed and no truth: it receives the public
+scenario and, each turn, an observation delta (``sim.tournament.protocol``),
+and answers with the decision as JSON.  Before the bot file is imported it
+is boxed in (``sim.tournament.containment``): a session of its own, a pid
+namespace where the kernel allows one (else a child subreaper), an
+address-space cap, a cap on the size of files it writes and, for users other
+than root, on its processes.  The bot's prints go to its log (or nowhere),
+never to the engine's pipes or output.
 
-Replies: ``{"ready": name}``, ``{"decision": encoded}``, or ``{"error":
-kind, "detail": text}`` with kind one of ``crashed``, ``out of memory``,
-``invalid decision``, ``no bot``.
+Replies: ``{"ready": name}``, ``{"decision": encoded}``, or ``{"error": kind,
+"turn": turn, "detail": text, "trace": traceback}`` with kind ``bot`` (the
+bot's mistake, in the words of ``sim.bots``) or ``out of memory``.
 """
 
 from __future__ import annotations
@@ -20,8 +23,10 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import signal
 import sys
 import traceback
+from collections.abc import Mapping
 from pathlib import Path
 
 # Single-threaded maths: predictable memory (a BLAS thread pool reserves
@@ -29,140 +34,175 @@ from pathlib import Path
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-from ..decisions import Decision  # noqa: E402
+from .. import bots  # noqa: E402
+from ..decisions import Decision, Tier  # noqa: E402
 from ..records import encode_decision  # noqa: E402
 from ..score_columns import essential_scores  # noqa: E402
+from . import containment  # noqa: E402
 from .protocol import ChannelClosed, ObservationMirror, read_message, write_message  # noqa: E402
-
 
 #: Largest file a bot's process may write, bytes (its log included).
 MAX_FILE_BYTES = 64 * 1024 * 1024
+#: Most of a traceback sent back to the engine, characters (the end: where the bot failed).
+MAX_TRACE_CHARS = 20_000
 
 
-class BotLoadError(Exception):
-    """The bot file cannot be loaded; the message says why in one line."""
+class BotMistake(Exception):
+    """What the bot did wrong, in one line (the sandbox adds the file and the turn)."""
 
 
-def load_bot_class(path: str | Path):
-    """A fresh instance of ``class Bot`` from the file at ``path`` (``sim.bots``' contract).
+def plain_decision(decision, observation) -> dict:
+    """The decision ``decide`` returned as JSON-ready data, or ``BotMistake`` saying why not.
 
-    The file defines ``class Bot`` with ``name``, ``reset(scenario, seed)``
-    and ``decide(observation, truth=None) -> Decision``.
-
-    Raises:
-        BotLoadError: the file is missing, does not import, or has no
-            usable ``Bot`` (the message names the file).
+    Checks what the engine would otherwise trip over in Python's own words
+    (``Decision(None)``, ``tiers=None``, tiers as a generator, a tier that is
+    not a ``Tier``, ``scores=None``); the engine then checks the data itself
+    (names, numbers, rules, budget) when it decodes and plays it.
     """
-    from ..bots import BotError, load_bot_instance
-
+    if not isinstance(decision, Decision):
+        hint = " (build one with Decision.from_dict(...))" if isinstance(decision, dict) else ""
+        raise BotMistake(f"decide() returned {type(decision).__name__}, not a sim.Decision{hint}")
+    if not isinstance(decision.acquisition, Mapping):
+        raise BotMistake(f"decide() returned a Decision whose acquisition is "
+                         f"{type(decision.acquisition).__name__}, not a mapping of channel names "
+                         "to dollars (Decision(acquisition, tiers, scores))")
+    if not isinstance(decision.tiers, (tuple, list)):
+        raise BotMistake(f"decide() returned a Decision whose tiers are "
+                         f"{type(decision.tiers).__name__}, not a tuple of sim.Tier")
+    for i, tier in enumerate(decision.tiers):
+        if not isinstance(tier, Tier):
+            raise BotMistake(f"decide() returned a Decision whose tiers[{i}] is "
+                             f"{type(tier).__name__}, not a sim.Tier")
+    if not isinstance(decision.scores, Mapping):
+        raise BotMistake(f"decide() returned a Decision whose scores are "
+                         f"{type(decision.scores).__name__}, not a mapping of names to columns")
+    decision = Decision(dict(decision.acquisition), tuple(decision.tiers), dict(decision.scores))
     try:
-        return load_bot_instance(path)
-    except BotError as exc:
-        raise BotLoadError(str(exc)) from None
+        decision = essential_scores(decision, observation.n_customers, set(observation.columns))
+        encoded = encode_decision(decision)
+        # The reply must be plain JSON: numpy integers, sets, objects in a rule are refused here.
+        json.dumps(encoded, allow_nan=True)
+    except (TypeError, ValueError, AttributeError, OverflowError) as exc:
+        raise BotMistake(f"decide() returned a Decision that is not plain data: "
+                         f"{bots.describe(exc)}") from None
+    return encoded
 
 
-def _one_line(exc: BaseException) -> str:
-    text = f"{type(exc).__name__}: {exc}".strip().rstrip(":")
-    return text.splitlines()[0][:300] if text else type(exc).__name__
-
-
-def _limit_resources(megabytes: int) -> None:
-    """Cap the address space (``megabytes``, 0 for none) and the size of any file written.
+def _limit_resources(memory_mb: int, max_processes: int) -> None:
+    """Cap the address space (``memory_mb``, 0 for none), the files written, the processes.
 
     The file cap keeps a bot printing in a loop from filling the disk with
     its log (past it the kernel stops the process with SIGXFSZ).
     """
     import resource
 
-    if megabytes > 0:
-        limit = megabytes * 1024 * 1024
+    if memory_mb > 0:
+        limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_FILE_BYTES, MAX_FILE_BYTES))
+    containment.limit_process_count(max_processes)
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to kill this process when the engine's process dies.
+def _box(header: dict) -> int | None:
+    """Box this process in before any bot code runs.
 
-    Otherwise a bot stuck in a loop outlives an interrupted tournament.
-    Elsewhere the closed pipe ends a waiting bot; a looping one is killed
-    by the engine's timeout as long as the engine lives.
+    Returns None in the process that goes on to run the bot, or the exit
+    status for a keeper whose bot (the init of a new pid namespace) ended.
     """
-    parent = os.getppid()
-    try:
-        import ctypes
+    containment.die_with_parent()
+    if header.get("pid_namespace", True) and containment.enter_pid_namespace():
+        child = os.fork()
+        if child:
+            # The keeper: waits, and reports the bot's end as its own.
+            _, status = os.waitpid(child, 0)
+            code = os.waitstatus_to_exitcode(status)
+            if code < 0:
+                signal.signal(-code, signal.SIG_DFL)
+                os.kill(os.getpid(), -code)
+            return max(code, 0)
+        containment.die_with_parent()  # the namespace dies with its keeper
+    else:
+        containment.become_subreaper()
+    _limit_resources(int(header.get("memory_mb", 0)),
+                     int(header.get("max_processes", containment.MAX_PROCESSES)))
+    return None
 
-        ctypes.CDLL(None, use_errno=True).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
-    except (OSError, AttributeError):
-        return
-    if os.getppid() != parent:  # the parent died before the request took effect
-        os._exit(1)
+
+def forked(inbox: int, outbox: int, log: int, header: dict) -> int:
+    """Entry point in a child of the fork server; returns the exit status.
+
+    The fork server imported what bots import and nothing of any game, so
+    this starts in milliseconds and holds no engine state.
+    """
+    os.setsid()  # a session of its own: no Ctrl-C from the terminal, one group to kill
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    kept = _box(header)
+    if kept is not None:
+        return kept
+    return serve(inbox, outbox, header)
 
 
 def main(argv: list[str]) -> int:
-    """Entry point as a subprocess: ``BOT.py MEMORY_MB``; the engine talks on stdin/stdout."""
-    bot_path, memory_mb = argv[0], int(argv[1])
-    if sys.platform.startswith("linux"):
-        _die_with_parent()
+    """Entry point as a subprocess: ``HEADER_JSON``; the engine talks on stdin/stdout."""
+    header = json.loads(argv[0])
     # The conversation uses private copies of stdin and stdout; the bot's own
-    # prints go to stderr and it reads nothing.
+    # prints go to stderr (the log) and it reads nothing.
     inbox, outbox = os.dup(0), os.dup(1)
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.dup2(2, 1)
-    return serve(inbox, outbox, bot_path, memory_mb)
+    kept = _box(header)
+    if kept is not None:
+        return kept
+    return serve(inbox, outbox, header)
 
 
-def forked(inbox, outbox, bot_path: str, memory_mb: int, log: str | None) -> None:
-    """Entry point as a child of the fork server (``multiprocessing`` Connections as pipes).
-
-    The fork server imported this module and nothing of any game, so the
-    child starts in milliseconds and holds no engine state.
-    """
-    os.setsid()  # a process group of its own: the engine kills it and its children at once
-    if sys.platform.startswith("linux"):
-        _die_with_parent()
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)
-    sink = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644) if log else \
-        os.open(os.devnull, os.O_WRONLY)
-    os.dup2(sink, 1)
-    os.dup2(sink, 2)
-    sys.exit(serve(inbox.fileno(), outbox.fileno(), bot_path, memory_mb))
-
-
-def serve(inbox: int, outbox: int, bot_path: str, memory_mb: int) -> int:
+def serve(inbox: int, outbox: int, header: dict) -> int:
     """Load the bot and answer the engine until it closes the pipe; the exit status."""
+    bot_path = Path(header["bot"])
+    label = str(header.get("label") or bot_path)
+    turn = None
 
     def reply(message: dict) -> None:
         write_message(outbox, json.dumps(message, allow_nan=True).encode())
 
-    def fail(kind: str, exc: BaseException | None = None, detail: str = "") -> int:
+    def fail(kind: str, detail: str, exc: BaseException | None = None) -> int:
+        # The traceback travels in the reply, not through the bot's output:
+        # where it is shown (a tournament's log, not ``ccsim run``'s stderr)
+        # is the engine's choice.
+        trace = ""
         if exc is not None:
             try:
-                traceback.print_exception(exc, file=sys.stderr)
-            except OSError:  # the log is full (MAX_FILE_BYTES) or gone
-                pass
-            detail = detail or _one_line(exc)
+                trace = "".join(traceback.format_exception(exc))[-MAX_TRACE_CHARS:]
+            except BaseException:  # a bot's exception whose __str__ raises
+                trace = ""
         try:
-            reply({"error": kind, "detail": detail})
-        except (ChannelClosed, MemoryError):
+            reply({"error": kind, "turn": turn, "detail": detail, "trace": trace})
+        except (ChannelClosed, MemoryError, OSError):
             pass
         return 1
 
-    _limit_resources(memory_mb)
+    memory_mb = int(header.get("memory_mb", 0))
+    # The bot's folder (a copy) comes first on the path: modules beside it import.
+    sys.path.insert(0, str(bot_path.parent))
     try:
         start = pickle.loads(read_message(inbox))
-        bot = load_bot_class(bot_path)
-        bot.reset(start["scenario"], start["seed"])
-        reply({"ready": str(getattr(bot, "name", Path(bot_path).stem))})
+        bot = bots.load_bot_instance(bot_path, label, catching=BaseException)
+        try:
+            bot.reset(start["scenario"], None)  # a bot is never told the seed
+        except BaseException as exc:
+            return fail("bot", f"reset() raised {bots.describe(exc)}"
+                        f"{bots.where_in_file(exc, bot_path)}", exc)
+        reply({"ready": str(bot.name)})
     except ChannelClosed:
         return 0
     except MemoryError as exc:
-        return fail("out of memory", exc, f"over the {memory_mb} MB limit while starting")
-    except BotLoadError as exc:
-        return fail("no bot", detail=str(exc))
-    except BaseException as exc:
-        return fail("crashed", exc)
+        return fail("out of memory", f"over the {memory_mb} MB limit while starting", exc)
+    except bots.BotError as exc:
+        return fail("bot", exc.problem)
 
     mirror = ObservationMirror(start["scenario"], start["columns"])
     while True:
@@ -170,24 +210,23 @@ def serve(inbox: int, outbox: int, bot_path: str, memory_mb: int) -> int:
             message = read_message(inbox)
         except ChannelClosed:
             return 0
+        observation = mirror.apply(pickle.loads(message))
+        turn = observation.turn
         try:
-            observation = mirror.apply(pickle.loads(message))
-            decision = bot.decide(observation, None)
-            if not isinstance(decision, Decision):
-                return fail("invalid decision",
-                            detail=f"decide() returned {type(decision).__name__}, not a Decision")
-            decision = essential_scores(decision, observation.n_customers, set(observation.columns))
-            encoded = encode_decision(decision)
-        except MemoryError:
-            return fail("out of memory", detail=f"over the {memory_mb} MB limit")
+            decision = bot.decide(observation)
+        except MemoryError as exc:
+            return fail("out of memory", f"over the {memory_mb} MB limit", exc)
         except BaseException as exc:
-            return fail("crashed", exc)
+            return fail("bot", f"decide() raised {bots.describe(exc)}"
+                        f"{bots.where_in_file(exc, bot_path)}", exc)
         try:
-            reply({"decision": encoded})
-        except ValueError as exc:  # e.g. an un-JSON-able value in a rule
-            return fail("invalid decision", detail=_one_line(exc))
-        except TypeError as exc:
-            return fail("invalid decision", detail=f"not plain data: {_one_line(exc)}")
+            encoded = plain_decision(decision, observation)
+        except BotMistake as exc:
+            return fail("bot", str(exc))
+        except BaseException as exc:  # the bot's own objects (a __len__, __iter__) raised
+            return fail("bot", f"decide() returned a Decision that raised "
+                        f"{bots.describe(exc)} when read", exc)
+        reply({"decision": encoded})
 
 
 if __name__ == "__main__":

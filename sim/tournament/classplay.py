@@ -1,72 +1,84 @@
-"""Class play: a tournament file for the teams, a hidden market, hot-seat play, scoring.
+"""Class play: a public tournament file for the teams, a hidden market, hot-seat play, scoring.
 
 The design (the README's "Running a class tournament" has the threat model):
 
-* ``new_tournament`` draws a 128-bit random **key**.  The market's seed is
-  derived from it (``market_seed``: SHA-256 of the key, 63 bits); the
-  tournament file holds the scenario, the teams and only a **commitment**
-  to the key (SHA-256 of the key under another label).  The instructor
-  keeps the key (printed once and written to a separate secret file).
-* Before class the teams hold the file and can learn nothing of the market:
-  the seed is not in it, and recovering it means finding a SHA-256 preimage
-  of a 128-bit secret.
-* When play starts the instructor reveals the key (on the board).  ``ccsim
-  play --tournament FILE --team A --key KEY`` checks the key against the
-  commitment (so a typo, or a key of another tournament, is refused), makes
-  the market and saves a record naming the team.
-* ``score_class`` replays every record (``sim.records.verify_record``) on the
-  seed the key gives and ranks the teams; records of another seed, another
-  scenario or edited ones are refused with the reason.
+* ``new_tournament`` draws a 128-bit random **key** (``sim.tournament.keys``).
+  The market's seed derives from it; the tournament file holds the teams,
+  a **commitment** to the key, the scenario's **public part** only
+  (``sim.public.PublicScenario``'s fields: the story, budget, channels, ...)
+  and its latent part (the customer types, what turning a customer away
+  does, the cost of service incidents) **sealed** under the key: encrypted
+  with a keystream derived from it and authenticated, so before the key is
+  revealed the file tells nothing of the market.  The instructor keeps the
+  key (printed once and written to a separate secret file).
+* When play starts the instructor reveals the key.  ``ccsim play
+  --tournament FILE --team A --key KEY`` checks it against the commitment
+  (a typo, or another tournament's key, is refused), opens the latent part,
+  makes the market and saves a record naming the team.  A team plays at
+  the text prompt (``PromptStrategy``) or with a bot file (sandboxed, told
+  neither the key nor the seed); a built-in strategy cannot play for a team.
+* ``score_class`` replays every record on the market the key gives and
+  ranks the teams (``sim.tournament.run``): records of another seed,
+  another scenario, edited ones, two for one team, or copies of a
+  reference's game are refused with the reason.
 
 ``start_team_game`` and ``team_record`` are what a front end calls;
-``hot_seat`` lets several teams play on one machine, turn by turn, with
-standings between turns.
+``hot_seat`` lets several teams play on one machine, turn by turn, in one
+thread (Ctrl-C stops it at once), with standings between turns.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
-import secrets
-import threading
-from dataclasses import dataclass
+import re
+import sys
+from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, TextIO
 
-from ..engine import Game
+from ..decisions import Decision, DecisionError, Tier
+from ..engine import Game, check_decision
 from ..observation import Observation
+from ..public import PublicScenario
 from ..records import GameRecord, record_of
-from ..runner import PlayedGame, play_game
+from ..runner import PlayedGame
 from ..scenario import Scenario, ScenarioError, parse_scenario
+from ..score_columns import essential_scores
 from ..scoring import value_game
-from .games import Settings, TournamentError, write_json_atomic
+from .errors import ClassPlayError, TournamentError
+from .games import Markets, Settings, write_json_atomic
+from .keys import commitment, market_seed, new_key, parse_key, seal, unseal
+
+__all__ = ["ClassPlayError", "ClassTournament", "PromptStrategy", "TeamStanding", "TournamentError",
+           "check_player", "format_standings", "hot_seat", "new_tournament", "play_team",
+           "read_key", "read_tournament", "score_class", "secret_path", "start_team_game",
+           "team_record"]
 
 FORMAT = "ccsim-class-tournament"
 SECRET_FORMAT = "ccsim-class-tournament-secret"
-_COMMIT_LABEL = b"ccsim class tournament: commitment\x00"
-_SEED_LABEL = b"ccsim class tournament: market seed\x00"
-
-
-class ClassPlayError(TournamentError):
-    """A tournament file, key or team that cannot be used; one line naming it."""
+#: The scenario fields a team may know before the key: ``PublicScenario``'s.
+PUBLIC_FIELDS = tuple(f.name for f in fields(PublicScenario) if f.name != "key")
 
 
 @dataclass(frozen=True)
 class ClassTournament:
-    """A class tournament as handed to the teams (no seed in it).
+    """A class tournament as handed to the teams (no seed in it, no latent model in clear).
 
     Attributes:
         name: shown on the leaderboard.
-        scenario: the scenario played, at the size played.
+        scenario_key: the scenario's short name.
+        public: the scenario's public content (``PUBLIC_FIELDS``).
+        sealed: the latent content, sealed under the key (``keys.seal``).
         teams: the teams' names.
         commitment: SHA-256 (hex) committing to the instructor's key.
         created: when the file was made (UTC, ISO 8601).
     """
 
     name: str
-    scenario: Scenario
+    scenario_key: str
+    public: dict
+    sealed: dict
     teams: tuple[str, ...]
     commitment: str
     created: str = ""
@@ -74,10 +86,17 @@ class ClassTournament:
     def to_json(self) -> dict:
         return {"format": FORMAT, "name": self.name, "created": self.created,
                 "teams": list(self.teams), "commitment": self.commitment,
-                "scenario": {"key": self.scenario.key, "content": self.scenario.to_dict()}}
+                "scenario": {"key": self.scenario_key, "public": self.public,
+                             "latent": self.sealed}}
 
-    def seed(self, key: str) -> int:
-        """The market's seed, from the key revealed at class time.
+    @property
+    def title(self) -> str:
+        """The business and its size, from the public part."""
+        return f"{self.public.get('name', self.scenario_key)} " \
+               f"({self.public.get('prospects', 0):,} prospects)"
+
+    def raw_key(self, key: str) -> bytes:
+        """The key's bytes once checked against the commitment.
 
         Raises:
             ClassPlayError: the key is malformed or not this tournament's.
@@ -86,47 +105,40 @@ class ClassTournament:
         if commitment(raw) != self.commitment:
             raise ClassPlayError(f"the key does not open tournament {self.name!r} (a typo, or "
                                  "another tournament's key?)")
-        return market_seed(raw)
+        return raw
+
+    def seed(self, key: str) -> int:
+        """The market's seed, from the key revealed at class time.
+
+        Raises:
+            ClassPlayError: the key is malformed or not this tournament's.
+        """
+        return market_seed(self.raw_key(key), 0)
+
+    def scenario(self, key: str) -> Scenario:
+        """The whole scenario, its latent part opened with the key.
+
+        Raises:
+            ClassPlayError: a wrong key, or a file whose scenario was edited.
+        """
+        raw = self.raw_key(key)
+        try:
+            latent = json.loads(unseal(raw, self.sealed, "scenario.latent"))
+            content = {**self.public, **latent["content"]}
+            scenario = parse_scenario(content, f"{self.name}: scenario", key=self.scenario_key)
+        except (ValueError, KeyError, TypeError, ScenarioError) as exc:
+            raise ClassPlayError(f"{self.name}: the tournament's scenario cannot be opened "
+                                 f"({exc})") from None
+        if scenario.content_hash != latent["sha256"]:
+            raise ClassPlayError(f"{self.name}: the tournament file's scenario was edited "
+                                 "(it is not the scenario the key was sealed with)")
+        return scenario
 
     def check_team(self, team: str) -> str:
         if team not in self.teams:
             raise ClassPlayError(f"--team: {team!r} is not a team of {self.name!r} "
                                  f"(teams: {', '.join(self.teams)})")
         return team
-
-
-def new_key() -> str:
-    """A fresh 128-bit key, as 26 base32 letters and digits in groups (easy to read out)."""
-    text = base64.b32encode(secrets.token_bytes(16)).decode("ascii").rstrip("=")
-    return "-".join(text[i:i + 5] for i in range(0, len(text), 5))
-
-
-def parse_key(key: str) -> bytes:
-    """The key's 16 bytes; case, spaces and dashes do not matter.
-
-    Raises:
-        ClassPlayError: not a key.
-    """
-    text = "".join(ch for ch in str(key).upper() if ch not in "- \t")
-    try:
-        raw = base64.b32decode(text + "=" * (-len(text) % 8))
-    except (ValueError, TypeError):
-        raw = b""
-    if len(raw) != 16:
-        raise ClassPlayError("the key is not a tournament key (26 letters and digits, "
-                             "e.g. ABCDE-FGHIJ-...)")
-    return raw
-
-
-def commitment(raw_key: bytes) -> str:
-    """What the tournament file holds: reveals nothing of the key or the seed."""
-    return hashlib.sha256(_COMMIT_LABEL + raw_key).hexdigest()
-
-
-def market_seed(raw_key: bytes) -> int:
-    """The market's root seed, derived from the key (63 bits: any engine takes it)."""
-    digest = hashlib.sha256(_SEED_LABEL + raw_key).digest()
-    return int.from_bytes(digest[:8], "big") & ((1 << 63) - 1)
 
 
 def secret_path(path: str | Path) -> Path:
@@ -140,26 +152,38 @@ def new_tournament(scenario: Scenario, teams: list[str], out: str | Path,
     """Write a class tournament file and its secret; return both and the key.
 
     Raises:
-        ClassPlayError: no teams, a team named twice, or the secret file
-            already exists (a second key would orphan the first file's).
+        ClassPlayError: no teams, a team named twice or named as a reference
+            strategy, or the secret file already exists (a second key would
+            orphan the first file's).
     """
+    from ..bots import reserved_name
+
     teams = [t.strip() for t in teams if t.strip()]
     if not teams:
         raise ClassPlayError("--teams: name at least one team, e.g. --teams A,B,C")
     if len(set(teams)) != len(teams):
         raise ClassPlayError("--teams: a team is named twice")
+    for team in teams:
+        if reserved_name(team):
+            raise ClassPlayError(f"--teams: {team!r} is the reference strategy "
+                                 f"{reserved_name(team)!r}'s name; choose another")
     out = Path(out)
     secret = secret_path(out)
     if secret.exists():
         raise ClassPlayError(f"{secret}: exists; move it away first (it opens another tournament)")
     key = new_key()
     raw = parse_key(key)
-    tournament = ClassTournament(name or out.stem, scenario, tuple(teams), commitment(raw),
+    content = scenario.to_dict()
+    public = {k: v for k, v in content.items() if k in PUBLIC_FIELDS}
+    latent = {"content": {k: v for k, v in content.items() if k not in PUBLIC_FIELDS},
+              "sha256": scenario.content_hash}
+    tournament = ClassTournament(name or out.stem, scenario.key, public,
+                                 seal(raw, json.dumps(latent).encode()), tuple(teams),
+                                 commitment(raw),
                                  datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
     write_json_atomic(out, tournament.to_json())
     write_json_atomic(secret, {"format": SECRET_FORMAT, "tournament": tournament.name,
-                               "commitment": tournament.commitment, "key": key})
-    secret.chmod(0o600)
+                               "commitment": tournament.commitment, "key": key}, mode=0o600)
     return tournament, key, secret
 
 
@@ -171,6 +195,8 @@ def read_tournament(path: str | Path) -> ClassTournament:
     """
     path = Path(path)
     try:
+        if not path.is_file():
+            raise OSError("not a file")
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ClassPlayError(f"{path}: cannot read the tournament file ({exc})") from None
@@ -178,13 +204,12 @@ def read_tournament(path: str | Path) -> ClassTournament:
         raise ClassPlayError(f"{path}: not a class tournament file (no \"format\": \"{FORMAT}\")")
     try:
         header = data["scenario"]
-        scenario = parse_scenario(header["content"], f"{path.name}: scenario.content",
-                                  key=str(header["key"]))
+        public, sealed = header["public"], header["latent"]
+        if not isinstance(public, dict) or not isinstance(sealed, dict):
+            raise TypeError("scenario.public and scenario.latent must be mappings")
         teams = tuple(str(t) for t in data["teams"])
-        return ClassTournament(str(data["name"]), scenario, teams, str(data["commitment"]),
-                               str(data.get("created", "")))
-    except ScenarioError as exc:
-        raise ClassPlayError(str(exc)) from None
+        return ClassTournament(str(data["name"]), str(header["key"]), public, sealed, teams,
+                               str(data["commitment"]), str(data.get("created", "")))
     except (KeyError, TypeError) as exc:
         raise ClassPlayError(f"{path}: {exc} missing or malformed") from None
 
@@ -201,7 +226,26 @@ def read_key(text: str) -> str:
     return text
 
 
-# ---------------------------------------------------------------- one team
+def check_player(strategy) -> None:
+    """Refuse a player a team may not use: a built-in strategy, or one that sees the truth.
+
+    A built-in strategy would score the reference's exact value under the
+    team's name; a team that wants one writes a bot.
+
+    Raises:
+        ClassPlayError: naming the strategy.
+    """
+    from ..strategies.base import BaseStrategy
+
+    if getattr(strategy, "sees_truth", False):
+        raise ClassPlayError(f"{strategy.name} sees the truth: not a team's strategy")
+    if isinstance(strategy, BaseStrategy):
+        raise ClassPlayError(f"--strategy {strategy.name}: a built-in strategy cannot play for a "
+                             "team (it would score the reference's own game under the team's "
+                             "name); play at the prompt or with a bot file")
+
+
+# ---------------------------------------------------------------- one team, or several
 def start_team_game(tournament: ClassTournament, team: str, key: str) -> tuple[Game, Observation]:
     """A fresh game of ``team`` in ``tournament`` for a front end to drive.
 
@@ -209,14 +253,14 @@ def start_team_game(tournament: ClassTournament, team: str, key: str) -> tuple[G
         ClassPlayError: an unknown team or a wrong key.
     """
     tournament.check_team(team)
-    game = Game(tournament.scenario)
+    game = Game(tournament.scenario(key))
     return game, game.reset(tournament.seed(key))
 
 
 def team_record(tournament: ClassTournament, team: str, game: Game,
                 decisions: list) -> GameRecord:
     """The record a team submits, for a finished ``game`` played with ``decisions``."""
-    played = PlayedGame(tournament.scenario, team, int(game.seed), game, list(decisions),
+    played = PlayedGame(game.scenario, team, int(game.seed), game, list(decisions),
                         value_game(game, team))
     return record_of(played)
 
@@ -225,31 +269,11 @@ def play_team(tournament: ClassTournament, team: str, key: str, strategy) -> Gam
     """Play ``team``'s whole game with ``strategy`` (a bot, or a ``PromptStrategy``).
 
     Raises:
-        ClassPlayError: an unknown team, a wrong key, or a strategy that sees the truth.
+        ClassPlayError: an unknown team, a wrong key, or a strategy a team may not use.
     """
-    tournament.check_team(team)
-    if getattr(strategy, "sees_truth", False):
-        raise ClassPlayError(f"{strategy.name} sees the truth: not a team's strategy")
-    played = play_game(tournament.scenario, _Named(strategy, team), tournament.seed(key))
-    return record_of(played)
+    return hot_seat(tournament, key, {team: strategy})[team]
 
 
-class _Named:
-    """A strategy playing under a team's name (the record names the team)."""
-
-    sees_truth = False
-
-    def __init__(self, inner, name: str):
-        self.inner, self.name = inner, name
-
-    def reset(self, scenario, seed):
-        self.inner.reset(scenario, seed)
-
-    def decide(self, observation, truth=None):
-        return self.inner.decide(observation, None)
-
-
-# ---------------------------------------------------------------- hot seat
 @dataclass(frozen=True)
 class TeamStanding:
     """A team between turns: what its books show so far (observable only).
@@ -274,84 +298,51 @@ def hot_seat(tournament: ClassTournament, key: str, players: dict,
              ) -> dict[str, GameRecord]:
     """Several teams on one machine: turn 1 for each team, standings, turn 2, ...
 
-    Each team's game is a ``sim.runner.play_game`` of its own; a turnstile
-    lets exactly one team decide at a time, in the order of ``players``,
-    and calls ``show(turn, standings)`` after every team has played a turn.
+    Every team plays its own game of the market, in the order of
+    ``players``, in this thread: an interrupt (Ctrl-C) stops everything at
+    once.  Players are told neither the key nor the seed.
 
     Args:
-        players: team -> strategy (a ``PromptStrategy`` for people).
+        players: team -> strategy (a ``PromptStrategy`` for people, a
+            ``SandboxedBot`` for bots).
         show: called between turns with the standings, best profit first.
 
     Returns:
         team -> its record.
 
     Raises:
-        ClassPlayError: an unknown team or a wrong key.
-        Exception: whatever a team's strategy or game raised (the others stop).
+        ClassPlayError: an unknown team, a wrong key, or a player a team may not use.
+        Exception: whatever a team's strategy raised (a ``BotFailure``, say).
     """
-    seed = tournament.seed(key)
+    scenario, seed = tournament.scenario(key), tournament.seed(key)
     order = [tournament.check_team(t) for t in players]
-    d = tournament.scenario.discount_rate
-    gate = threading.Condition()
-    state = {"turn": 1, "index": 0, "error": None}
-    books: dict[str, list] = {t: [] for t in order}
-    rows: dict[str, int] = {t: 0 for t in order}
-    records: dict[str, GameRecord] = {}
-
-    class Seat:
-        sees_truth = False
-
-        def __init__(self, team: str, inner):
-            self.name, self.inner, self.index = team, inner, order.index(team)
-
-        def reset(self, scenario, seed_):
-            self.inner.reset(scenario, seed_)
-
-        def decide(self, observation, truth=None):
-            with gate:
-                gate.wait_for(lambda: state["error"] or (state["turn"] == observation.turn
-                                                         and state["index"] == self.index))
-                if state["error"]:
-                    raise RuntimeError("another team's game stopped")
-            return self.inner.decide(observation, None)
-
-    def after_turn(team: str) -> Callable:
-        def on_turn(game, decision, result) -> None:
-            with gate:
-                books[team].append(result.books)
-                rows[team] = game.observation.n_customers
-                state["index"] += 1
-                if state["index"] == len(order):
-                    if show:
-                        show(state["turn"], _standings(order, books, rows, d))
-                    state["index"] = 0
-                    state["turn"] += 1
-                gate.notify_all()
-        return on_turn
-
-    def play(team: str) -> None:
-        try:
-            played = play_game(tournament.scenario, Seat(team, players[team]), seed,
-                               on_turn=after_turn(team))
-            records[team] = record_of(played)
-        except BaseException as exc:
-            with gate:
-                state["error"] = state["error"] or exc
-                gate.notify_all()
-
-    threads = [threading.Thread(target=play, args=(t,), name=f"hot seat {t}") for t in order]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if state["error"]:
-        raise state["error"]
-    return records
+    for strategy in players.values():
+        check_player(strategy)
+    games = {t: Game(scenario) for t in order}
+    observations = {t: games[t].reset(seed) for t in order}
+    for t in order:
+        players[t].reset(games[t].public, None)
+    decisions: dict[str, list[Decision]] = {t: [] for t in order}
+    for turn in range(1, scenario.turns + 1):
+        for t in order:
+            obs = observations[t]
+            decision = players[t].decide(obs, None)
+            if isinstance(decision, Decision):
+                decision = essential_scores(decision, obs.n_customers, set(obs.columns))
+            observations[t], _ = games[t].step(decision)
+            decisions[t].append(decision)
+        if show:
+            show(turn, _standings(order, games, scenario.discount_rate))
+    return {t: team_record(tournament, t, games[t], decisions[t]) for t in order}
 
 
-def _standings(order, books, rows, d) -> list[TeamStanding]:
-    out = [TeamStanding(t, len(books[t]), sum(b.profit / (1 + d) ** b.turn for b in books[t]),
-                        books[t][-1].profit if books[t] else 0.0, rows[t]) for t in order]
+def _standings(order, games, d) -> list[TeamStanding]:
+    out = []
+    for t in order:
+        books = [r.books for r in games[t].results]
+        out.append(TeamStanding(t, len(books), sum(b.profit / (1 + d) ** b.turn for b in books),
+                                books[-1].profit if books else 0.0,
+                                games[t].observation.n_customers))
     return sorted(out, key=lambda s: -s.profit)
 
 
@@ -372,71 +363,84 @@ def _money(x: float) -> str:
 
 # ---------------------------------------------------------------- text prompt
 class PromptStrategy:
-    """A person at a text prompt (until the pygame front end, and for terminals).
+    """A person at a text prompt (for terminals and hot-seat play).
 
-    Each turn shows the last turn's books and asks for acquisition dollars
-    (``channel=dollars ...``) and service (``top 10% by profit_per_turn at
-    5``, ``everyone at 2``, ``none``, or a tier list as JSON); an empty
-    answer repeats the last turn's.  A refused answer is asked again.
+    Each turn shows the last turn's books and the marketing budget, and asks
+    for acquisition dollars (``channel=dollars ...``, or ``none``) and
+    service (``top 10% by profit_per_turn at 5``, ``everyone at 2``,
+    ``none``, or a JSON list of tiers); an empty answer repeats the last
+    turn's.  Any answer that cannot be read, or that the game would refuse
+    (over the budget, an unknown channel or field), is explained and asked
+    again: a typo never loses the game.
     """
 
     sees_truth = False
 
-    def __init__(self, name: str = "player", ask: Callable[[str], str] = input,
+    def __init__(self, name: str = "player", ask: Callable[[str], str] | None = None,
                  out: TextIO | None = None):
-        import sys
+        self.name, self.out = name, out or sys.stdout
+        self.ask = ask or (lambda prompt: input(prompt))
 
-        self.name, self.ask, self.out = name, ask, out or sys.stdout
-
-    def reset(self, scenario, seed) -> None:
+    def reset(self, scenario, seed=None) -> None:
         self.scenario = scenario
         self.acquisition: dict[str, float] = {}
         self.tiers: tuple = ()
 
     def decide(self, observation: Observation, truth=None):
-        from ..decisions import Decision, DecisionError, Tier, assign_tiers, check_acquisition
-
         s = self.scenario
         b = observation.books[-1]
         print(f"\n[{self.name}] turn {observation.turn} of {s.turns}: last turn revenue "
               f"{_money(b.revenue)}, profit {_money(b.profit)}, acquired {b.acquired:,}; "
               f"{observation.n_customers:,} customers so far", file=self.out)
+        print(f"  budget: {_money(s.budget.marketing)} this turn for acquisition and service "
+              f"together (what is not spent is profit)", file=self.out)
         print(f"  channels: {', '.join(s.channel_names)}", file=self.out)
         while True:
             try:
-                acquisition = self._acquisition(self.ask("  acquisition (channel=dollars ...): "))
+                acquisition = self._acquisition(self.ask("  acquisition (channel=dollars ..., "
+                                                         "or 'none'): "))
                 tiers = self._tiers(self.ask("  service (e.g. 'top 10% by profit_per_turn at 5', "
-                                             "'everyone at 2', 'none'): "), Tier)
+                                             "'everyone at 2', 'none'): "))
                 decision = Decision(acquisition, tiers)
-                check_acquisition(decision, s.channel_names, float("inf"))
-                assign_tiers(decision, observation.columns, observation.categories, float("inf"),
-                             servable=observation.active)
-            except (ValueError, DecisionError) as exc:
-                print(f"  not understood: {exc}", file=self.out)
+                check_decision(s, observation, decision)
+            except (ValueError, TypeError, DecisionError) as exc:
+                print(f"  not understood: {' '.join(str(exc).split())[:300]}; try again",
+                      file=self.out)
                 continue
             self.acquisition, self.tiers = acquisition, tiers
             return decision
 
     def _acquisition(self, text: str) -> dict[str, float]:
-        if not text.strip():
+        text = text.strip()
+        if not text:
             return dict(self.acquisition)
+        if text.lower() == "none":
+            return {}
         out = {}
         for part in text.replace(",", " ").split():
-            name, _, dollars = part.partition("=")
-            out[name] = float(dollars.replace("$", "").replace("_", ""))
+            name, eq, dollars = part.partition("=")
+            if not eq:
+                raise ValueError(f"{part!r}: write channel=dollars, e.g. "
+                                 f"{self.scenario.channel_names[0]}=5000")
+            try:
+                out[name] = float(dollars.replace("$", "").replace("_", ""))
+            except ValueError:
+                raise ValueError(f"{part!r}: {dollars!r} is not a number of dollars") from None
         return out
 
-    def _tiers(self, text: str, Tier) -> tuple:
-        import re
-
+    def _tiers(self, text: str) -> tuple:
         text = text.strip()
         if not text:
             return self.tiers
-        if text == "none":
+        if text.lower() == "none":
             return ()
         if text.startswith("["):
-            return tuple(Tier(t.get("name", f"tier {i + 1}"), t.get("rule", "all"),
-                              t.get("service", 0.0)) for i, t in enumerate(json.loads(text)))
+            items = json.loads(text)
+            if not isinstance(items, list) or not all(isinstance(t, dict) for t in items):
+                raise ValueError("a JSON list of tiers holds objects like "
+                                 '{"name": "best", "rule": {"top": 0.1, "by": "profit"}, '
+                                 '"service": 5}')
+            return Decision.from_dict({"tiers": items}, "service").tiers
         m = re.fullmatch(r"everyone at \$?([\d.]+)", text)
         if m:
             return (Tier("everyone", "all", float(m[1])),)
@@ -444,23 +448,24 @@ class PromptStrategy:
         if m:
             service = m[4] if m[4] == "disengage" else float(m[4].lstrip("$"))
             return (Tier(f"{m[1]} {m[2]}%", {m[1]: float(m[2]) / 100, "by": m[3]}, service),)
-        raise ValueError(f"{text!r}: try 'top 10% by profit_per_turn at 5', 'everyone at 2', "
+        raise ValueError(f"{text[:60]!r}: try 'top 10% by profit_per_turn at 5', 'everyone at 2', "
                          "'none' or a JSON list of tiers")
 
 
 # ---------------------------------------------------------------- scoring
 def score_class(tournament: ClassTournament, key: str, records: list[str | Path],
                 out: str | Path, workers: int | None = 1, progress: bool = False):
-    """Verify the teams' records on the tournament's seed and rank them.
+    """Verify the teams' records on the tournament's market and rank them.
 
     Returns:
         a ``sim.tournament.run.TournamentResult`` (its rejections name each
         refused record and why: another seed, another scenario, not a team,
-        unreadable, or not verifying).
+        unreadable, not verifying, two for one team, or a reference's game).
     """
     from .run import run_tournament
 
-    seed = tournament.seed(key)
-    return run_tournament(records, [seed], out, Settings(tournament.scenario), workers=workers,
-                          progress=progress, teams=tournament.teams,
-                          title=f"Class tournament {tournament.name}: {tournament.scenario.name}")
+    scenario = tournament.scenario(key)
+    return run_tournament(records, Markets.of_class(key), out, Settings(scenario),
+                          workers=workers, progress=progress, teams=tournament.teams,
+                          title=f"Class tournament {tournament.name}: {scenario.name}")
+

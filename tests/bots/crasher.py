@@ -6,7 +6,7 @@ from sim.decisions import Decision
 class Bot:
     name = "crasher"
 
-    def reset(self, scenario, seed):
+    def reset(self, scenario, seed=None):
         pass
 
     def decide(self, observation, truth=None):

@@ -4,7 +4,7 @@
 class Bot:
     name = "garbage"
 
-    def reset(self, scenario, seed):
+    def reset(self, scenario, seed=None):
         pass
 
     def decide(self, observation, truth=None):

@@ -8,7 +8,7 @@ from sim.decisions import Decision
 class Bot:
     name = "hog"
 
-    def reset(self, scenario, seed):
+    def reset(self, scenario, seed=None):
         self.kept = []
 
     def decide(self, observation, truth=None):

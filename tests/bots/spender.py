@@ -6,7 +6,7 @@ from sim.decisions import Decision
 class Bot:
     name = "spender"
 
-    def reset(self, scenario, seed):
+    def reset(self, scenario, seed=None):
         self.channel = scenario.channels[0].name
 
     def decide(self, observation, truth=None):

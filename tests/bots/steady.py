@@ -6,7 +6,7 @@ from sim.decisions import Decision, Tier
 class Bot:
     name = "steady"
 
-    def reset(self, scenario, seed):
+    def reset(self, scenario, seed=None):
         self.scenario = scenario
 
     def decide(self, observation, truth=None):
