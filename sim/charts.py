@@ -24,6 +24,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
 from .analytics.reports import CohortRevenue, RetentionCurves, RFMGrid, WhaleCurve
+from .colour import MARK_CONTRAST, best_text, contrast, readable_palette
 from .observation import TurnBooks
 
 #: Okabe & Ito (2008): distinguishable with every common colour-vision deficiency.
@@ -54,6 +55,14 @@ class ChartStyle:
     background: str = "#ffffff"
     foreground: str = "#1d2733"
 
+    def __post_init__(self):
+        # Every mark at least 3:1 against the background (WCAG 1.4.11): a palette colour too
+        # faint there (Okabe-Ito's black on a dark screen, its yellow on white) is lightened or
+        # darkened just enough, so no series is invisible.
+        object.__setattr__(self, "_scheme", "cividis" if tuple(self.palette) == COLOUR_BLIND_SAFE
+                           else "viridis")
+        object.__setattr__(self, "palette", readable_palette(self.palette, self.background))
+
     @classmethod
     def for_size(cls, height_px: int, palette: str = "colour-blind safe",
                  dark: bool = False) -> "ChartStyle":
@@ -69,7 +78,11 @@ class ChartStyle:
     @property
     def sequential(self) -> str:
         # viridis and cividis are perceptually uniform and colour-blind safe.
-        return "cividis" if self.palette is COLOUR_BLIND_SAFE else "viridis"
+        return self._scheme
+
+    def colormap(self):
+        """The sequential colour map cut to the part that keeps 3:1 against the background."""
+        return _readable_colormap(self.sequential, self.background)
 
 
 def _figure(size_px: tuple[int, int], style: ChartStyle, ncols: int = 1,
@@ -184,7 +197,8 @@ def layer_cake_chart(c3: CohortRevenue, size_px, style: ChartStyle, first_turn: 
     """The C3 layer cake: revenue per turn stacked by acquisition cohort."""
     fig, (ax,) = _figure(size_px, style)
     cohorts = c3.cohorts
-    colours = [_cmap(style.sequential, (i + 0.5) / max(len(cohorts), 1)) for i in range(len(cohorts))]
+    cmap = style.colormap()
+    colours = [cmap((i + 0.5) / max(len(cohorts), 1)) for i in range(len(cohorts))]
     ax.stackplot(c3.periods, c3.revenue, colors=colours, edgecolor=style.background, linewidth=0.5)
     if c3.periods.size and c3.periods[-1] >= first_turn:
         # Only once the player has played: mark where their turns begin.
@@ -199,10 +213,23 @@ def layer_cake_chart(c3: CohortRevenue, size_px, style: ChartStyle, first_turn: 
     return fig
 
 
-def _cmap(name: str, x: float):
+def _readable_colormap(name: str, background: str):
+    """``name``'s longest stretch whose colours all keep 3:1 against ``background``."""
     from matplotlib import colormaps
+    from matplotlib.colors import ListedColormap
 
-    return colormaps[name](0.1 + 0.8 * x)
+    samples = colormaps[name](np.linspace(0.0, 1.0, 256))
+    ok = np.array([contrast(tuple(float(v) for v in c[:3]), background) >= MARK_CONTRAST
+                   for c in samples])
+    best, start = (0, 0), None
+    for i, good in enumerate(np.append(ok, False)):
+        if good and start is None:
+            start = i
+        elif not good and start is not None:
+            best = max(best, (start, i), key=lambda r: r[1] - r[0])
+            start = None
+    lo, hi = best if best[1] > best[0] else (0, 256)
+    return ListedColormap(samples[lo:hi], name=f"{name}_readable")
 
 
 def retention_chart(curves: RetentionCurves, labels: Sequence[str], size_px, style: ChartStyle,
@@ -259,23 +286,24 @@ def rfm_chart(grid: RFMGrid, size_px, style: ChartStyle) -> Figure:
     fig, (ax,) = _figure(size_px, style)
     bins = grid.customers.shape[0]
     values = grid.mean_value if grid.mean_value is not None else grid.customers.astype(float)
-    image = ax.imshow(values, origin="lower", cmap=style.sequential, aspect="auto")
-    lo, hi = np.nanmin(values), np.nanmax(values)
+    cmap = style.colormap()
+    image = ax.imshow(values, origin="lower", cmap=cmap, aspect="auto")
     for r in range(bins):
         for f in range(bins):
             if grid.customers[r, f] == 0:
                 continue
             mean = values[r, f]
-            light = (mean - lo) / (hi - lo) > 0.55 if hi > lo else False
+            # Black or white, whichever reads better on this cell's colour.
+            cell = image.to_rgba(mean)[:3]
             ax.text(f, r, f"{dollars(mean)}\n{grid.customers[r, f]:,}", ha="center", va="center",
-                    fontsize=style.points * 1.05, color="#000000" if light else "#ffffff")
+                    fontsize=style.points * 1.05, color=best_text(tuple(float(v) for v in cell)))
     ax.set_xticks(range(bins), [str(i + 1) for i in range(bins)])
     ax.set_yticks(range(bins), [str(i + 1) for i in range(bins)])
     ax.set_xlabel("frequency score (5 = most purchases)")
     ax.set_ylabel("recency score (5 = most recent)")
     _title(ax, style, "RFM grid: mean profit per customer, and customers")
     bar = fig.colorbar(image, ax=ax, format=_DOLLARS)
-    bar.ax.tick_params(colors=style.foreground, labelsize=style.font_px * 0.6)
+    bar.ax.tick_params(colors=style.foreground, labelsize=style.points * 0.85)
     return fig
 
 
