@@ -62,6 +62,11 @@ class App:
                  tour: bool | None = None):
         self.home = Path(home) if home else default_home()
         self.settings, self.settings_message = Settings.load(self.home)
+        try:
+            self.home.mkdir(parents=True, exist_ok=True)    # the autosave's folder, on first run
+        except OSError as exc:
+            self.settings_message = (f"{self.home}: cannot be created ({exc.strerror or exc}); "
+                                     "games will not be saved")
         if self.settings_message:
             print(self.settings_message, file=sys.stderr)
         self.large_text = self.settings.large_text if large_text is None else bool(large_text)
@@ -82,6 +87,7 @@ class App:
         self.session: GameSession | None = None
         self.editor: PlanEditor | None = None     # this turn's plan, with undo
         self.last_result = None     # the last turn's TurnResult, for the results scene
+        self.notice = ""            # a problem the next screen must tell (an autosave that failed)
         self.clock = pygame.time.Clock()
         self.running = True
         self.mouse = (0, 0)

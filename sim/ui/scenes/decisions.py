@@ -48,6 +48,8 @@ class DecisionsScene(GameScene):
         #: (kind, key) -> the text typed that is not an amount (shown, never used).
         self.invalid: dict[tuple, str] = {}
         self.row_widgets: list = []
+        #: ((kind, key), the value before the player began typing in that field), or None.
+        self._typing_run = None
 
     @property
     def plan(self):
@@ -298,19 +300,28 @@ class DecisionsScene(GameScene):
             for (kind, key), entry in self.entries.items():
                 if entry is event.ui_element:
                     self.selected = (kind, key)
+                    # The value before this run of typing: what the plan keeps while the text is wrong.
+                    if self._typing_run is None or self._typing_run[0] != (kind, key):
+                        self._typing_run = ((kind, key), self._value(kind, key))
                     try:
                         value = parse_amount(event.text)
                     except AmountError as exc:
                         self._mark(kind, key, event.text)
-                        self.message = f"{self._row_label(kind, key)}: {exc}; the plan keeps " \
-                                       f"{draw.money(self._value(kind, key))} until you fix it."
-                        return True
-                    self._mark(kind, key, None)
-                    if self.message.startswith(self._row_label(kind, key) + ":"):
-                        self.message = ""
-                    self._set(kind, key, value, entry)
+                        before = self._typing_run[1]
+                        if self._value(kind, key) != before:
+                            self._set(kind, key, before, entry)     # a half-typed "1.2" is not kept either
+                        shown = f"${before:,.0f}" if kind == "channel" else f"${before:,.2f}"
+                        self.message = f"{self._row_label(kind, key)}: {exc}; the plan keeps {shown} " \
+                                       "until you fix it."
+                    else:
+                        self._mark(kind, key, None)
+                        if self.message.startswith(self._row_label(kind, key) + ":"):
+                            self.message = ""
+                        self._set(kind, key, value, entry)
                     if event.type == pygame_gui.UI_TEXT_ENTRY_FINISHED:
                         self.editor.end_gesture()
+                        if (kind, key) not in self.invalid:
+                            self._typing_run = None
                     return True
         if event.type == pygame_gui.UI_BUTTON_PRESSED:
             for key, button in self.toggles.items():
@@ -415,12 +426,19 @@ class DecisionsScene(GameScene):
             self.message = (f"Not played: {self._row_label(kind, key)} has '{text}', which is not an "
                             "amount. Fix it (or press Esc in the field and retype) first.")
             return
+        turn = self.session.turn
         try:
             result = self.session.end_turn(self.plan)
         except DecisionError as exc:
             # Refused: the game is unchanged; say why and let the player fix the plan.
             self.message = str(exc)
             return
+        except OSError as exc:
+            if self.session.turn == turn:
+                raise
+            # Played, but the autosave could not be written (a full disk, a read-only folder).
+            result = self.session.results[-1]
+            self.app.notice = f"The turn was played but the game could not be saved ({exc.strerror or exc})."
         self.app.last_result = result
         if self.app.tour:
             self.app.end_tour()     # the guided first turn is over
@@ -435,6 +453,7 @@ class DecisionsScene(GameScene):
             if offset != self.tier_offset:
                 self.tier_offset = offset
                 self._build_rows()
+        self._enable_tools()
         for act, able in ((self.undo_act, self.editor.can_undo), (self.redo_act, self.editor.can_redo)):
             if act.button is not None and act.button.is_enabled != able:
                 act.button.enable() if able else act.button.disable()

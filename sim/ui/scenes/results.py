@@ -26,6 +26,7 @@ class ResultsScene(GameScene):
         bottom, rest = cut_bottom(body, t.control, gap)
         self.action("next", pygame.K_RETURN, label, pygame.Rect(bottom.right - w, bottom.top, w, t.control),
                     None, "primary")
+        self.notice_rect = pygame.Rect(bottom.left, bottom.top, bottom.width - w - gap, bottom.height)
         self.heading, rest = cut_top(rest, t.line("title"), gap)
         self.books_rect, right = cut_left(rest, int(rest.width * 0.38), gap)
         self.chart_rect, self.tiers_rect = cut_top(right, int(right.height * 0.5), gap)
@@ -36,6 +37,7 @@ class ResultsScene(GameScene):
 
     def on_game_intent(self, intent: str) -> None:
         if intent == "next":
+            self.app.notice = ""
             if self.session.done:
                 self.app.scenes.reset("debrief")
             else:
@@ -46,13 +48,15 @@ class ResultsScene(GameScene):
                                    lambda: charts.profit_chart(self.session.books, self.chart_rect.size, self.style()))
 
     def body_key(self) -> tuple:
-        return (id(self._surface),)
+        return (id(self._surface), self.app.notice)
 
     def draw_body(self, surface: pygame.Surface) -> None:
         t = self.typo
         s, p = self.session, self.public
         b = s.results[-1].books
         draw.text(surface, f"Results of {p.turn_length} {b.turn}", self.heading.topleft, t.title, bold=True)
+        if self.app.notice:
+            draw.paragraph(surface, self.app.notice, self.notice_rect, t.small, draw.BAD)
         inner = draw.panel(surface, self.books_rect, "The books", t.heading)
         labels = {c.name: c.label for c in p.channels}
         decision = s.decisions[-1]

@@ -1,0 +1,65 @@
+"""Every scene the demo visits, on every shipped scenario, at every window size and in large text:
+nothing clipped, nothing overlapping, everything inside its panel and the window
+(checked on the rectangles of the texts as drawn and of the widgets: ``ui_layout``)."""
+
+from __future__ import annotations
+
+import pygame
+import pytest
+
+from conftest import SCENARIOS
+from ui_layout import layout_problems
+
+from sim.ui.demo import run_demo
+
+#: (window size, large text): large text at 1280x720 (a projector), the default elsewhere.
+MODES = (((1280, 720), True), ((1024, 768), False), ((1280, 720), False), ((1920, 1080), False))
+
+
+def check_every_mode(app, name: str, problems: list[str]) -> None:
+    """Lay the scene on screen out in every mode, check it, and put the first mode back."""
+    for size, large in MODES:
+        app.large_text = large
+        app.resize(size)
+        app.pump(2)
+        problems += layout_problems(app, f"{name} {size[0]}x{size[1]}{' large' if large else ''}")
+    size, large = MODES[0]
+    app.large_text = large
+    app.resize(size)
+    app.pump(1)
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_no_text_is_clipped_or_overlaps_in_any_scene_at_any_size(tmp_path, scenario):
+    problems: list[str] = []
+    shots = run_demo(tmp_path / "shots", MODES[0][0], scenario, seed=2, prospects=2000, home=tmp_path / "home",
+                     large_text=MODES[0][1], on_shot=lambda app, name: check_every_mode(app, name, problems))
+    assert len(shots) >= 20
+    assert problems == []
+
+
+def test_large_text_is_at_least_20_px_and_charts_16_px_at_1280x720(tmp_path):
+    from sim import charts
+    from sim.ui.app import App
+    from sim.ui.typography import CHART_SMALLEST, ROLES
+
+    app = App(size=(1280, 720), home=tmp_path, large_text=True, tour=False)
+    t = app.typography
+    assert min(t.size(role) for role in ROLES if role != "chart") >= 20
+    assert t.chart_px() * CHART_SMALLEST >= 16
+    # The charts' smallest text (legends, notes, colour-bar ticks) is CHART_SMALLEST x the body size.
+    style = charts.ChartStyle(font_px=t.chart_px())
+    fig = charts.rfm_chart(_grid(), (800, 500), style)
+    sizes = [text.get_fontsize() for ax in fig.axes for text in ax.findobj(
+        lambda a: hasattr(a, "get_fontsize") and getattr(a, "get_text", lambda: "")())]
+    assert min(sizes) * charts.DPI / 72 >= 16 - 1e-6
+    pygame.quit()
+
+
+def _grid():
+    import numpy as np
+
+    from sim.analytics.reports import RFMGrid
+
+    customers = np.arange(25).reshape(5, 5) + 1
+    return RFMGrid(customers=customers, mean_value=np.linspace(-50, 400, 25).reshape(5, 5))
