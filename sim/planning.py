@@ -31,7 +31,8 @@ MAX_AMOUNT = 1e9
 #: Undo steps kept.
 HISTORY = 200
 
-_AMOUNT = re.compile(r"^[+-]?\$?(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d+)?$")
+# ASCII digits only: Python's \d would also take "١٢" (Arabic-Indic digits), which float() reads.
+_AMOUNT = re.compile(r"^[+-]?\$?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)?(?:\.[0-9]+)?$")
 
 
 class AmountError(SimError):
@@ -53,7 +54,7 @@ def parse_amount(text: str, allow_negative: bool = False, maximum: float = MAX_A
     shown = s if len(s) <= 24 else s[:21] + "..."
     if not s:
         raise AmountError("type an amount (digits, e.g. 1250 or 12.50)")
-    if not _AMOUNT.match(s) or not any(ch.isdigit() for ch in s):
+    if not _AMOUNT.match(s) or not any(ch in "0123456789" for ch in s):
         raise AmountError(f"'{shown}' is not a number: use digits and at most one decimal point, "
                           "e.g. 1250 or 12.50")
     value = float(s.replace("$", "").replace(",", ""))
