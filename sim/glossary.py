@@ -55,11 +55,11 @@ TERMS: tuple[Term, ...] = (
          "(the oldest layer is the darkest).", "C3 (layer cake)"),
     Term("rfm", "RFM (recency, frequency, monetary value)",
          "Three plain facts about each customer: recency = turns since their latest purchase "
-         "(lower is better), frequency = how many purchases they made, monetary = their mean "
-         "dollars per purchase. Each is scored 1 to 5 by quintile (5 = the best fifth).\n\nThe "
-         "RFM grid crosses recency and frequency scores: each cell shows the mean profit per "
-         "customer (dollars, by colour) and how many customers it holds. RFM needs no model, "
-         "so it works from the first turn.", "RFM"),
+         "(lower is better), frequency = how many times they bought again (repeat purchases), "
+         "monetary = their mean dollars per purchase (units: turns, purchases, dollars). Each is "
+         "scored 1 to 5 by quintile (5 = the best fifth).\n\nThe RFM grid crosses recency and "
+         "frequency scores: each cell shows the mean profit per customer (dollars, by colour) and "
+         "how many customers it holds. RFM needs no model, so it works from the first turn.", "RFM"),
     Term("whale", "Whale curve (Stobachoff curve)",
          "Customers sorted from most to least profitable; the curve is the running total of "
          "their profit as a share of the firm's whole customer profit. Units: percent of "
@@ -93,7 +93,7 @@ TERMS: tuple[Term, ...] = (
     Term("tier", "Service tier (first match wins)",
          "A group of customers you define by a rule on what you can observe (their channel, "
          "profile tags, purchases, the lab's scores), with a service spend per customer per "
-         "turn (dollars), or turned away: perks and privileges withdrawn, so they buy less, "
+         "turn (unit: dollars per customer per turn), or turned away: perks and privileges withdrawn, so they buy less, "
          "leave sooner and cost less to serve.\n\nTiers are read top to bottom and each "
          "customer joins the first tier whose rule they match: put narrow tiers (the top 2%) "
          "above broad ones (the top 20%).", "Service tier"),
