@@ -88,6 +88,7 @@ class App:
         self.editor: PlanEditor | None = None     # this turn's plan, with undo
         self.last_result = None     # the last turn's TurnResult, for the results scene
         self.notice = ""            # a problem the next screen must tell (an autosave that failed)
+        self.handoff: dict = {}     # what an overlay leaves for the screen below (a tier to select)
         self.clock = pygame.time.Clock()
         self.running = True
         self.mouse = (0, 0)
@@ -120,7 +121,9 @@ class App:
         return self.editor.plan if self.editor else None
 
     def _typography(self) -> Typography:
-        return Typography(self.scale, self.large_text)
+        # Text never shrinks below 90% of its 1280x720 size: a 1024x768 window keeps readable text
+        # (the layouts make room for it).
+        return Typography(max(0.9, self.scale), self.large_text)
 
     @staticmethod
     def display_size() -> tuple[int, int] | None:
@@ -211,6 +214,8 @@ class App:
             return
         if self.typing():
             return                  # a focused field takes every key
+        if any(isinstance(w, pygame_gui.elements.UIWindow) and w.alive() for w in scene.widgets):
+            return                  # a dialog window (the file picker) is open: the screen's keys wait
         if event.key == pygame.K_F11:
             self.resize(self.settings.window, not self.settings.fullscreen)
             return

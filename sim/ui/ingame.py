@@ -105,8 +105,7 @@ class GameScene(Scene):
         def go():
             self.app.scenes.reset("title")
 
-        editor = self.app.editor
-        if editor is not None and editor.edited and not self.session.done:
+        if self.has_unsaved_edits():
             self.app.confirm("Leave this game?",
                              f"Your plan for {self.public.turn_length} {self.session.turn} has changes "
                              "that are saved only when you end the turn; they will be lost. "
@@ -116,6 +115,7 @@ class GameScene(Scene):
             go()
 
     def has_unsaved_edits(self) -> bool:
+        """True when leaving now would lose the player's work (this turn's plan changes)."""
         editor = self.app.editor
         return bool(editor is not None and editor.edited and not self.session.done)
 

@@ -105,10 +105,6 @@ class Scene:
     def build(self, rect: pygame.Rect) -> None:
         """Create this scene's widgets inside ``rect`` (the window)."""
 
-    def has_unsaved_edits(self) -> bool:
-        """True when leaving this scene now would lose the player's work (Esc asks first)."""
-        return False
-
     def guide_targets(self) -> dict[str, pygame.Rect]:
         """Named rectangles the guided tour may point at (the layout's own)."""
         return {}

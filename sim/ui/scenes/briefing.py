@@ -151,9 +151,8 @@ class BriefingScene(Scene):
         pages, page, used = [], [], 0
         for kind, s in self._blocks():
             h = self._block_height(kind, s, inner.width)
-            # A heading never ends a page.
-            if page and used + h > height or (page and page[-1][0] == "heading" and used + h > height):
-                if page[-1][0] == "heading":
+            if page and used + h > height:
+                if page[-1][0] == "heading":        # a heading never ends a page
                     carried = page.pop()
                     pages.append(page)
                     page, used = [carried], self._block_height(*carried, inner.width)

@@ -141,6 +141,13 @@ class DecisionsScene(GameScene):
                           "x what the lab says a recent customer of that channel is worth (profit so "
                           "far + predicted CLV).")
         self._refresh()
+        handoff, self.app.handoff = self.app.handoff, {}
+        if handoff.get("select") in self._rows():
+            self.selected = handoff["select"]
+            self.message = handoff.get("message", self.message)
+            self.scrollbar = None
+            self.tier_list_inner = self.tier_list
+            self._keep_selected_visible()
         self._build_rows()
 
     def _kv_height(self, lines: int) -> int:
@@ -181,7 +188,8 @@ class DecisionsScene(GameScene):
             self.scrollbar.set_visible_percentage(per / n)
         elif self.scrollbar is not None:
             self.scrollbar.kill()
-            self.widgets.remove(self.scrollbar) if self.scrollbar in self.widgets else None
+            if self.scrollbar in self.widgets:
+                self.widgets.remove(self.scrollbar)
             self.scrollbar = None
         self.tier_list_inner = list_rect
         self.tier_offset, end = self._visible(list_rect, n, self.tier_offset)

@@ -242,16 +242,10 @@ class RuleScene(Scene):
             except (AmountError, SimError) as exc:
                 self.message = f"Not added: {exc}."
                 return
+            # The decisions screen shows the new tier, selected, with a word about it.
+            self.app.handoff = {"select": ("tier", at),
+                                "message": f"Added tier {at + 1} '{tier.name}' (Ctrl+Z undoes it)."}
             self.app.scenes.pop()
-            decisions = self.app.scenes.top
-            if getattr(decisions, "name", "") == "decisions":
-                decisions.selected = ("tier", at)
-                decisions.message = f"Added tier {at + 1} '{tier.name}' (Ctrl+Z undoes it)."
-                decisions._keep_selected_visible()
-                decisions._changed()
-
-    def has_unsaved_edits(self) -> bool:
-        return False
 
     # ------------------------------------------------------------ painting
     def layer_key(self):
