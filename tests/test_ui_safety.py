@@ -85,3 +85,50 @@ def test_play_and_demo_take_a_large_text_flag():
     assert parser.parse_args(["play", "--large-text"]).large_text is True
     assert parser.parse_args(["play"]).large_text is False
     assert parser.parse_args(["demo", "--screenshots", "x", "--large-text"]).large_text is True
+
+
+def test_every_tier_can_be_scrolled_into_view_and_none_spends_unseen(app):
+    from sim.session import TierPlan
+
+    press(app, pygame.K_n)
+    press(app, pygame.K_RETURN, frames=3)
+    for share in range(1, 10):                       # nine tiers, as the play-testers made
+        app.editor.add_tier(TierPlan(f"top {share}%", {"top": share / 100, "by": "profit"}, 0.5))
+    press(app, pygame.K_e)
+    scene = app.scenes.top
+    n = len(app.plan.tiers)
+    assert scene.scrollbar is not None and len([r for r in scene.row_rects if r[0] == "tier"]) < n
+    seen = set()
+    scene.selected = ("tier", 0)
+    for _ in range(n):
+        seen |= {key for kind, key, _ in scene.row_rects if kind == "tier"}
+        assert ("tier", scene.selected[1]) in [(k, key) for k, key, _ in scene.row_rects]
+        press(app, pygame.K_DOWN)
+    assert seen == set(range(n))
+    # What the budget counts is every tier's spend, shown or not.
+    pv = scene.preview
+    assert pv.service_cost == pytest.approx(sum(c * t.service for c, t in zip(pv.tier_counts, app.plan.tiers)
+                                                if not t.disengaged))
+    first = min(key for kind, key, _ in scene.row_rects if kind == "tier")
+    pygame.event.post(pygame.event.Event(pygame.MOUSEMOTION, pos=scene.tier_rect.center, rel=(0, 0),
+                                         buttons=(0, 0, 0)))
+    pygame.event.post(pygame.event.Event(pygame.MOUSEWHEEL, x=0, y=2, flipped=False))     # wheel up
+    app.pump(2)
+    assert first > 0 and min(key for kind, key, _ in scene.row_rects if kind == "tier") == first - 2
+
+
+def test_the_labs_tier_buttons_obey_the_one_cap_on_tiers(app):
+    from sim.decisions import MAX_TIERS
+    from sim.session import TierPlan
+
+    press(app, pygame.K_n)
+    press(app, pygame.K_RETURN, frames=3)
+    while len(app.plan.tiers) < MAX_TIERS - 1:
+        app.editor.add_tier(TierPlan("t", {"top": 0.01, "by": "profit"}, 0.0))
+    press(app, pygame.K_l)
+    press(app, pygame.K_f)
+    press(app, pygame.K_t)
+    assert len(app.plan.tiers) == MAX_TIERS
+    press(app, pygame.K_a)
+    assert len(app.plan.tiers) == MAX_TIERS
+    assert f"at most {MAX_TIERS} tiers" in app.scenes.top.message

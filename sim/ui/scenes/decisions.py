@@ -346,6 +346,11 @@ class DecisionsScene(GameScene):
         if event.type == pygame.MOUSEWHEEL and self.tier_rect.collidepoint(self.app.mouse):
             self._scroll_tiers(self.tier_offset - event.y)
             return True
+        if event.type == pygame.MOUSEWHEEL and self.acq_rect.collidepoint(self.app.mouse):
+            self.channel_offset = max(0, self.channel_offset - event.y)
+            self._build_rows()
+            self._layer = None
+            return True
         if event.type == pygame.KEYDOWN and event.key == pygame.K_z and not self.app.typing() \
                 and event.mod & (pygame.KMOD_CTRL | pygame.KMOD_META) and event.mod & pygame.KMOD_SHIFT:
             self.on_game_intent("redo")
@@ -364,13 +369,20 @@ class DecisionsScene(GameScene):
             self._layer = None
 
     def _keep_selected_visible(self) -> None:
-        if self.selected and self.selected[0] == "tier":
-            i = self.selected[1]
-            per = max(1, self.tier_list_inner.height // self._row_height())
-            if i < self.tier_offset:
-                self.tier_offset = i
-            elif i >= self.tier_offset + per:
-                self.tier_offset = i - per + 1
+        """Scroll the selected row's list so the row is in view."""
+        if not self.selected:
+            return
+        kind, key = self.selected
+        if kind == "tier":
+            i, area, offset = key, self.tier_list_inner, self.tier_offset
+        else:
+            i, area, offset = self.public.channel_names.index(key), self.channel_list, self.channel_offset
+        per = max(1, area.height // self._row_height())
+        offset = i if i < offset else (i - per + 1 if i >= offset + per else offset)
+        if kind == "tier":
+            self.tier_offset = offset
+        else:
+            self.channel_offset = offset
 
     def on_game_intent(self, intent: str) -> None:
         rows = self._rows()
