@@ -132,3 +132,38 @@ def test_the_labs_tier_buttons_obey_the_one_cap_on_tiers(app):
     press(app, pygame.K_a)
     assert len(app.plan.tiers) == MAX_TIERS
     assert f"at most {MAX_TIERS} tiers" in app.scenes.top.message
+
+
+def test_the_tier_builder_names_fields_in_words_with_a_tooltip_and_takes_lists_of_values(app):
+    import numpy as np
+
+    from sim.ui.demo import choose, pick
+
+    press(app, pygame.K_n)
+    press(app, pygame.K_RETURN, frames=3)
+    press(app, pygame.K_e)
+    press(app, pygame.K_a)
+    builder = app.scenes.top
+    labels = [item["text"] for item in builder.fields.item_list]
+    assert "Predicted CLV" in labels and "Channel" in labels and "horizon_value" not in labels
+    assert all("_" not in label for label in labels)
+    item = next(i for i in builder.fields.item_list if i["object_id"] == "predicted_clv")
+    pygame.event.post(pygame.event.Event(pygame.MOUSEMOTION, pos=item["button_element"].rect.center, rel=(0, 0),
+                                         buttons=(0, 0, 0)))
+    app.pump(40)
+    assert builder.tooltips.active is not None
+    assert builder.tooltips.active[1].startswith("Predicted CLV:") and "dollars" in builder.tooltips.active[1]
+    # Channel is none of the first two channels: a list of values, picked with clicks.
+    pick(app, builder.fields, "channel")
+    choose(app, builder.op_menu, "not in")
+    app.pump(2)
+    names = app.session.public.channel_names
+    pick(app, builder.value_list, names[1])          # the first is already chosen
+    assert sorted(builder.choice) == sorted(names[:2])
+    press(app, pygame.K_RETURN)
+    tier = app.plan.tiers[-2]
+    assert tier.rule == {"field": "channel", "op": "not in", "value": builder.choice}
+    obs = app.session.observation
+    expected = ~np.isin(obs.columns["channel"], [0, 1]) & np.asarray(obs.active, dtype=bool)
+    assert app.scenes.top.preview.tier_matches[-2] == int(expected.sum())
+    assert tier.name.startswith("Channel is none of ")

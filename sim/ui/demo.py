@@ -37,8 +37,13 @@ def type_text(app, text: str, frames: int = 2) -> None:
 
 
 def click_at(app, pos, frames: int = 2) -> None:
-    """Post a left click at ``pos`` and run a few frames."""
+    """Move the mouse to ``pos``, click there, and run a few frames.
+
+    The mouse arrives a frame before the click, as a hand's does: widgets
+    built in the frame before (a screen laid out again) have had their first
+    update and take the click."""
     pygame.event.post(pygame.event.Event(pygame.MOUSEMOTION, pos=pos, rel=(0, 0), buttons=(0, 0, 0)))
+    app.pump(1)
     pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=pos, button=1))
     pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONUP, pos=pos, button=1))
     app.pump(frames)
@@ -49,8 +54,9 @@ def click(app, widget, frames: int = 2) -> None:
     click_at(app, widget.rect.center, frames)
 
 
-def pick(app, selection_list, value: str, frames: int = 2) -> None:
-    """Click the entry of a pygame_gui selection list whose id (or text) is ``value``."""
+def pick(app, selection_list, value: str, frames: int = 3) -> None:
+    """Click the entry of a pygame_gui selection list whose id (or text) is ``value``
+    (the list tells its choice a frame after the click: ``frames`` includes it)."""
     for item in selection_list.item_list:
         if value in (item.get("object_id"), item.get("text")):
             button = item.get("button_element")
@@ -61,7 +67,7 @@ def pick(app, selection_list, value: str, frames: int = 2) -> None:
     raise KeyError(value)
 
 
-def choose(app, menu, option_id: str, frames: int = 2) -> None:
+def choose(app, menu, option_id: str, frames: int = 3) -> None:
     """Open a drop-down menu with a click and click the option ``option_id``."""
     click(app, menu)
     pick(app, menu.current_state.options_selection_list, option_id, frames)

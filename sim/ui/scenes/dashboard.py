@@ -188,6 +188,9 @@ class DashboardScene(GameScene):
                                    self.tabs_right - self.body.left, self.typo.control)}
         if self.table_rect is not None:
             out["table"] = self.table_area
+        else:
+            # One view at a time: the customer table is behind its tab.
+            out["table"] = next(a.button.rect for a in self.actions if a.intent == f"chart:{len(DASH_CHARTS)}")
         return out
 
     # -- events

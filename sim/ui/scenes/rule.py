@@ -150,7 +150,7 @@ class RuleScene(Scene):
             self.unit = (unit, pygame.Rect(value.left + t.em * 7 + gap, value.top, t.em * 2, h))
         elif self.op in ("in", "not in"):
             item_h = int(t.widget * 1.9)
-            height = min(len(f.values), 4) * item_h + 6
+            height = min(len(f.values), 4) * item_h + 10      # + its border and shadow
             value = labelled("Values", height)
             self.value_list = self.add(pygame_gui.elements.UISelectionList(
                 pygame.Rect(value.left, value.top, min(value.width, max(
@@ -184,7 +184,20 @@ class RuleScene(Scene):
         if self.away:
             self.spend_entry.disable()
         self.outcome_rect = rest
+        self._base_tips = list(self.tooltips.zones)
         self._evaluate()
+
+    def update(self, dt: float) -> None:
+        # A tooltip on each field in the list (the ones scrolled into view): what it is, its unit.
+        zones = list(self._base_tips)
+        for item in self.fields.item_list:
+            button = item.get("button_element")
+            field = self.catalogue.get(item.get("object_id"))
+            if button is not None and field is not None and button.alive():
+                shown = button.rect.clip(self.fields.rect)
+                if shown.height:
+                    zones.append((shown, f"{field.label}: {field.help}"))
+        self.tooltips.zones = zones
 
     # ------------------------------------------------------------ events
     def on_event(self, event) -> bool:
