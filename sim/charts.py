@@ -126,8 +126,41 @@ def _integer_turns(*axes) -> None:
 
 
 def _title(ax, style: ChartStyle, title: str) -> None:
-    """An axes title at 1.15x the body size (``set_title`` alone would use matplotlib's default)."""
-    ax.set_title(title, fontsize=style.points * 1.15, color=style.foreground)
+    """An axes title at 1.15x the body size (``set_title`` alone would use matplotlib's default).
+
+    A title wider than its room (its axes' share of the figure, centred on the
+    axes) is set smaller, down to the charts' smallest text, then on two lines
+    (the axes move down to make room), so no title is cut by the figure's edge.
+    """
+    fig = ax.figure
+    size = style.points * 1.15
+    ax.set_title(title, fontsize=size, color=style.foreground)
+    renderer = fig.canvas.get_renderer()
+    width = fig.bbox.width
+    columns = [a for a in fig.axes if a.get_label() != "<colorbar>"]
+    i, n = columns.index(ax) if ax in columns else 0, max(1, len(columns))
+    lo, hi = i * width / n, (i + 1) * width / n
+    box = ax.get_position()
+    centre = (box.x0 + box.width / 2) * width
+    room = 2 * min(centre - lo, hi - centre) - 8
+    text_width = ax.title.get_window_extent(renderer).width
+    if text_width <= room:
+        return
+    smallest = style.points * 0.85
+    size = max(smallest, size * room / text_width)
+    ax.title.set_fontsize(size)
+    if ax.title.get_window_extent(renderer).width <= room:
+        return
+    words = title.split()
+    best = min(range(1, len(words)), key=lambda k: abs(len(" ".join(words[:k])) - len(" ".join(words[k:]))),
+               default=None)
+    if best is None:
+        return
+    ax.title.set_text(" ".join(words[:best]) + "\n" + " ".join(words[best:]))
+    line = size * 1.25 * DPI / 72 / fig.bbox.height
+    for a in fig.axes:
+        p = a.get_position()
+        a.set_position([p.x0, p.y0, p.width, max(0.05, p.height - line)])
 
 
 def _legend(ax, style: ChartStyle, **kwargs) -> None:

@@ -1,6 +1,7 @@
 """Every scene the demo visits, on every shipped scenario, at every window size and in large text:
 nothing clipped, nothing overlapping, everything inside its panel and the window
-(checked on the rectangles of the texts as drawn and of the widgets: ``ui_layout``)."""
+(checked on the rectangles of the texts as drawn and of the widgets: ``ui_layout``; and
+inside each chart, on the extents of its texts: ``sim.ui.draw.chart_text_problems``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from conftest import SCENARIOS
 from ui_layout import layout_problems
 
+from sim.ui import draw
 from sim.ui.demo import run_demo
 
 #: (window size, large text): large text at 1280x720 (a projector), the default elsewhere.
@@ -17,20 +19,31 @@ MODES = (((1280, 720), True), ((1024, 768), False), ((1280, 720), False), ((1920
 
 
 def check_every_mode(app, name: str, problems: list[str]) -> None:
-    """Lay the scene on screen out in every mode, check it, and put the first mode back."""
+    """Lay the scene on screen out in every mode, check it and its charts, and put the first mode back."""
     for size, large in MODES:
+        where = f"{name} {size[0]}x{size[1]}{' large' if large else ''}"
+        draw.CHART_PROBLEMS.clear()
         app.large_text = large
         app.resize(size)
         app.pump(2)
-        problems += layout_problems(app, f"{name} {size[0]}x{size[1]}{' large' if large else ''}")
+        problems += layout_problems(app, where)
+        problems += [f"{where}: {p}" for p in draw.CHART_PROBLEMS]
     size, large = MODES[0]
     app.large_text = large
     app.resize(size)
     app.pump(1)
 
 
+@pytest.fixture
+def chart_checks():
+    """Check the texts of every chart rendered (cut by the chart's edge, overlapping)."""
+    draw.CHART_PROBLEMS = []
+    yield
+    draw.CHART_PROBLEMS = None
+
+
 @pytest.mark.parametrize("scenario", SCENARIOS)
-def test_no_text_is_clipped_or_overlaps_in_any_scene_at_any_size(tmp_path, scenario):
+def test_no_text_is_clipped_or_overlaps_in_any_scene_at_any_size(tmp_path, scenario, chart_checks):
     problems: list[str] = []
     shots = run_demo(tmp_path / "shots", MODES[0][0], scenario, seed=2, prospects=2000, home=tmp_path / "home",
                      large_text=MODES[0][1], on_shot=lambda app, name: check_every_mode(app, name, problems))
@@ -63,3 +76,18 @@ def _grid():
 
     customers = np.arange(25).reshape(5, 5) + 1
     return RFMGrid(customers=customers, mean_value=np.linspace(-50, 400, 25).reshape(5, 5))
+
+
+def test_the_chart_check_sees_a_title_cut_by_the_edge_and_the_charts_avoid_it():
+    from sim import charts
+
+    style = charts.ChartStyle(font_px=19.5)
+    fig, (ax,) = charts._figure((500, 300), style)
+    title = "What each lever was worth (firm value vs mass-marketing)"
+    ax.set_title(title, fontsize=style.points * 1.15)
+    charts.rgba_buffer(fig)
+    assert any("cut by the chart's edge" in p and "lever" in p for p in draw.chart_text_problems(fig))
+    rows = [("who you acquired", -17000.0), ("how you served them", 1400.0), ("your whole strategy", -16000.0)]
+    fig = charts.lever_chart(rows, (500, 300), style)
+    charts.rgba_buffer(fig)
+    assert draw.chart_text_problems(fig) == []

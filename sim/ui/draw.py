@@ -376,7 +376,10 @@ class ChartCache:
         if key in self._surfaces:
             self._surfaces.move_to_end(key)
             return self._surfaces[key]
-        pixels, size = charts.rgba_buffer(make())
+        figure = make()
+        pixels, size = charts.rgba_buffer(figure)
+        if CHART_PROBLEMS is not None:
+            CHART_PROBLEMS.extend(chart_text_problems(figure))
         surface = pygame.image.frombuffer(pixels, size, "RGBA").convert_alpha() \
             if pygame.display.get_surface() else pygame.image.frombuffer(pixels, size, "RGBA")
         self._surfaces[key] = surface
@@ -387,6 +390,49 @@ class ChartCache:
 
     def clear(self) -> None:
         self._surfaces.clear()
+
+
+#: Problems found in the charts rendered while a list is here (tests set it; None: no checking).
+CHART_PROBLEMS: list[str] | None = None
+
+
+def _drawn_texts(figure):
+    """The texts a figure shows: titles, axis labels, notes, legends, and the tick labels of
+    ticks inside the axes' view (matplotlib keeps labels for ticks it does not draw)."""
+    for ax in figure.axes:
+        yield from (ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label)
+        yield from ax.texts
+        legend = ax.get_legend()
+        if legend is not None:
+            yield from legend.get_texts()
+        for axis, (lo, hi) in ((ax.xaxis, ax.get_xlim()), (ax.yaxis, ax.get_ylim())):
+            lo, hi = min(lo, hi), max(lo, hi)
+            slack = (hi - lo) * 1e-9
+            for tick in axis.get_major_ticks():
+                if lo - slack <= tick.get_loc() <= hi + slack:
+                    yield from (tick.label1, tick.label2)
+    yield from figure.texts
+
+
+def chart_text_problems(figure) -> list[str]:
+    """Texts of a rendered matplotlib figure that are cut by its edge or overlap another text."""
+    renderer = figure.canvas.get_renderer()
+    bounds = figure.bbox
+    texts = []
+    for artist in _drawn_texts(figure):
+        if not artist.get_visible() or not artist.get_text().strip():
+            continue
+        texts.append((artist.get_text().replace("\n", " "), artist.get_window_extent(renderer)))
+    problems = []
+    for text, box in texts:
+        if box.x0 < bounds.x0 - 1 or box.y0 < bounds.y0 - 1 or box.x1 > bounds.x1 + 1 or box.y1 > bounds.y1 + 1:
+            problems.append(f"chart text cut by the chart's edge: {text!r}")
+    for i, (a, box_a) in enumerate(texts):
+        for b, box_b in texts[i + 1:]:
+            if min(box_a.x1, box_b.x1) - max(box_a.x0, box_b.x0) > 1 and \
+                    min(box_a.y1, box_b.y1) - max(box_a.y0, box_b.y0) > 1:
+                problems.append(f"chart texts overlap: {a!r} and {b!r}")
+    return problems
 
 
 # --------------------------------------------------------------------- tooltips
