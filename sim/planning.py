@@ -124,20 +124,18 @@ class PlanEditor:
 
     def undo(self) -> str | None:
         """Put back the plan before the last change; returns what was undone (None: nothing)."""
-        if not self._undo:
-            return None
-        step = self._undo.pop()
-        self._redo.append(_Step(self.plan.copy(), step.what))
-        self.plan = step.plan
-        self._last_tag = None
-        return step.what
+        return self._step(self._undo, self._redo)
 
     def redo(self) -> str | None:
         """Do again the last change undone; returns what was redone (None: nothing)."""
-        if not self._redo:
+        return self._step(self._redo, self._undo)
+
+    def _step(self, source: list[_Step], target: list[_Step]) -> str | None:
+        """Take the plan from the top of ``source``, keeping the current one on ``target``."""
+        if not source:
             return None
-        step = self._redo.pop()
-        self._undo.append(_Step(self.plan.copy(), step.what))
+        step = source.pop()
+        target.append(_Step(self.plan.copy(), step.what))
         self.plan = step.plan
         self._last_tag = None
         return step.what
