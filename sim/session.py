@@ -164,7 +164,7 @@ def describe_rule(rule: Any, categories: dict[str, tuple[str, ...]] | None = Non
 
 @dataclass(frozen=True)
 class Projection:
-    """The lab's estimate of what a plan does this turn, dollars (NaN: no predictions yet).
+    """The lab's estimate of what a plan does this turn, dollars.
 
     Estimates from the player's own data, before any effect of service:
 
@@ -439,10 +439,11 @@ class PlayerSession:
         """The lab's estimate of this turn's profit and value bought (None without predictions)."""
         if self.lab.value is None:
             return None
-        key = (self.turn, id(self.lab.value))
-        if getattr(self, "_estimates_key", None) != key:
+        # Once per turn and fit (the lab's predictions object itself is the key: held, never reused).
+        made_for = getattr(self, "_estimates_for", None)
+        if made_for is None or made_for[0] != self.turn or made_for[1] is not self.lab.value:
             self._estimates = _channel_estimates(self._observation, self.lab)
-            self._estimates_key = key
+            self._estimates_for = (self.turn, self.lab.value)
         current, first_turn, per_customer = self._estimates
         names = self.public.channel_names
         newcomers = sum(expected[c] * first_turn[c] for c in names if math.isfinite(first_turn[c]))
