@@ -158,3 +158,14 @@ def test_no_projection_without_the_labs_predictions(tmp_path):
     s = PlayerSession.new(small("coffee", 3000), seed=6)
     s.lab.value = None
     assert s.preview(s.default_plan()).projection is None
+
+
+def test_the_projection_follows_a_refit_of_the_lab(tmp_path):
+    s = PlayerSession.new(small("coffee", 3000), seed=6)
+    plan = s.default_plan()
+    s.preview(plan)
+    s.end_turn(plan)
+    s.preview(s.default_plan())                       # estimates cached for the lab as it was
+    s.refit()
+    fresh = float(s.lab.value.horizon_value[np.asarray(s.observation.active, dtype=bool)].sum())
+    assert s.preview(s.default_plan()).projection.current == pytest.approx(fresh)
