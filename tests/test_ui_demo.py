@@ -10,8 +10,8 @@ import pytest
 
 from sim.cli import main
 
-SCENES = ("title", "settings", "briefing", "guide", "dashboard_whale", "dashboard_cohorts", "dashboard_retention",
-          "dashboard_acquisition", "dashboard_rfm", "glossary", "lab", "new_tier", "decisions",
+SCENES = ("title", "confirm_quit", "settings", "briefing", "guide", "dashboard_whale", "dashboard_cohorts",
+          "dashboard_retention", "dashboard_acquisition", "dashboard_rfm", "glossary", "lab", "new_tier", "decisions",
           "decisions_refused", "results", "debrief_firm_value", "debrief_levers", "debrief_money",
           "debrief_equity", "debrief_timeline")
 
@@ -20,7 +20,7 @@ SCENES = ("title", "settings", "briefing", "guide", "dashboard_whale", "dashboar
     ((), (1280, 720), SCENES),
     # Large text: the dashboard shows charts and the customer table one at a time (a sixth tab).
     (("--large-text", "--size", "1280x720"), (1280, 720),
-     SCENES[:9] + ("dashboard_customers",) + SCENES[9:])])
+     SCENES[:10] + ("dashboard_customers",) + SCENES[10:])])
 def test_demo_saves_one_screenshot_per_scene(tmp_path, capsys, argv, size, scenes):
     out = tmp_path / "shots"
     assert main(["demo", "--screenshots", str(out), "--prospects", "2000", "--seed", "2", *argv]) == 0

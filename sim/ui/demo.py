@@ -116,6 +116,9 @@ def run_demo(folder: str | Path, size: tuple[int, int] = (1280, 720), scenario: 
         shots.append(app.screenshot(folder / f"{len(shots) + 1:02d}_{name}.png"))
 
     shot("title")
+    press(app, pygame.K_q)                          # quitting asks
+    shot("confirm_quit")
+    press(app, pygame.K_ESCAPE)
     press(app, pygame.K_s)
     shot("settings")
     press(app, pygame.K_ESCAPE)

@@ -70,9 +70,10 @@ class GlossaryScene(Scene):
         pygame.draw.rect(surface, draw.PANEL_EDGE, self.box, width=1, border_radius=8)
         inner = self.box.inflate(-2 * t.em, -2 * t.em)
         draw.text(surface, "Glossary", inner.topleft, t.title, bold=True)
-        draw.text(surface, "Up/Down or click a term; Esc closes", (inner.right, inner.top + t.line("title") // 2),
-                  t.small, draw.MUTED, anchor="midright",
-                  max_width=inner.width - draw.text_width("Glossary", t.title, True) - 2 * t.em)
+        hint = "Up/Down or click a term; Esc closes"
+        if draw.text_width(hint, t.small) <= inner.width - draw.text_width("Glossary", t.title, True) - 2 * t.em:
+            draw.text(surface, hint, (inner.right, inner.top + t.line("title") // 2), t.small, draw.MUTED,
+                      anchor="midright")
         term = TERMS[self.index]
         r = self.text_rect
         draw.text(surface, term.term, r.topleft, t.heading, draw.ACCENT, bold=True, max_width=r.width)
