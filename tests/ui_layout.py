@@ -61,8 +61,9 @@ def widget_text_problems(app) -> list[str]:
     return problems
 
 
-def layout_problems(app, where: str = "") -> list[str]:
-    """Everything wrong with the layout of the frame drawn now (empty: all good)."""
+def layout_problems(app, where: str = "", smallest: int = 0) -> list[str]:
+    """Everything wrong with the layout of the frame drawn now (empty: all good); with
+    ``smallest``, also every text (painted or on a widget) smaller than that many pixels."""
     with draw.recording() as record:
         app.pump(1)
         texts = [t for t in record.texts if t.layer == "scene"]
@@ -73,6 +74,8 @@ def layout_problems(app, where: str = "") -> list[str]:
     for t in texts:
         if t.cut:
             problems.append(f"text cut: {_label(t)}")
+        if t.size < smallest:
+            problems.append(f"text smaller than {smallest} px: {_label(t)} at {t.size} px")
         if not screen.contains(t.rect):
             problems.append(f"text outside the window: {_label(t)} at {t.rect}")
         for p in panels:
@@ -95,4 +98,11 @@ def layout_problems(app, where: str = "") -> list[str]:
             problems.append(f"widgets overlap: {type(a).__name__} {getattr(a, 'text', '')!r} {a.rect} and "
                             f"{type(b).__name__} {getattr(b, 'text', '')!r} {b.rect}")
     problems += widget_text_problems(app)
+    if smallest:
+        for sprite in app.ui.get_sprite_group().sprites():
+            font = getattr(sprite, "font", None)
+            if font is not None and getattr(sprite, "text", "") and sprite.visible and sprite.alive() \
+                    and font.get_point_size() < smallest:
+                problems.append(f"widget text smaller than {smallest} px: {sprite.text!r} "
+                                f"at {font.get_point_size()} px")
     return [prefix + p for p in dict.fromkeys(problems)]

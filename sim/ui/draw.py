@@ -47,12 +47,13 @@ TEXT_COLOURS = (TEXT, MUTED, ACCENT, GOOD, BAD)
 
 @dataclass
 class DrawnText:
-    """One text as drawn: its ink rectangle, the text and whether it had to be cut."""
+    """One text as drawn: its ink rectangle, the text, whether it had to be cut, its size in pixels."""
 
     rect: pygame.Rect
     text: str
     cut: bool = False
     layer: str = "scene"
+    size: int = 0
 
 
 @dataclass
@@ -99,10 +100,10 @@ def layer(name: str):
         RECORD.layer = previous
 
 
-def _record(image: pygame.Surface, rect: pygame.Rect, s: str, cut: bool) -> None:
+def _record(image: pygame.Surface, rect: pygame.Rect, s: str, cut: bool, size: int) -> None:
     ink = image.get_bounding_rect()
     if ink.width and ink.height:
-        RECORD.texts.append(DrawnText(ink.move(rect.topleft), s, cut, RECORD.layer))
+        RECORD.texts.append(DrawnText(ink.move(rect.topleft), s, cut, RECORD.layer, size))
 
 
 # --------------------------------------------------------------------- text
@@ -135,7 +136,7 @@ def text(surface: pygame.Surface, s: str, pos, size: int, colour=TEXT, bold: boo
     rect = image.get_rect(**{anchor: pos})
     surface.blit(image, rect)
     if RECORD is not None:
-        _record(image, rect, s, cut)
+        _record(image, rect, s, cut, size)
     return rect
 
 
@@ -272,10 +273,9 @@ def column_widths(columns: Sequence[Column], rows: Sequence[Sequence[str]], size
     test sees it.
     """
     pad = max(4, size // 3)
-    head = max(9, int(size * 0.92))
     need = []
     for j, col in enumerate(columns):
-        widest = text_width(col.heading, head, bold=True) + size // 2 + 4
+        widest = text_width(col.heading, size, bold=True) + size // 2 + 4
         for row in rows:
             if j < len(row):
                 widest = max(widest, text_width(row[j], size))
@@ -324,7 +324,7 @@ def table(surface: pygame.Surface, rect: pygame.Rect, columns: Sequence[Column],
         mark = size // 2 + 4 if sorted_here else 0
         anchor, pos = (("topright", (cell.right - pad - mark, cell.top)) if col.align == "r"
                        else ("topleft", (cell.left + pad, cell.top)))
-        drawn = text(surface, col.heading, pos, max(9, int(size * 0.92)), ACCENT, bold=True, anchor=anchor,
+        drawn = text(surface, col.heading, pos, size, ACCENT, bold=True, anchor=anchor,
                      max_width=w - 2 * pad - mark)
         if sorted_here:
             # A triangle, not a glyph: the font has no arrow characters.

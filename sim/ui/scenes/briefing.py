@@ -33,6 +33,7 @@ class BriefingScene(Scene):
     """The shipped scenarios with their story and numbers, and a seed field."""
 
     name = "briefing"
+    SEED_LABEL = "Seed (same seed = same market)"
 
     def __init__(self, app):
         super().__init__(app)
@@ -67,7 +68,9 @@ class BriefingScene(Scene):
             self.action(f"pick:{n}", pygame.K_1 + i, s.name, pygame.Rect(self.left.left, y, self.left.width, h),
                         s.business, "tab_active" if n == self.choice else None)
             y += h + gap
-        y += gap + t.line()
+        self.seed_label = pygame.Rect(self.left.left, y + gap, self.left.width,
+                                      draw.paragraph_height(self.SEED_LABEL, t.body, self.left.width))
+        y = self.seed_label.bottom + gap // 2
         self.seed_rect = pygame.Rect(self.left.left, y, self.left.width, h)
         self.seed_entry = self.add(pygame_gui.elements.UITextEntryLine(
             self.seed_rect, self.ui, initial_text=self.seed_text))
@@ -221,8 +224,7 @@ class BriefingScene(Scene):
         t = self.typo
         m = max(8, int(t.em * 0.8))
         draw.text(surface, "Choose your business", (m, m), t.title, bold=True)
-        draw.text(surface, "Seed (same seed = same market)", (self.seed_rect.left, self.seed_rect.top - t.line()),
-                  t.body, draw.MUTED, max_width=self.seed_rect.width)
+        draw.paragraph(surface, self.SEED_LABEL, self.seed_label, t.body, draw.MUTED)
         p = self.public
         pages = f"  (page {self.page + 1} of {len(self.pages)})" if len(self.pages) > 1 else ""
         inner = draw.panel(surface, self.right, p.name + pages, t.heading)

@@ -181,7 +181,7 @@ class DecisionsScene(GameScene):
         scroll = n > per
         list_rect = self.tier_list
         if scroll:
-            bar_w = max(14, t.em)
+            bar_w = max(18, int(t.em * 1.3))        # room for its arrows at the widget text size
             bar, list_rect = cut_right(self.tier_list, bar_w, gap // 2)
             if self.scrollbar is None or not self.scrollbar.alive():
                 self.scrollbar = self.add(pygame_gui.elements.UIVerticalScrollBar(bar, per / n, self.ui))
