@@ -265,7 +265,7 @@ def row_height(size: int) -> int:
 
 
 def column_widths(columns: Sequence[Column], rows: Sequence[Sequence[str]], size: int,
-                  width: int) -> list[int]:
+                  width: int, sort_column: int | None = None) -> list[int]:
     """Column widths: each at least as wide as its heading and cells, the rest by share.
 
     Returns the natural widths unchanged (summing to more than ``width``)
@@ -275,7 +275,8 @@ def column_widths(columns: Sequence[Column], rows: Sequence[Sequence[str]], size
     pad = max(4, size // 3)
     need = []
     for j, col in enumerate(columns):
-        widest = text_width(col.heading, size, bold=True) + size // 2 + 4
+        # The sorted column's heading has a triangle beside it.
+        widest = text_width(col.heading, size, bold=True) + (size // 2 + 4 if j == sort_column else 0)
         for row in rows:
             if j < len(row):
                 widest = max(widest, text_width(row[j], size))
@@ -313,7 +314,7 @@ def table(surface: pygame.Surface, rect: pygame.Rect, columns: Sequence[Column],
     Returns:
         The heading cells' rectangles (for click-to-sort).
     """
-    widths = list(widths) if widths is not None else column_widths(columns, rows, size, rect.width)
+    widths = list(widths) if widths is not None else column_widths(columns, rows, size, rect.width, sort_column)
     row_h = row_height(size)
     x, heads = rect.left, []
     pad = max(4, size // 3)

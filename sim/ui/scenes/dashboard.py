@@ -304,7 +304,8 @@ class DashboardScene(GameScene):
             samples[tag.name] = [words(v) for v in tag.values]
         cols = [draw.Column(c.heading, 1.0, c.align) for c in columns]
         rows = [[max(samples.get(c.key, ["0"]), key=lambda s: draw.text_width(s, size)) for c in columns]]
-        return sum(draw.column_widths(cols, rows, size, 0))
+        widest_heading = max(range(len(cols)), key=lambda j: draw.text_width(cols[j].heading, size, True))
+        return sum(draw.column_widths(cols, rows, size, 0, sort_column=widest_heading))
 
     def update(self, dt: float) -> None:
         super().update(dt)
@@ -334,8 +335,10 @@ class DashboardScene(GameScene):
             self._rows = [[self._cell(c.key, r) for c in self._shown]
                           for r in self._order[self.offset:self.offset + visible]]
             table_cols = [draw.Column(c.heading, 1.0, c.align) for c in self._shown]
+            keys = [c.key for c in self._shown]
             self._widths = draw.column_widths(table_cols, self._rows or [[""] * len(table_cols)],
-                                              self.typo.small, self.table_rect.width)
+                                              self.typo.small, self.table_rect.width,
+                                              keys.index(self.sort) if self.sort in keys else None)
             self._register_head_tips()
         if not self.showing_table or self.side_by_side:
             self._surface = self.chart(("dash", self.chart_index, self.chart_rect.size), self._make_chart)
