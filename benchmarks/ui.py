@@ -54,7 +54,8 @@ def main() -> int:
     width, _, height = args.size.partition("x")
 
     home = tempfile.mkdtemp(prefix="ccsim-bench-")
-    app = App(size=(int(width), int(height)), home=home, scenario="coffee", seed=1, prospects=args.prospects)
+    app = App(size=(int(width), int(height)), home=home, scenario="coffee", seed=1, prospects=args.prospects,
+              tour=False)
     press(app, pygame.K_n)
     started = time.perf_counter()
     press(app, pygame.K_RETURN, frames=2)

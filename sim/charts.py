@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
 from .analytics.reports import CohortRevenue, RetentionCurves, RFMGrid, WhaleCurve
+from .colour import MARK_CONTRAST, best_text, contrast, readable_palette
 from .observation import TurnBooks
 from .output_paths import write_atomically
 
@@ -56,6 +57,14 @@ class ChartStyle:
     background: str = "#ffffff"
     foreground: str = "#1d2733"
 
+    def __post_init__(self):
+        # Every mark at least 3:1 against the background (WCAG 1.4.11): a palette colour too
+        # faint there (Okabe-Ito's black on a dark screen, its yellow on white) is lightened or
+        # darkened just enough, so no series is invisible.
+        object.__setattr__(self, "_scheme", "cividis" if tuple(self.palette) == COLOUR_BLIND_SAFE
+                           else "viridis")
+        object.__setattr__(self, "palette", readable_palette(self.palette, self.background))
+
     @classmethod
     def for_size(cls, height_px: int, palette: str = "colour-blind safe",
                  dark: bool = False) -> "ChartStyle":
@@ -71,7 +80,11 @@ class ChartStyle:
     @property
     def sequential(self) -> str:
         # viridis and cividis are perceptually uniform and colour-blind safe.
-        return "cividis" if self.palette is COLOUR_BLIND_SAFE else "viridis"
+        return self._scheme
+
+    def colormap(self):
+        """The sequential colour map cut to the part that keeps 3:1 against the background."""
+        return _readable_colormap(self.sequential, self.background)
 
 
 def _figure(size_px: tuple[int, int], style: ChartStyle, ncols: int = 1,
@@ -115,8 +128,41 @@ def _integer_turns(*axes) -> None:
 
 
 def _title(ax, style: ChartStyle, title: str) -> None:
-    """An axes title at 1.15x the body size (``set_title`` alone would use matplotlib's default)."""
-    ax.set_title(title, fontsize=style.points * 1.15, color=style.foreground)
+    """An axes title at 1.15x the body size (``set_title`` alone would use matplotlib's default).
+
+    A title wider than its room (its axes' share of the figure, centred on the
+    axes) is set smaller, down to the charts' smallest text, then on two lines
+    (the axes move down to make room), so no title is cut by the figure's edge.
+    """
+    fig = ax.figure
+    size = style.points * 1.15
+    ax.set_title(title, fontsize=size, color=style.foreground)
+    renderer = fig.canvas.get_renderer()
+    width = fig.bbox.width
+    columns = [a for a in fig.axes if a.get_label() != "<colorbar>"]
+    i, n = columns.index(ax) if ax in columns else 0, max(1, len(columns))
+    lo, hi = i * width / n, (i + 1) * width / n
+    box = ax.get_position()
+    centre = (box.x0 + box.width / 2) * width
+    room = 2 * min(centre - lo, hi - centre) - 8
+    text_width = ax.title.get_window_extent(renderer).width
+    if text_width <= room:
+        return
+    smallest = style.points * 0.85
+    size = max(smallest, size * room / text_width)
+    ax.title.set_fontsize(size)
+    if ax.title.get_window_extent(renderer).width <= room:
+        return
+    words = title.split()
+    best = min(range(1, len(words)), key=lambda k: abs(len(" ".join(words[:k])) - len(" ".join(words[k:]))),
+               default=None)
+    if best is None:
+        return
+    ax.title.set_text(" ".join(words[:best]) + "\n" + " ".join(words[best:]))
+    line = size * 1.25 * DPI / 72 / fig.bbox.height
+    for a in fig.axes:
+        p = a.get_position()
+        a.set_position([p.x0, p.y0, p.width, max(0.05, p.height - line)])
 
 
 def _legend(ax, style: ChartStyle, **kwargs) -> None:
@@ -186,7 +232,8 @@ def layer_cake_chart(c3: CohortRevenue, size_px, style: ChartStyle, first_turn: 
     """The C3 layer cake: revenue per turn stacked by acquisition cohort."""
     fig, (ax,) = _figure(size_px, style)
     cohorts = c3.cohorts
-    colours = [_cmap(style.sequential, (i + 0.5) / max(len(cohorts), 1)) for i in range(len(cohorts))]
+    cmap = style.colormap()
+    colours = [cmap((i + 0.5) / max(len(cohorts), 1)) for i in range(len(cohorts))]
     ax.stackplot(c3.periods, c3.revenue, colors=colours, edgecolor=style.background, linewidth=0.5)
     if c3.periods.size and c3.periods[-1] >= first_turn:
         # Only once the player has played: mark where their turns begin.
@@ -201,10 +248,23 @@ def layer_cake_chart(c3: CohortRevenue, size_px, style: ChartStyle, first_turn: 
     return fig
 
 
-def _cmap(name: str, x: float):
+def _readable_colormap(name: str, background: str):
+    """``name``'s longest stretch whose colours all keep 3:1 against ``background``."""
     from matplotlib import colormaps
+    from matplotlib.colors import ListedColormap
 
-    return colormaps[name](0.1 + 0.8 * x)
+    samples = colormaps[name](np.linspace(0.0, 1.0, 256))
+    ok = np.array([contrast(tuple(float(v) for v in c[:3]), background) >= MARK_CONTRAST
+                   for c in samples])
+    best, start = (0, 0), None
+    for i, good in enumerate(np.append(ok, False)):
+        if good and start is None:
+            start = i
+        elif not good and start is not None:
+            best = max(best, (start, i), key=lambda r: r[1] - r[0])
+            start = None
+    lo, hi = best if best[1] > best[0] else (0, 256)
+    return ListedColormap(samples[lo:hi], name=f"{name}_readable")
 
 
 def retention_chart(curves: RetentionCurves, labels: Sequence[str], size_px, style: ChartStyle,
@@ -261,23 +321,24 @@ def rfm_chart(grid: RFMGrid, size_px, style: ChartStyle) -> Figure:
     fig, (ax,) = _figure(size_px, style)
     bins = grid.customers.shape[0]
     values = grid.mean_value if grid.mean_value is not None else grid.customers.astype(float)
-    image = ax.imshow(values, origin="lower", cmap=style.sequential, aspect="auto")
-    lo, hi = np.nanmin(values), np.nanmax(values)
+    cmap = style.colormap()
+    image = ax.imshow(values, origin="lower", cmap=cmap, aspect="auto")
     for r in range(bins):
         for f in range(bins):
             if grid.customers[r, f] == 0:
                 continue
             mean = values[r, f]
-            light = (mean - lo) / (hi - lo) > 0.55 if hi > lo else False
+            # Black or white, whichever reads better on this cell's colour.
+            cell = image.to_rgba(mean)[:3]
             ax.text(f, r, f"{dollars(mean)}\n{grid.customers[r, f]:,}", ha="center", va="center",
-                    fontsize=style.points * 1.05, color="#000000" if light else "#ffffff")
+                    fontsize=style.points * 1.05, color=best_text(tuple(float(v) for v in cell)))
     ax.set_xticks(range(bins), [str(i + 1) for i in range(bins)])
     ax.set_yticks(range(bins), [str(i + 1) for i in range(bins)])
     ax.set_xlabel("frequency score (5 = most purchases)")
     ax.set_ylabel("recency score (5 = most recent)")
     _title(ax, style, "RFM grid: mean profit per customer, and customers")
     bar = fig.colorbar(image, ax=ax, format=_DOLLARS)
-    bar.ax.tick_params(colors=style.foreground, labelsize=style.font_px * 0.6)
+    bar.ax.tick_params(colors=style.foreground, labelsize=style.points * 0.85)
     return fig
 
 

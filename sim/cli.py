@@ -212,7 +212,7 @@ def _cmd_play(args: argparse.Namespace) -> int:
         load_scenario(args.scenario)    # a bad name is a one-line error, before any window opens
     from .ui.app import run_game
 
-    return run_game(args.scenario, args.seed)
+    return run_game(args.scenario, args.seed, large_text=args.large_text)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -222,7 +222,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
     from .ui.demo import run_demo
 
-    shots = run_demo(args.screenshots, args.size, args.scenario, args.seed, args.prospects)
+    shots = run_demo(args.screenshots, args.size, args.scenario, args.seed, args.prospects,
+                     large_text=args.large_text)
     for path in shots:
         print(path)
     return 0
@@ -247,6 +248,8 @@ def _add_game_parsers(sub) -> argparse.ArgumentParser:
     play = p = sub.add_parser("play", help="open the game window")
     p.add_argument("scenario", nargs="?", default=None, help="preselect a scenario (shipped name)")
     p.add_argument("--seed", type=_seed, default=None, help="preselect the seed")
+    p.add_argument("--large-text", action="store_true",
+                   help="large text for a projector (this run; the settings screen saves it)")
     p.set_defaults(func=_cmd_play)
 
     p = sub.add_parser("demo", help="play a scripted game headless and save a screenshot of every scene")
@@ -256,6 +259,7 @@ def _add_game_parsers(sub) -> argparse.ArgumentParser:
     p.add_argument("--prospects", type=_prospects, default=20_000, help="market size (default 20,000)")
     p.add_argument("--size", type=_window_size, default=(1280, 720),
                    help="window size WIDTHxHEIGHT (default 1280x720)")
+    p.add_argument("--large-text", action="store_true", help="large text, as for a projector")
     p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser("report", help="write a game record's debrief as HTML with PNG charts")

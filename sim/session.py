@@ -29,7 +29,7 @@ import numpy as np
 
 from .analytics.clv import CustomerValue, predict_clv
 from .analytics.fitting import DataError
-from .decisions import DISENGAGE, Decision, DecisionError, Tier, assign_tiers
+from .decisions import DISENGAGE, Decision, DecisionError, Tier, assign_tiers, evaluate_rule
 from .engine import Game, TurnResult
 from .errors import GameStateError, SimError
 from .observation import Observation, TurnBooks
@@ -163,6 +163,41 @@ def describe_rule(rule: Any, categories: dict[str, tuple[str, ...]] | None = Non
 
 
 @dataclass(frozen=True)
+class Projection:
+    """The lab's estimate of what a plan does this turn, dollars.
+
+    Estimates from the player's own data, before any effect of service:
+
+    Attributes:
+        current: expected contribution this turn of the customers the firm
+            has (sum of the lab's next-turn value: margin less cost to serve).
+        newcomers: expected contribution of this turn's new customers in their
+            first turn (expected acquisitions per channel x what that channel's
+            recent customers brought in their first turn).
+        marketing: acquisition plus service dollars.
+        fixed_cost: the firm's fixed cost per turn.
+        value_bought: customer value bought with this turn's acquisition:
+            expected acquisitions per channel (published response curve) x the
+            lab's value per customer of that channel.
+        value_per_customer: channel name -> the lab's value of one customer of
+            that channel (profit so far plus predicted CLV, over its recent
+            customers); NaN where the channel has no customers yet.
+    """
+
+    current: float
+    newcomers: float
+    marketing: float
+    fixed_cost: float
+    value_bought: float
+    value_per_customer: dict[str, float]
+
+    @property
+    def profit(self) -> float:
+        """Projected profit this turn, dollars."""
+        return self.current + self.newcomers - self.marketing - self.fixed_cost
+
+
+@dataclass(frozen=True)
 class Preview:
     """What a plan would do this turn, before it is played.
 
@@ -175,6 +210,12 @@ class Preview:
         expected_acquired: channel name -> customers expected from its
             published response curve (on a full pool).
         problem: why the plan cannot be played (over budget, a bad rule), or None.
+        tier_matches: customers each tier's rule matches on its own (before
+            earlier tiers take theirs).
+        warnings: per tier, why it is suspect ("" if not): a duplicate rule,
+            no customer reaching it, a rule matching nobody.
+        projection: the lab's estimate of this turn's profit and of the
+            customer value bought, or None when the lab has no predictions.
     """
 
     tier_counts: tuple[int, ...]
@@ -184,6 +225,9 @@ class Preview:
     budget: float
     expected_acquired: dict[str, float]
     problem: str | None
+    tier_matches: tuple[int, ...] = ()
+    warnings: tuple[str, ...] = ()
+    projection: Projection | None = None
 
     @property
     def budget_left(self) -> float:
@@ -388,8 +432,26 @@ class PlayerSession:
         counts = assignment.counts
         servable = int(np.count_nonzero(obs.active))
         problem = budget_problem(public, acquisition, assignment.service_cost)
+        matches = _rule_matches(decision, obs)
         return Preview(counts, servable - sum(counts), assignment.service_cost, acquisition, budget,
-                       expected, problem), assignment
+                       expected, problem, matches, tuple(tier_warnings(plan, counts, matches)),
+                       self._projection(expected, acquisition + assignment.service_cost)), assignment
+
+    def _projection(self, expected: dict[str, float], marketing: float) -> Projection | None:
+        """The lab's estimate of this turn's profit and value bought (None without predictions)."""
+        if self.lab.value is None:
+            return None
+        # Once per turn and fit (the lab's predictions object itself is the key: held, never reused).
+        made_for = getattr(self, "_estimates_for", None)
+        if made_for is None or made_for[0] != self.turn or made_for[1] is not self.lab.value:
+            self._estimates = _channel_estimates(self._observation, self.lab)
+            self._estimates_for = (self.turn, self.lab.value)
+        current, first_turn, per_customer = self._estimates
+        names = self.public.channel_names
+        newcomers = sum(expected[c] * first_turn[c] for c in names if math.isfinite(first_turn[c]))
+        bought = sum(expected[c] * per_customer[c] for c in names if math.isfinite(per_customer[c]))
+        return Projection(current, newcomers, marketing, float(self.public.fixed_cost), bought,
+                          dict(per_customer))
 
     def end_turn(self, plan: Plan) -> TurnResult:
         """Play ``plan`` as this turn's decision, refresh the lab and autosave.
@@ -432,6 +494,33 @@ class PlayerSession:
         equity = float(np.sum(self.lab.value.predicted_clv)) * v ** (self.turn - 1)
         return profit, equity, profit + equity
 
+    # ------------------------------------------------------------ the end
+    def _played(self, name: str = "player"):
+        from .runner import PlayedGame
+        from .scoring import value_game
+
+        if not self.done:
+            raise RuntimeError("the game is not over")
+        return PlayedGame(self._scenario, name, self.seed, self.game, list(self.decisions),
+                          value_game(self.game, name))
+
+    def reveal(self, progress=None):
+        """The debrief of the finished game: references, levers, the truth revealed.
+
+        Slow on a big market (the references are played): call it off the
+        screen's thread.  ``progress`` is called with what is being played.
+        """
+        from .debrief import PLAYER, debrief_of
+
+        return debrief_of(self._scenario, self.seed, list(self.decisions), played=self._played(PLAYER),
+                          progress=progress)
+
+    def game_record(self, scores: dict | None = None) -> GameRecord:
+        """The finished game's record (strategy "player"), claiming ``scores`` too."""
+        from .records import record_of
+
+        return record_of(self._played(), scores)
+
     # ------------------------------------------------------------ saving
     def save(self, path: str | Path) -> Path:
         """Write the decisions so far atomically: a partial record (a finished game: a full one)."""
@@ -439,6 +528,85 @@ class PlayerSession:
         return write_record(GameRecord(self._scenario, self.seed, "player", list(self.decisions),
                                        books, partial=not self.done,
                                        lab_fitted_turn=self.lab.fitted_turn), path)
+
+
+#: Acquisition cohorts (turns) that stand for "a customer of this channel today".
+RECENT_COHORTS = 4
+
+
+def _channel_estimates(obs: Observation, lab: Lab) -> tuple[float, dict[str, float], dict[str, float]]:
+    """(current customers' expected contribution this turn, per channel: first-turn contribution
+    of a new customer, value of a new customer), dollars, from the lab and observed data.
+
+    A channel's customers are those of its latest ``RECENT_COHORTS``
+    acquisition turns (all of them if those are fewer than 20): a new
+    customer is worth what they brought so far plus their predicted CLV.
+    """
+    value = lab.value
+    servable = np.asarray(obs.active, dtype=bool)
+    current = float(np.sum(np.where(servable, value.horizon_value, 0.0)))
+    cols = obs.columns
+    channel = np.asarray(cols["channel"], dtype=np.int64)
+    worth = cols["profit"] + value.predicted_clv
+    # Each customer's contribution in the turn they were acquired (its column of the profit matrix).
+    turns = obs.turn_columns
+    at = np.clip(np.searchsorted(turns, obs.acquisition_turn), 0, max(turns.size - 1, 0))
+    profit = obs.profit_matrix()
+    first = profit[np.arange(obs.n_customers), at] if turns.size else np.zeros(obs.n_customers)
+    first = np.where(turns[at] == obs.acquisition_turn, first, np.nan) if turns.size else first
+    latest = obs.acquisition_turn.max() if obs.n_customers else 0
+    recent = obs.acquisition_turn > latest - RECENT_COHORTS
+    names = obs.scenario.channel_names
+    n = len(names)
+    per_customer, first_turn = {}, {}
+    for pick in (recent, np.ones(obs.n_customers, dtype=bool)):
+        counts = np.bincount(channel[pick], minlength=n)
+        sums = np.bincount(channel[pick], weights=worth[pick], minlength=n)
+        ok = pick & np.isfinite(first)
+        first_sums = np.bincount(channel[ok], weights=first[ok], minlength=n)
+        first_counts = np.bincount(channel[ok], minlength=n)
+        for i, name in enumerate(names):
+            if name not in per_customer and (counts[i] >= 20 or pick is not recent) and counts[i]:
+                per_customer[name] = float(sums[i] / counts[i])
+                first_turn[name] = float(first_sums[i] / first_counts[i]) if first_counts[i] else math.nan
+    for name in names:
+        per_customer.setdefault(name, math.nan)
+        first_turn.setdefault(name, math.nan)
+    return current, first_turn, per_customer
+
+
+def tier_warnings(plan: Plan, counts, matches) -> list[str]:
+    """A warning per tier ("" if none): duplicates, tiers no customer reaches, empty rules.
+
+    Args:
+        plan: the plan.
+        counts: customers each tier gets (first match wins).
+        matches: customers each tier's rule matches on its own.
+    """
+    out = []
+    for i, tier in enumerate(plan.tiers):
+        count = counts[i] if i < len(counts) else 0
+        match = matches[i] if i < len(matches) else 0
+        same = next((j for j in range(i) if plan.tiers[j].rule == tier.rule), None)
+        if same is not None:
+            out.append(f"duplicate of tier {same + 1}: the same rule, so it gets no one")
+        elif count == 0 and match > 0:
+            out.append(f"no customer reaches it: tiers above take all {match:,} it matches "
+                       "(move it up)")
+        elif match == 0:
+            out.append("its rule matches no customer")
+        else:
+            out.append("")
+    return out
+
+
+def _rule_matches(decision: Decision, obs: Observation) -> tuple[int, ...]:
+    """Customers (the servable ones) each tier's rule matches on its own."""
+    fields = dict(obs.columns)
+    fields.update(decision.scores)
+    servable = np.asarray(obs.active, dtype=bool)
+    return tuple(int(np.count_nonzero(evaluate_rule(t.rule, fields, obs.categories) & servable))
+                 for t in decision.tiers)
 
 
 def tier_outcomes(decision: Decision, tier: np.ndarray, after: Observation) -> list[TierOutcome]:

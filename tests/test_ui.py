@@ -11,21 +11,21 @@ import pytest
 
 from sim.ui import draw
 from sim.ui.app import App
-from sim.ui.demo import click, press
+from sim.ui.demo import click, press, type_text
 
 PROSPECTS = 3000
 
 
 @pytest.fixture
 def app(tmp_path):
-    a = App(size=(1280, 720), home=tmp_path, scenario="coffee", seed=5, prospects=PROSPECTS)
+    a = App(size=(1280, 720), home=tmp_path, scenario="coffee", seed=5, prospects=PROSPECTS, tour=False)
     a.pump(2)
     yield a
     pygame.quit()
 
 
 def button(app, intent):
-    return next(a.button for a in app.scenes.top.actions if a.intent == intent)
+    return next(a.button for a in app.scenes.top.actions if a.intent == intent and a.button)
 
 
 def start_game(app):
@@ -42,7 +42,8 @@ def distinct_colours(surface, rect) -> int:
 
 def test_title_shows_every_action_with_its_key_and_continue_is_off_without_a_save(app):
     texts = [a.button.text for a in app.scenes.top.actions if a.button]
-    assert texts == ["New game  [N]", "Continue  [C]", "Open a record  [O]", "Settings  [S]", "Quit  [Q]"]
+    assert texts == ["New game  [N]", "Continue  [C]", "Open a record  [O]", "Settings  [S]",
+                     "Glossary  [F1]", "Quit  [Q]"]
     assert not button(app, "continue").is_enabled
 
 
@@ -67,37 +68,42 @@ def test_a_bad_seed_is_a_message_not_a_crash(app):
 def test_dashboard_draws_cards_chart_and_table_and_caches_the_chart(app):
     start_game(app)
     scene = app.scenes.top
+    assert scene.side_by_side            # 1280x720, normal text: chart and table side by side
     app.pump(3)
     renders = app.charts.renders
     app.pump(30)
     assert app.charts.renders == renders        # 30 idle frames, no chart redrawn
-    assert distinct_colours(app.screen, scene.chart_area) > 50     # a real chart, not an empty panel
+    assert distinct_colours(app.screen, scene.chart_rect) > 50     # a real chart, not an empty panel
     assert distinct_colours(app.screen, scene.table_rect) > 5
     press(app, pygame.K_5)
     assert app.charts.renders == renders + 1     # RFM grid: rendered once
-    assert scene is not app.scenes.top or app.scenes.top.chart_index == 4
+    assert app.scenes.top.chart_index == 4
 
 
-def test_customer_table_sorts_by_a_clicked_heading_and_searches(app):
+def test_customer_table_shows_the_profile_tags_sorts_by_a_clicked_heading_and_searches(app):
     start_game(app)
     scene = app.scenes.top
     app.pump(1)
-    heads = scene._heads()
-    pos = heads[3].center                       # "buys"
+    shown = [c.key for c in scene._shown]
+    assert {t.name for t in app.session.public.profile} <= set(shown)     # the tags are columns
+    tag = app.session.public.profile[0]
+    column = shown.index(tag.name)
+    codes = app.session.observation.columns[tag.name][scene._order[:len(scene._rows)]]
+    assert [r[column] for r in scene._rows] == [tag.values[c].replace("_", " ") for c in codes]
+    clv = shown.index("predicted_clv")
+    pos = scene._heads()[clv].center
     pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=pos, button=1))
     app.pump(2)
-    buys = scene._cols["purchases"][scene._order]
-    assert scene.sort == 3 and np.all(np.diff(buys) <= 0)
-    scene.search.set_text("coupon")
-    pygame.event.post(pygame.event.Event(pygame_gui.UI_TEXT_ENTRY_CHANGED, text="coupon",
-                                         ui_element=scene.search))
-    app.pump(2)
+    values = scene._cols["predicted_clv"][scene._order]
+    assert scene.sort == "predicted_clv" and np.all(np.diff(values) <= 0)
+    click(app, scene.search)
+    type_text(app, "coupon")
     coupon = app.session.public.channel_names.index("coupon_app")
     assert scene._order.size > 0
     assert np.all(scene._cols["channel"][scene._order] == coupon)
 
 
-def test_lab_fits_and_turns_a_score_into_a_tier(app):
+def test_lab_fits_and_turns_a_score_into_a_tier_before_everyone(app):
     start_game(app)
     press(app, pygame.K_l)
     assert app.scenes.top.name == "lab"
@@ -106,9 +112,10 @@ def test_lab_fits_and_turns_a_score_into_a_tier(app):
     tiers = len(app.plan.tiers)
     press(app, pygame.K_t)
     assert len(app.plan.tiers) == tiers + 1
-    assert app.plan.tiers[0].rule["by"] == "predicted_clv"
+    assert app.plan.tiers[-2].rule["by"] == "predicted_clv"      # last, before "everyone"
+    assert app.plan.tiers[-1].rule == "all"
     press(app, pygame.K_a)
-    assert app.plan.tiers[0].disengaged
+    assert app.plan.tiers[-2].disengaged
 
 
 def test_over_budget_end_turn_is_refused_with_a_message(app):
@@ -119,27 +126,22 @@ def test_over_budget_end_turn_is_refused_with_a_message(app):
     entry = scene.entries[("channel", first)]
     click(app, entry)                                           # focus the field, then type
     entry.set_text("")
-    for ch in "99999999":
-        pygame.event.post(pygame.event.Event(pygame.TEXTINPUT, text=ch))
-    app.pump(3)
+    type_text(app, "99999999")
     assert app.plan.acquisition[first] == 99999999
     assert scene.preview.budget_left < 0
     click(app, button(app, "end"))
     assert app.scenes.top is scene                              # still deciding
     assert app.session.turn == 1 and not app.session.decisions
     assert scene.message.startswith("Over budget")
-    # What the player sees: the budget-left card (the fourth) drawn in the warning colour.
+    # What the player sees: "Budget left" drawn in the warning colour.
     app.pump(1)
-    s = scene.summary_rect
-    card = pygame.Rect(s.left + 3 * (s.width // 4), s.top, s.width // 4, s.height)
-    pixels = pygame.surfarray.array3d(app.screen.subsurface(card)).reshape(-1, 3)
+    pixels = pygame.surfarray.array3d(app.screen.subsurface(scene.budget_rect)).reshape(-1, 3)
     assert np.any(np.all(pixels == draw.BAD, axis=1))
 
 
 def test_keyboard_adjusts_the_selected_row_and_ends_the_turn(app):
     start_game(app)
     press(app, pygame.K_e)
-    scene = app.scenes.top
     first = app.session.public.channel_names[0]
     before = app.plan.acquisition[first]
     press(app, pygame.K_RIGHT)
@@ -149,11 +151,10 @@ def test_keyboard_adjusts_the_selected_row_and_ends_the_turn(app):
     assert app.session.turn == 2
     press(app, pygame.K_RETURN)
     assert app.scenes.top.name == "dashboard"
-    del scene
 
 
 def test_autosave_and_continue_after_a_kill(tmp_path):
-    app = App(size=(1280, 720), home=tmp_path, scenario="coffee", seed=5, prospects=PROSPECTS)
+    app = App(size=(1280, 720), home=tmp_path, scenario="coffee", seed=5, prospects=PROSPECTS, tour=False)
     start_game(app)
     for _ in range(2):
         press(app, pygame.K_e)
@@ -163,7 +164,7 @@ def test_autosave_and_continue_after_a_kill(tmp_path):
     books = [r.books for r in app.session.results]
     # Killed: no cleanup, no save on exit; only what the autosave wrote after each turn.
     pygame.quit()
-    again = App(size=(1280, 720), home=tmp_path, prospects=PROSPECTS)
+    again = App(size=(1280, 720), home=tmp_path, prospects=PROSPECTS, tour=False)
     again.pump(1)
     assert button(again, "continue").is_enabled
     press(again, pygame.K_c, frames=3)
@@ -178,7 +179,7 @@ def test_autosave_and_continue_after_a_kill(tmp_path):
                                             (json.dumps({"format": "other"}), "not a saved ccsim game")])
 def test_a_corrupt_or_foreign_autosave_gives_a_message(tmp_path, content, words):
     (tmp_path / "autosave.json").write_text(content)
-    app = App(size=(1280, 720), home=tmp_path, prospects=PROSPECTS)
+    app = App(size=(1280, 720), home=tmp_path, prospects=PROSPECTS, tour=False)
     press(app, pygame.K_c)
     assert app.scenes.top.name == "title"
     assert words in app.scenes.top.message
@@ -189,23 +190,28 @@ def test_a_corrupt_or_foreign_autosave_gives_a_message(tmp_path, content, words)
 def test_resize_lays_the_scene_out_again_with_bigger_fonts(app):
     start_game(app)
     small_button = button(app, "tab:lab").rect.copy()
-    small_chart = app.scenes.top.chart_area.copy()
+    small_chart = app.scenes.top.chart_rect.copy()
     pygame.event.post(pygame.event.Event(pygame.VIDEORESIZE, size=(1920, 1080), w=1920, h=1080))
     app.pump(3)
     assert app.size == (1920, 1080)
+    assert app.typography.body > 16
     big_button = button(app, "tab:lab").rect
     assert big_button.height > small_button.height
-    assert app.scenes.top.chart_area.width > small_chart.width
-    assert app.scenes.top._surface.get_size() == app.scenes.top.chart_area.size
+    assert app.scenes.top.chart_rect.width > small_chart.width
+    assert app.scenes.top._surface.get_size() == app.scenes.top.chart_rect.size
 
 
-def test_settings_toggle_the_palette_and_are_saved(app, tmp_path):
+def test_settings_toggle_the_palette_and_large_text_and_are_saved(app, tmp_path):
     press(app, pygame.K_s)
     assert app.scenes.top.name == "settings"
     assert app.settings.palette == "colour-blind safe"
     press(app, pygame.K_p)
     assert app.settings.palette == "standard"
     assert json.loads((tmp_path / "settings.json").read_text())["palette"] == "standard"
+    body = app.typography.body
+    press(app, pygame.K_t)
+    assert app.large_text and app.typography.body >= 20 > body
+    assert json.loads((tmp_path / "settings.json").read_text())["large_text"] is True
 
 
 def test_opening_a_broken_record_gives_a_message(app, tmp_path):
@@ -244,16 +250,15 @@ def test_enter_confirms_a_field_and_escape_leaves_it_without_leaving_the_screen(
     first = app.session.public.channel_names[0]
     entry = scene.entries[("channel", first)]
     click(app, entry)
-    assert app._typing()
+    assert app.typing()
     press(app, pygame.K_ESCAPE)
-    assert app.scenes.top is scene and not app._typing()
+    assert app.scenes.top is scene and not app.typing()
     click(app, entry)
     entry.set_text("")
-    for ch in "500":
-        pygame.event.post(pygame.event.Event(pygame.TEXTINPUT, text=ch))
+    type_text(app, "500")
     press(app, pygame.K_RETURN)                     # confirms the field: no turn played yet
     assert app.plan.acquisition[first] == 500 and app.session.turn == 1
-    assert not app._typing()
+    assert not app.typing()
     press(app, pygame.K_RETURN, frames=3)           # now Enter ends the turn
     assert app.scenes.top.name == "results"
     assert app.session.decisions[0].acquisition[first] == 500
@@ -262,7 +267,7 @@ def test_enter_confirms_a_field_and_escape_leaves_it_without_leaving_the_screen(
 def test_hovering_a_number_shows_its_tooltip(app):
     start_game(app)
     scene = app.scenes.top
-    card = scene.tooltips.zones[4][0]                 # the estimated firm value card
+    card = scene.card_rects[4]                        # the estimated firm value card
     pygame.event.post(pygame.event.Event(pygame.MOUSEMOTION, pos=card.center, rel=(0, 0), buttons=(0, 0, 0)))
     app.pump(40)                                      # 40 frames of 1/60 s: past the hover delay
     assert scene.tooltips.active is not None
@@ -270,10 +275,14 @@ def test_hovering_a_number_shows_its_tooltip(app):
     # The tooltip box is painted in its own colour near the mouse.
     box = pygame.Rect(card.centerx + 16, card.centery + 18, 40, 20).clip(app.screen.get_rect())
     pixels = pygame.surfarray.array3d(app.screen.subsurface(box)).reshape(-1, 3)
-    assert np.any(np.all(pixels == (255, 248, 230), axis=1))
+    assert np.any(np.all(pixels == draw.TOOLTIP_BG, axis=1))
 
 
-def test_open_a_record_shows_a_file_dialog(app):
+def test_open_a_record_shows_a_file_dialog_and_escape_closes_only_the_dialog(app):
     press(app, pygame.K_o)
-    assert isinstance(app.scenes.top.dialog, pygame_gui.windows.UIFileDialog)
+    dialog = app.scenes.top.dialog
+    assert isinstance(dialog, pygame_gui.windows.UIFileDialog)
     app.pump(2)
+    press(app, pygame.K_ESCAPE)
+    assert not dialog.alive()
+    assert app.scenes.top.name == "title" and app.running      # not the quit question

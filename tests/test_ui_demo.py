@@ -6,26 +6,33 @@ import re
 
 import numpy as np
 import pygame
+import pytest
 
 from sim.cli import main
 
-SCENES = ("title", "settings", "briefing", "dashboard_whale", "dashboard_cohorts", "dashboard_retention",
-          "dashboard_acquisition", "dashboard_rfm", "lab", "decisions", "decisions_refused", "results",
-          "debrief_firm_value", "debrief_levers", "debrief_money", "debrief_equity", "debrief_timeline")
+SCENES = ("title", "confirm_quit", "settings", "briefing", "guide", "dashboard_whale", "dashboard_cohorts",
+          "dashboard_retention", "dashboard_acquisition", "dashboard_rfm", "glossary", "lab", "new_tier", "decisions",
+          "decisions_refused", "results", "debrief_firm_value", "debrief_levers", "debrief_money",
+          "debrief_equity", "debrief_timeline")
 
 
-def test_demo_saves_one_screenshot_per_scene(tmp_path, capsys):
+@pytest.mark.parametrize("argv, size, scenes", [
+    ((), (1280, 720), SCENES),
+    # Large text: the dashboard shows charts and the customer table one at a time (a sixth tab).
+    (("--large-text", "--size", "1280x720"), (1280, 720),
+     SCENES[:10] + ("dashboard_customers",) + SCENES[10:])])
+def test_demo_saves_one_screenshot_per_scene(tmp_path, capsys, argv, size, scenes):
     out = tmp_path / "shots"
-    assert main(["demo", "--screenshots", str(out), "--prospects", "3000", "--seed", "2"]) == 0
+    assert main(["demo", "--screenshots", str(out), "--prospects", "2000", "--seed", "2", *argv]) == 0
     files = sorted(out.glob("*.png"))
-    assert [re.sub(r"^\d+_", "", f.stem) for f in files] == list(SCENES)
+    assert [re.sub(r"^\d+_", "", f.stem) for f in files] == list(scenes)
     for f in files:
         image = pygame.image.load(str(f))
-        assert image.get_size() == (1280, 720)
+        assert image.get_size() == size
         pixels = pygame.surfarray.array3d(image).reshape(-1, 3)
         # Every screen has text and content: far more than a handful of colours.
         assert len(np.unique(pixels[::7], axis=0)) > 40, f.name
-    assert capsys.readouterr().out.count(".png") == len(SCENES)
+    assert capsys.readouterr().out.count(".png") == len(scenes)
 
 
 def test_report_from_a_record_writes_html_and_charts(tmp_path, capsys):

@@ -1,67 +1,48 @@
 """The game window: pygame and pygame_gui set up once, the scene stack, the frame loop.
 
-``App`` owns the window, the pygame_gui manager, the settings, the chart
-cache and the player's session; scenes read and change those through it.
-Nothing is initialised at import time.  The input layer is ``App.handle``:
-a key becomes an intent of the top scene's actions unless a text field has
-the keyboard (then it types), a resize rebuilds the scene for the new size.
+``App`` owns the window, the pygame_gui manager, the settings, the
+typography, the chart cache and the player's session (through the
+``sim.session_api.GameSession`` interface only); scenes read and change
+those through it.  Nothing is initialised at import time.
+
+The input layer is ``App.handle``, and it decides who gets each key:
+
+1. Esc closes the innermost thing open: an expanded drop-down, then a
+   focused text field, then the top scene's own Esc (a dialog's Cancel, a
+   screen's "back" — which asks first if leaving would lose work).
+2. A focused text field takes every other key (so typing "residential"
+   in a search field never triggers the screen's letter keys), and the
+   character of a key that just triggered an action is not typed into the
+   field that action focused.
+3. Otherwise a key is the top scene's action for it (with Ctrl where the
+   action needs it); F1 opens the glossary anywhere; F11 toggles full screen.
+
+Closing the window asks before quitting, as the Quit button and Esc on the
+title do.
 """
 
 from __future__ import annotations
 
 import io
-import json
-import os
-from dataclasses import asdict, dataclass
+import sys
 from pathlib import Path
 
 import pygame
 import pygame_gui
 
 from ..output_paths import write_atomically
-from ..session import PlayerSession, default_home
+from ..planning import PlanEditor
+from ..session import AutosaveError, default_home, read_autosave
+from ..session_api import GameSession
+from . import draw
 from .assets import font, theme_for
 from .draw import BACKGROUND, ChartCache
 from .scene import SceneManager, find_action
+from .settings import Settings, fit_window
+from .typography import Typography, window_scale
 
-#: Window sizes offered in the settings, pixels.
-WINDOW_SIZES = ((1280, 720), (1600, 900), (1920, 1080))
-#: The smallest window the layouts are made for.
-MIN_SIZE = (960, 600)
-
-
-@dataclass
-class Settings:
-    """The player's preferences, kept in settings.json beside the autosave.
-
-    Attributes:
-        window: window size in pixels (when not full screen).
-        fullscreen: use the whole screen.
-        palette: chart colours: "colour-blind safe" (Okabe-Ito, default) or "standard".
-    """
-
-    window: tuple[int, int] = (1280, 720)
-    fullscreen: bool = False
-    palette: str = "colour-blind safe"
-
-    @classmethod
-    def load(cls, home: Path) -> "Settings":
-        """The saved settings, or the defaults if there are none or they are damaged."""
-        try:
-            data = json.loads((home / "settings.json").read_text(encoding="utf-8"))
-            window = tuple(int(v) for v in data.get("window", (1280, 720)))[:2]
-            palette = data.get("palette", "colour-blind safe")
-            return cls(window if len(window) == 2 and min(window) > 0 else (1280, 720),
-                       bool(data.get("fullscreen", False)),
-                       palette if palette in ("colour-blind safe", "standard") else "colour-blind safe")
-        except (OSError, ValueError, TypeError, AttributeError):
-            return cls()
-
-    def save(self, home: Path) -> None:
-        home.mkdir(parents=True, exist_ok=True)
-        tmp = home / "settings.json.tmp"
-        tmp.write_text(json.dumps(asdict(self)), encoding="utf-8")
-        os.replace(tmp, home / "settings.json")
+#: Key repeat for held keys outside text fields (delay, interval), milliseconds.
+KEY_REPEAT = (400, 40)
 
 
 class App:
@@ -73,34 +54,50 @@ class App:
         scenario: a shipped scenario name or a file to preselect.
         seed: the seed to preselect.
         prospects: play on a market of this size (tests, demos, benchmarks).
+        large_text: large text for this run (default: the saved setting).
+        tour: show the guided first turn (default: unless the settings say it was seen).
     """
 
     def __init__(self, size: tuple[int, int] | None = None, home: str | Path | None = None,
                  scenario: str | None = None, seed: int | None = None,
-                 prospects: int | None = None):
+                 prospects: int | None = None, large_text: bool | None = None,
+                 tour: bool | None = None):
         self.home = Path(home) if home else default_home()
-        self.settings = Settings.load(self.home)
+        self.settings, self.settings_message = Settings.load(self.home)
+        try:
+            self.home.mkdir(parents=True, exist_ok=True)    # the autosave's folder, on first run
+        except OSError as exc:
+            self.settings_message = (f"{self.home}: cannot be created ({exc.strerror or exc}); "
+                                     "games will not be saved")
+        if self.settings_message:
+            print(self.settings_message, file=sys.stderr)
+        self.large_text = self.settings.large_text if large_text is None else bool(large_text)
+        self.tour = (not self.settings.tour_done) if tour is None else bool(tour)
+        self.tour_seen: set[str] = set()
         self.preselect = (scenario, seed)
         self.prospects = prospects
         pygame.init()
         # Fonts from an earlier pygame session (a previous App) died with it.
         font.cache_clear()
         pygame.display.set_caption("Customer Centricity Simulator")
-        pygame.key.set_repeat(400, 40)
+        pygame.key.set_repeat(*KEY_REPEAT)
         self.screen = self._set_mode(size or self.settings.window, self.settings.fullscreen)
+        self.typography = self._typography()
         self.ui = self._make_ui()
         self.scenes = SceneManager(self)
         self.charts = ChartCache()
-        self.session: PlayerSession | None = None
-        self.plan = None            # the decision being edited this turn (a sim.session.Plan)
+        self.session: GameSession | None = None
+        self.editor: PlanEditor | None = None     # this turn's plan, with undo
         self.last_result = None     # the last turn's TurnResult, for the results scene
+        self.notice = ""            # a problem the next screen must tell (an autosave that failed)
+        self.handoff: dict = {}     # what an overlay leaves for the screen below (a tier to select)
         self.clock = pygame.time.Clock()
         self.running = True
         self.mouse = (0, 0)
-        self.frame_ms = 0.0
+        self._swallow_text: str | None = None
 
-        from .scenes.title import TitleScene
-        self.scenes.push(TitleScene(self))
+        from . import scenes  # noqa: F401  (registers every scene by name)
+        self.scenes.push("title", message=self.settings_message)
 
     # ------------------------------------------------------------ window
     @property
@@ -114,38 +111,75 @@ class App:
     @property
     def scale(self) -> float:
         """Layout scale: 1.0 at 1280x720, 1.5 at 1920x1080 (the smaller of the two ratios)."""
-        w, h = self.size
-        return max(0.75, min(w / 1280, h / 720))
+        return window_scale(self.size)
 
     def px(self, base: float) -> int:
         """A size given for 1280x720, in pixels for this window."""
         return int(round(base * self.scale))
 
+    @property
+    def plan(self):
+        """The plan being edited this turn (``editor.plan``)."""
+        return self.editor.plan if self.editor else None
+
+    def _typography(self) -> Typography:
+        # Text never shrinks below 90% of its 1280x720 size: a 1024x768 window keeps readable text
+        # (the layouts make room for it).
+        return Typography(max(0.9, self.scale), self.large_text)
+
+    @staticmethod
+    def display_size() -> tuple[int, int] | None:
+        """The screen's size, or None where pygame cannot tell (a headless driver)."""
+        if pygame.display.get_driver() in ("dummy", "offscreen"):
+            return None
+        try:
+            sizes = pygame.display.get_desktop_sizes()
+        except pygame.error:
+            return None
+        return tuple(sizes[0]) if sizes else None
+
     def _set_mode(self, size, fullscreen: bool) -> pygame.Surface:
-        size = (max(MIN_SIZE[0], int(size[0])), max(MIN_SIZE[1], int(size[1])))
-        flags = pygame.FULLSCREEN if fullscreen else pygame.RESIZABLE
-        return pygame.display.set_mode((0, 0) if fullscreen else size, flags)
+        if fullscreen:
+            return pygame.display.set_mode((0, 0), pygame.FULLSCREEN)
+        return pygame.display.set_mode(fit_window(size, self.display_size()), pygame.RESIZABLE)
 
     def _make_ui(self) -> pygame_gui.UIManager:
-        return pygame_gui.UIManager(self.size, theme_for(self.scale), enable_live_theme_updates=False)
+        return pygame_gui.UIManager(self.size, theme_for(self.typography), enable_live_theme_updates=False)
+
+    def relayout(self) -> None:
+        """Lay the top scene out again for the window and text size now."""
+        top = self.scenes.top
+        if top:
+            top.leave()
+        self.typography = self._typography()
+        self.ui = self._make_ui()
+        self.charts.clear()
+        self.scenes.rebuild()
 
     def resize(self, size: tuple[int, int], fullscreen: bool | None = None) -> None:
         """Change the window (or follow the player's drag) and lay the scene out again."""
         if fullscreen is not None:
             self.settings.fullscreen = fullscreen
         self.screen = self._set_mode(size, self.settings.fullscreen)
-        top = self.scenes.top
-        if top:
-            top.leave()
-        self.ui = self._make_ui()
-        self.charts.clear()
-        self.scenes.rebuild()
+        self.relayout()
+
+    def set_large_text(self, on: bool) -> None:
+        """Switch large text on or off (and remember it) and lay the screen out again."""
+        self.large_text = self.settings.large_text = bool(on)
+        self.save_settings()
+        self.relayout()
+
+    def save_settings(self) -> str:
+        message = self.settings.save(self.home)
+        if message:
+            print(message, file=sys.stderr)
+        return message
 
     # ------------------------------------------------------------ input
     def handle(self, event: pygame.event.Event) -> None:
-        """The input layer: window events, widgets, then keys as the scene's intents."""
+        """The input layer (see the module docstring for who gets each key)."""
         if event.type == pygame.QUIT:
-            self.running = False
+            self.request_quit()
             return
         if event.type == pygame.VIDEORESIZE:
             if event.size != self.size:
@@ -154,6 +188,17 @@ class App:
         if event.type == pygame.MOUSEMOTION:
             self.mouse = event.pos
         scene = self.scenes.top
+        if event.type == pygame.TEXTINPUT and self._swallow_text is not None:
+            swallow, self._swallow_text = self._swallow_text, None
+            if event.text == swallow:
+                return          # the character of a key that was an action, not typing
+        if event.type == pygame.KEYDOWN:
+            self._swallow_text = None
+            if event.key == pygame.K_ESCAPE and self._close_innermost():
+                return
+            if event.key == pygame.K_F1 and scene is not None and scene.name != "glossary":
+                self.scenes.push("glossary")
+                return
         consumed = self.ui.process_events(event)
         if scene is None:
             return
@@ -166,24 +211,66 @@ class App:
         if event.type == pygame_gui.UI_TEXT_ENTRY_FINISHED:
             # Enter in a field confirms it and hands the keyboard back to the scene's keys.
             self.ui.set_focus_set(None)
-        if handled:
+            pygame.key.set_repeat(*KEY_REPEAT)
+        if handled or event.type != pygame.KEYDOWN or consumed:
             return
-        if event.type == pygame.KEYDOWN and not consumed:
-            if self._typing():
-                if event.key == pygame.K_ESCAPE:
-                    self.ui.set_focus_set(None)     # Esc leaves the field, not the screen
-                return
-            if event.key == pygame.K_F11:
-                self.resize(self.settings.window, not self.settings.fullscreen)
-                return
-            act = find_action(scene, event.key)
-            if act:
-                scene.on_intent(act.intent)
+        if self.typing():
+            return                  # a focused field takes every key
+        if any(isinstance(w, pygame_gui.elements.UIWindow) and w.alive() for w in scene.widgets):
+            return                  # a dialog window (the file picker) is open: the screen's keys wait
+        if event.key == pygame.K_F11:
+            self.resize(self.settings.window, not self.settings.fullscreen)
+            return
+        act = find_action(scene, event.key, event.mod if hasattr(event, "mod") else 0)
+        if act:
+            if getattr(event, "unicode", "") and event.unicode.isprintable():
+                self._swallow_text = event.unicode
+            scene.on_intent(act.intent)
 
-    def _typing(self) -> bool:
+    def _close_innermost(self) -> bool:
+        """Esc: close an open drop-down or leave a focused field; True if one was closed."""
+        scene = self.scenes.top
+        for widget in reversed(scene.widgets if scene else ()):
+            if isinstance(widget, pygame_gui.elements.UIDropDownMenu) \
+                    and widget.current_state is widget.menu_states["expanded"]:
+                widget._close_dropdown_if_open()
+                return True
+            if isinstance(widget, pygame_gui.elements.UIWindow) and widget.alive():
+                widget.kill()           # a dialog window (the file picker): Esc is its Cancel
+                return True
+        if self.typing():
+            self.ui.set_focus_set(None)
+            pygame.key.set_repeat(*KEY_REPEAT)
+            return True
+        return False
+
+    def typing(self) -> bool:
         """True while a text field has the keyboard (keys type instead of acting)."""
         return any(isinstance(w, pygame_gui.elements.UITextEntryLine) and w.is_focused
                    for w in self.ui.get_focus_set() or ())
+
+    def focus(self, entry) -> None:
+        """Give ``entry`` the keyboard (as a click on it would)."""
+        self.ui.set_focus_set(entry)
+
+    def confirm(self, question: str, detail: str, yes: str, on_yes, no: str = "Cancel",
+                purpose: str = "") -> None:
+        """Ask before doing something that loses work; ``on_yes()`` runs only on yes."""
+        self.scenes.push("confirm", question=question, detail=detail, yes=yes, no=no,
+                         on_yes=on_yes, purpose=purpose)
+
+    def request_quit(self) -> None:
+        """Quit, after asking (a second request while asking quits at once)."""
+        top = self.scenes.top
+        if top is not None and getattr(top, "purpose", "") == "quit":
+            self.quit()
+            return
+        detail = "The game is saved after every turn; Continue resumes it."
+        if self.editor is not None and self.editor.edited and self.session is not None \
+                and not self.session.done:
+            detail = ("This turn's plan has changes that are saved only when you end the turn: "
+                      "they will be lost. " + detail)
+        self.confirm("Quit the game?", detail, "Quit", self.quit, "Stay", purpose="quit")
 
     # ------------------------------------------------------------ frames
     def frame(self, dt: float) -> None:
@@ -192,7 +279,6 @@ class App:
             self.handle(event)
             if not self.running:
                 return
-        scene = self.scenes.top
         self.ui.update(dt)
         scene = self.scenes.top      # update may have changed scenes
         if scene:
@@ -204,13 +290,15 @@ class App:
 
     def draw(self) -> None:
         scene = self.scenes.top
+        if draw.RECORD is not None:
+            draw.RECORD.clear()
         if getattr(scene, "_layer", None) is None:
             self.screen.fill(BACKGROUND)     # (a cached layer covers the whole window)
         if scene:
             scene.draw(self.screen)
         self.ui.draw_ui(self.screen)
         if scene:
-            scene.tooltips.draw(self.screen, self.px(14), self.mouse)
+            scene.tooltips.draw(self.screen, self.typography.size("tooltip"), self.mouse)
         pygame.display.flip()
 
     def run(self) -> None:
@@ -231,19 +319,49 @@ class App:
         pygame.image.save(self.screen, png, "screenshot.png")
         return write_atomically(path, png.getvalue(), "the screenshot")
 
-    def start_session(self, session: PlayerSession) -> None:
+    # ------------------------------------------------------------ the game
+    def start_session(self, session: GameSession) -> None:
         """Play ``session`` from now on: its plan for this turn starts as the default."""
         self.session = session
-        self.plan = session.default_plan()
+        self.editor = PlanEditor(session.default_plan()) if not session.done else None
         self.last_result = None
         self.charts.clear()
+
+    def new_turn(self) -> None:
+        """A turn was played: the next turn's plan starts from the one just played."""
+        if self.session is not None and not self.session.done:
+            self.editor = PlanEditor(self.session.default_plan())
+        else:
+            self.editor = None
+
+    @staticmethod
+    def saved_game(path) -> tuple[str, int, int] | None:
+        """(business, turns played, turns) of the saved game at ``path``; None if there is none
+        or it is not one (a finished game's record counts, with every turn played)."""
+        try:
+            scenario, _seed, decisions, _books, _lab = read_autosave(path)
+        except (AutosaveError, OSError, ValueError):
+            return None
+        return scenario.name, len(decisions), scenario.turns
+
+    def tour_due(self, screen: str) -> bool:
+        """True if the guided first turn should explain ``screen`` now (turn 1, not yet shown)."""
+        return (self.tour and screen not in self.tour_seen and self.session is not None
+                and self.session.turn == 1)
+
+    def end_tour(self) -> None:
+        """The guided tour was finished or skipped: never again (saved in the settings)."""
+        self.tour = False
+        if not self.settings.tour_done:
+            self.settings.tour_done = True
+            self.save_settings()
 
     def quit(self) -> None:
         self.running = False
 
 
-def run_game(scenario: str | None = None, seed: int | None = None) -> int:
+def run_game(scenario: str | None = None, seed: int | None = None, large_text: bool | None = None) -> int:
     """Open the game window (``ccsim play``); returns the exit status."""
-    app = App(scenario=scenario, seed=seed)
+    app = App(scenario=scenario, seed=seed, large_text=large_text or None)
     app.run()
     return 0

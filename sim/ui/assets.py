@@ -28,17 +28,30 @@ def _base_theme() -> dict:
     return json.loads((assets_dir() / "theme.json").read_text(encoding="utf-8"))
 
 
-def theme_for(scale: float) -> dict:
-    """The pygame_gui theme with every font size multiplied by ``scale``.
+def theme_for(typography) -> dict:
+    """The pygame_gui theme with its font sizes taken from ``typography``.
 
-    pygame_gui fonts have fixed sizes, so a window twice as tall gets a
-    theme with fonts twice as big (readable on a 1080p projector).
+    pygame_gui fonts have fixed sizes, so the theme is rebuilt for every
+    window size and text mode: theme.json's 16 is the "widget" role, a
+    smaller size the "widget_small" role (the tooltip's, "tooltip"), a
+    larger one grows in proportion.
     """
     theme = copy.deepcopy(_base_theme())
-    for block in theme.values():
+    for name, block in theme.items():
         font = block.get("font") if isinstance(block, dict) else None
         if font and "size" in font:
-            font["size"] = str(max(10, round(float(font["size"]) * scale)))
+            size = float(font["size"])
+            if name == "tool_tip":
+                px = typography.size("tooltip")
+            elif size < 16:
+                px = typography.size("widget_small")
+            else:
+                px = round(size / 16 * typography.size("widget"))
+            font["size"] = str(px)
+        misc = block.get("misc") if isinstance(block, dict) else None
+        if misc and "list_item_height" in misc:
+            # A list's rows hold one line of widget text with room around it.
+            misc["list_item_height"] = str(round(typography.size("widget") * 1.9))
     return theme
 
 

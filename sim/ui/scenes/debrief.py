@@ -16,17 +16,16 @@ from pathlib import Path
 import pygame
 
 from ...debrief import PLAYER, Debrief, debrief_of
-from ...records import GameRecord, record_of, write_record
+from ...records import GameRecord, write_record
 from ...report import DEBRIEF_STEMS, debrief_figure, write_report
-from ...runner import PlayedGame
-from ...scoring import value_game
 from .. import draw
-from ..scene import Scene
-from .game import chart_style
+from ..ingame import chart_style
+from ..scene import Scene, register
 
 DEBRIEF_CHARTS = ("Firm value", "Levers", "Money vs value", "Equity estimate", "Timeline")
 
 
+@register
 class DebriefScene(Scene):
     """Firm value vs references and oracle, centricity, levers, deciles, timeline, lesson."""
 
@@ -51,12 +50,8 @@ class DebriefScene(Scene):
                 r = self.record
                 self.debrief = debrief_of(r.scenario, r.seed, r.decisions, progress=self._tell)
             else:
-                s = self.app.session
-                scenario = s.scenario_for_scoring
-                played = PlayedGame(scenario, PLAYER, s.seed, s.game, list(s.decisions),
-                                    value_game(s.game, PLAYER))
-                self.played = played
-                self.debrief = debrief_of(scenario, s.seed, s.decisions, played=played, progress=self._tell)
+                # Through the session interface: a class server releases the debrief the same way.
+                self.debrief = self.app.session.reveal(progress=self._tell)
         except Exception as exc:   # the screen must say what went wrong, never crash
             self.error = f"The reveal could not be computed: {exc}"
 
@@ -76,29 +71,47 @@ class DebriefScene(Scene):
 
     # -- layout
     def build(self, rect: pygame.Rect) -> None:
-        px = self.app.px
+        # Sizes from the app's typography (large text included), positions measured from them.
+        t = self.typo
+        m, gap, h = max(8, int(t.em * 0.8)), max(6, t.em // 2), t.control
         self.built_ready = self.ready
-        bottom = rect.height - px(64)
-        w = px(230)
-        self.action("save", pygame.K_s, "Save record", pygame.Rect(px(16), bottom, w, px(50)),
-                    "Write the game record (JSON): anyone can replay and verify it with ccsim replay.")
-        self.action("report", pygame.K_r, "Export report", pygame.Rect(px(16) + w + px(10), bottom, w, px(50)),
-                    "Write this debrief as an HTML page with its charts.")
-        self.action("again", pygame.K_p, "Play again", pygame.Rect(px(16) + 2 * (w + px(10)), bottom, w, px(50)),
-                    None, "primary")
-        self.action("title", pygame.K_ESCAPE, "Title", pygame.Rect(rect.width - px(176), bottom, px(160), px(50)))
-        self.cards = pygame.Rect(px(16), px(16), rect.width - px(32), px(76))
-        self.lesson_rect = pygame.Rect(px(16), self.cards.bottom + px(10), rect.width - px(32), px(86))
-        top = self.lesson_rect.bottom + px(8)
-        self.chart_rect = pygame.Rect(px(16), top + px(44), int(rect.width * 0.58), bottom - top - px(56))
-        x = px(16)
-        bw = (self.chart_rect.width - 4 * px(6)) // 5
-        for i, label in enumerate(DEBRIEF_CHARTS):
-            self.action(f"chart:{i}", pygame.K_1 + i, label, pygame.Rect(x, top, bw, px(36)),
+        bottom = rect.height - m - h
+        x = m
+        for intent, key, label, tip, oid in (
+                ("save", pygame.K_s, "Save record", "Write the game record (JSON): anyone can replay and "
+                 "verify it with ccsim replay.", None),
+                ("report", pygame.K_r, "Export report", "Write this debrief as an HTML page with its charts.", None),
+                ("again", pygame.K_p, "Play again", None, "primary"),
+                ("glossary", pygame.K_F1, "Glossary", "What the terms mean.", None)):
+            w = self.button_width(label, key)
+            self.action(intent, key, label, pygame.Rect(x, bottom, w, h), tip, oid)
+            x += w + gap
+        title_w = self.button_width("Title", pygame.K_ESCAPE)
+        self.action("title", pygame.K_ESCAPE, "Title", pygame.Rect(rect.width - m - title_w, bottom, title_w, h))
+        self.message_rect = pygame.Rect(m, bottom - gap - t.line("small"), rect.width - 2 * m, t.line("small"))
+        labels = ["Your firm value", "Centricity score (0 mass, 100 oracle)", "Your estimate of customer equity",
+                  "True customer equity"]
+        card_w = (rect.width - 2 * m) // 4 - gap
+        card_h = max(draw.card_height(label, card_w, t.label, t.value) for label in labels)
+        self.cards = pygame.Rect(m, m, rect.width - 2 * m, card_h)
+        lesson = self.debrief.lesson if self.ready else ""
+        lesson_h = draw.paragraph_height(lesson, t.small, rect.width - 2 * m - 2 * t.em) + t.em
+        self.lesson_rect = pygame.Rect(m, self.cards.bottom + gap, rect.width - 2 * m, lesson_h)
+        top = self.lesson_rect.bottom + gap
+        self.chart_rect = pygame.Rect(m, top + h + gap, int(rect.width * 0.58),
+                                      self.message_rect.top - gap - top - h - gap)
+        x = m
+        for short in (False, True):
+            labels = [label.split()[0] if short else label for label in DEBRIEF_CHARTS]
+            widths = [self.button_width(label, pygame.K_1 + i, small=True) for i, label in enumerate(labels)]
+            if sum(widths) + gap * 4 <= self.chart_rect.width:
+                break
+        for i, (label, bw) in enumerate(zip(labels, widths)):
+            self.action(f"chart:{i}", pygame.K_1 + i, label, pygame.Rect(x, top, bw, h), DEBRIEF_CHARTS[i],
                         object_id="small_active" if i == self.chart_index else "small")
-            x += bw + px(6)
-        self.side = pygame.Rect(self.chart_rect.right + px(12), top, rect.width - self.chart_rect.right - px(28),
-                                bottom - top - px(12))
+            x += bw + gap
+        self.side = pygame.Rect(self.chart_rect.right + gap, top, rect.width - self.chart_rect.right - gap - m,
+                                self.message_rect.top - gap - top)
         if self.ready:
             tips = ["Discounted profit of your turns plus the true value of the customers you left, "
                     "discounted: what your firm is worth.",
@@ -110,17 +123,16 @@ class DebriefScene(Scene):
                 self.tooltips.add(pygame.Rect(self.cards.left + i * w4, self.cards.top, w4, self.cards.height), tip)
 
     def on_intent(self, intent: str) -> None:
-        from .briefing import BriefingScene
-        from .title import TitleScene
-
         if intent.startswith("chart:"):
             self.chart_index = int(intent[6:])
             self.enter()
         elif intent == "title":
-            self.app.scenes.reset(TitleScene(self.app))
+            self.app.scenes.reset("title")
         elif intent == "again":
-            self.app.scenes.reset(TitleScene(self.app))
-            self.app.scenes.push(BriefingScene(self.app))
+            self.app.scenes.reset("title")
+            self.app.scenes.push("briefing")
+        elif intent == "glossary":
+            self.app.scenes.push("glossary")
         elif intent in ("save", "report"):
             if not self.ready:
                 self.message = "Wait for the reveal to finish."
@@ -144,15 +156,15 @@ class DebriefScene(Scene):
             record = GameRecord(self.record.scenario, self.record.seed, self.record.strategy,
                                 self.record.decisions, self.record.books, {**self.record.scores, **scores})
         else:
-            record = record_of(self.played, scores)
-            record.strategy = "player"
+            record = self.app.session.game_record(scores)
         return write_record(record, path)
 
     def update(self, dt: float) -> None:
         if self.ready and not self.built_ready:
             self.enter()
         if self.ready:
-            key = ("debrief", self.chart_index, self.chart_rect.size, id(self.debrief), self.app.settings.palette)
+            key = ("debrief", self.chart_index, self.chart_rect.size, id(self.debrief), self.app.settings.palette,
+                   self.app.typography)
             self._surface = self.app.charts.get(key, lambda: debrief_figure(
                 self.debrief, DEBRIEF_STEMS[self.chart_index], self.chart_rect.size, chart_style(self.app)))
 
@@ -161,16 +173,18 @@ class DebriefScene(Scene):
         return (self.ready, self.error, self.progress, self.chart_index, self.message, id(self._surface))
 
     def paint(self, surface: pygame.Surface) -> None:
-        px = self.app.px
+        t = self.typo
+        gap = max(6, t.em // 2)
         rect = surface.get_rect()
         if self.error:
-            draw.paragraph(surface, self.error, rect.inflate(-px(80), -px(300)), px(18), draw.BAD)
+            draw.paragraph(surface, self.error, rect.inflate(-4 * t.em, -8 * t.em), t.body, draw.BAD)
             return
         if not self.ready:
-            draw.text(surface, "The reveal", (rect.centerx, int(rect.height * 0.3)), px(40), bold=True,
+            draw.text(surface, "The reveal", (rect.centerx, int(rect.height * 0.3)), t.display, bold=True,
                       anchor="midtop")
-            draw.text(surface, f"Playing the same market with other strategies: {self.progress}…",
-                      (rect.centerx, int(rect.height * 0.3) + px(70)), px(18), draw.MUTED, anchor="midtop")
+            draw.paragraph(surface, f"Playing the same market with other strategies: {self.progress}…",
+                           pygame.Rect(2 * t.em, int(rect.height * 0.3) + t.line("display") + t.em,
+                                       rect.width - 4 * t.em, 3 * t.line()), t.body, draw.MUTED)
             return
         d = self.debrief
         error = (d.estimated_equity - d.true_equity) / d.true_equity \
@@ -183,42 +197,43 @@ class DebriefScene(Scene):
                  ("True customer equity", draw.money(d.true_equity), draw.TEXT)]
         w = self.cards.width // 4
         for i, (label, value, colour) in enumerate(cards):
-            draw.card(surface, pygame.Rect(self.cards.left + i * w, self.cards.top, w - px(8), self.cards.height),
-                      label, value, px(18), colour)
-        pygame.draw.rect(surface, (58, 48, 20), self.lesson_rect, border_radius=6)
-        draw.paragraph(surface, d.lesson, self.lesson_rect.inflate(-px(20), -px(12)), px(15))
+            draw.card(surface, pygame.Rect(self.cards.left + i * w, self.cards.top, w - gap, self.cards.height),
+                      label, value, t.label, t.value, colour)
+        pygame.draw.rect(surface, draw.LESSON_BG, self.lesson_rect, border_radius=6)
+        draw.paragraph(surface, d.lesson, self.lesson_rect.inflate(-2 * t.em, -t.em), t.small)
         if self._surface is not None:
             surface.blit(self._surface, self.chart_rect.topleft)
-        inner = draw.panel(surface, self.side, "Firm value, same market and seed", px(16))
+        inner = draw.panel(surface, self.side, "Firm value, same market and seed", t.heading)
         order = sorted(d.firm_values().items(), key=lambda kv: -kv[1])
         rows = [[name, draw.money(v)] for name, v in order]
         colours = [draw.ACCENT if name == PLAYER else draw.TEXT for name, _ in order]
-        size = px(15)
-        h = int(size * 1.45) * (len(rows) + 1) + 4
+        size = t.small
+        h = draw.table_height(len(rows), size)
         draw.table(surface, pygame.Rect(inner.left, inner.top, inner.width, h),
                    [draw.Column("strategy", 2.0, "l"), draw.Column("firm value", 1.0)], rows, size, colours=colours)
-        y = inner.top + h + px(12)
-        draw.text(surface, "What each lever was worth (vs mass-marketing)", (inner.left, y), px(15), draw.MUTED,
-                  bold=True, max_width=inner.width)
+        y = inner.top + h + gap
         lever_rows = [[name, draw.money(v)] for name, v in d.levers]
-        h = int(size * 1.45) * (len(lever_rows) + 1) + 4
-        draw.table(surface, pygame.Rect(inner.left, y + px(24), inner.width, h),
-                   [draw.Column("lever", 2.0, "l"), draw.Column("worth", 1.0)], lever_rows, size,
-                   colours=[draw.GOOD if v >= 0 else draw.BAD for _, v in d.levers])
-        y += px(24) + h + px(12)
-        if inner.bottom - y > 3 * size:
-            draw.text(surface, "Turn by turn (alive and lost: revealed)", (inner.left, y), px(15), draw.MUTED,
+        h = draw.table_height(len(lever_rows), size)
+        if inner.bottom - y >= t.line("small") + h:
+            draw.text(surface, "What each lever was worth (vs mass-marketing)", (inner.left, y), size, draw.MUTED,
+                      bold=True, max_width=inner.width)
+            draw.table(surface, pygame.Rect(inner.left, y + t.line("small"), inner.width, h),
+                       [draw.Column("lever", 2.0, "l"), draw.Column("worth", 1.0)], lever_rows, size,
+                       colours=[draw.GOOD if v >= 0 else draw.BAD for _, v in d.levers])
+            y += t.line("small") + h + gap
+        if inner.bottom - y > t.line("small") + draw.table_height(2, size):
+            draw.text(surface, "Turn by turn (alive and lost: revealed)", (inner.left, y), size, draw.MUTED,
                       bold=True, max_width=inner.width)
             rows = [[str(r["turn"]), f"{r['acquired']:,}", draw.money(r["profit"]), f"{r['alive']:,}",
                      f"{r['lost']:,}"] for r in d.player.to_rows()]
-            small = px(13)
-            fit = draw.rows_that_fit(inner.bottom - y - px(22), small)
+            fit = draw.rows_that_fit(inner.bottom - y - t.line("small"), size)
             if len(rows) > fit:
                 # The latest turns matter most for what is left: show those.
                 rows = rows[len(rows) - fit:]
-            draw.table(surface, pygame.Rect(inner.left, y + px(22), inner.width, inner.bottom - y - px(22)),
+            draw.table(surface, pygame.Rect(inner.left, y + t.line("small"), inner.width,
+                                            inner.bottom - y - t.line("small")),
                        [draw.Column("turn", 0.6), draw.Column("acquired", 1.0), draw.Column("profit", 1.2),
-                        draw.Column("alive", 1.0), draw.Column("lost", 0.9)], rows, small)
+                        draw.Column("alive", 1.0), draw.Column("lost", 0.9)], rows, size)
         if self.message:
-            draw.text(surface, self.message, (px(16), rect.height - px(90)), px(14), draw.ACCENT,
-                      max_width=rect.width - px(32))
+            draw.text(surface, self.message, self.message_rect.topleft, t.small, draw.ACCENT,
+                      max_width=self.message_rect.width)

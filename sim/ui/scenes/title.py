@@ -1,4 +1,4 @@
-"""The title screen and the settings screen."""
+"""The title screen: new game, continue, open a record, settings, glossary, quit."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ import pygame_gui
 from ...records import RecordError, read_record
 from ...session import AutosaveError, PlayerSession
 from .. import draw
-from ..app import WINDOW_SIZES
-from ..scene import Scene
+from ..layout import cut_top
+from ..scene import Scene, register
 
 
+@register
 class TitleScene(Scene):
-    """New game, continue the autosave, open a record, settings, quit."""
+    """New game, continue the autosave, open a record, settings, glossary, quit."""
 
     name = "title"
 
@@ -23,43 +24,52 @@ class TitleScene(Scene):
         self.dialog = None
 
     def build(self, rect: pygame.Rect) -> None:
-        px = self.app.px
-        w, h = px(360), px(48)
-        x = rect.centerx - w // 2
-        y = int(rect.height * 0.42)
+        t = self.typo
         has_save = self.app.autosave_path.exists()
         items = [("new", pygame.K_n, "New game", "Choose a business and a seed, then play.", "primary"),
                  ("continue", pygame.K_c, "Continue", "Resume the autosaved game at the last "
                   "finished turn." if has_save else "No game has been autosaved yet.", None),
                  ("open", pygame.K_o, "Open a record", "Open a finished game's record (its debrief) "
                   "or a saved game.", None),
-                 ("settings", pygame.K_s, "Settings", "Window size, full screen, chart colours.", None),
+                 ("settings", pygame.K_s, "Settings", "Window size, full screen, large text, "
+                  "chart colours.", None),
+                 ("glossary", pygame.K_F1, "Glossary", "What CLV, P(alive), DERT, C3, RFM... mean.", None),
                  ("quit", pygame.K_q, "Quit", None, "danger")]
+        w = max(self.button_width(label, key) for _, key, label, _, _ in items)
+        w = min(rect.width - 2 * t.em, max(w, int(t.em * 18)))
+        h, gap = t.control, max(6, t.em // 2)
+        self.heading_bottom = rect.top + int(rect.height * 0.08) + t.line("display") + \
+            draw.paragraph_height(self.SUBTITLE, t.body, rect.width - 4 * t.em) + t.em
+        column = pygame.Rect(rect.centerx - w // 2, self.heading_bottom + t.em, w,
+                             len(items) * (h + gap))
         for i, (intent, key, label, tip, oid) in enumerate(items):
-            act = self.action(intent, key, label, pygame.Rect(x, y + i * (h + px(12)), w, h), tip, oid)
+            act = self.action(intent, key, label, pygame.Rect(column.left, column.top + i * (h + gap), w, h),
+                              tip, oid)
             if intent == "continue" and not has_save:
                 act.button.disable()
         self.action("quit", pygame.K_ESCAPE)
+        self.message_rect = pygame.Rect(rect.left + 2 * t.em, column.bottom + t.em, rect.width - 4 * t.em,
+                                        rect.bottom - column.bottom - 2 * t.em)
+
+    SUBTITLE = ("Find the customers worth having, keep the ones worth keeping — and prove it in "
+                "firm value.")
 
     def on_intent(self, intent: str) -> None:
-        from .briefing import BriefingScene
-
         if intent == "new":
-            self.app.scenes.push(BriefingScene(self.app))
+            self.app.scenes.push("briefing")
         elif intent == "continue":
             self.resume_from(self.app.autosave_path)
         elif intent == "open":
             self._open_dialog()
         elif intent == "settings":
-            self.app.scenes.push(SettingsScene(self.app))
+            self.app.scenes.push("settings")
+        elif intent == "glossary":
+            self.app.scenes.push("glossary")
         elif intent == "quit":
-            self.app.quit()
+            self.app.request_quit()
 
     def resume_from(self, path) -> bool:
         """Resume the saved game at ``path``; on failure show why and stay here."""
-        from .game import DashboardScene
-        from .debrief import DebriefScene
-
         try:
             session = PlayerSession.resume(path)
         except AutosaveError as exc:
@@ -67,27 +77,38 @@ class TitleScene(Scene):
             return False
         session.autosave_path = self.app.autosave_path
         self.app.start_session(session)
-        self.app.scenes.reset(DebriefScene(self.app) if session.done else DashboardScene(self.app))
+        self.app.scenes.reset("debrief" if session.done else "dashboard")
         return True
 
     def open_path(self, path) -> bool:
-        """Open a record (show its debrief) or a saved game (resume it)."""
-        from .debrief import DebriefScene
-
+        """Open a record (show its debrief) or a saved game (resume it, asking first if
+        that replaces a game in progress)."""
         try:
             record = read_record(path, partial=True)
         except RecordError as exc:
             self.message = f"Cannot open: {exc}"
             return False
         if record.partial:
+            in_progress = self.app.saved_game(self.app.autosave_path)
+            same = _same_file(path, self.app.autosave_path)
+            if in_progress is not None and in_progress[1] < in_progress[2] and not same:
+                self.app.confirm(
+                    "Open this saved game?",
+                    f"It becomes your game in progress and replaces the one saved now "
+                    f"({in_progress[0]}, {in_progress[1]} of {in_progress[2]} turns played), "
+                    "which cannot be continued afterwards.",
+                    "Open it", lambda: self.resume_from(path), "Keep mine")
+                return True
             return self.resume_from(path)
         self.app.session = None
-        self.app.scenes.push(DebriefScene(self.app, record=record))
+        self.app.editor = None
+        self.app.scenes.push("debrief", record=record)
         return True
 
     def _open_dialog(self) -> None:
         size = self.app.size
-        rect = pygame.Rect(0, 0, min(size[0] - 40, self.app.px(720)), min(size[1] - 40, self.app.px(520)))
+        t = self.typo
+        rect = pygame.Rect(0, 0, min(size[0] - 40, t.em * 46), min(size[1] - 40, t.em * 32))
         rect.center = (size[0] // 2, size[1] // 2)
         self.dialog = self.add(pygame_gui.windows.UIFileDialog(
             rect, self.ui, window_title="Open a game record (.json)",
@@ -105,64 +126,25 @@ class TitleScene(Scene):
 
     def paint(self, surface: pygame.Surface) -> None:
         rect = surface.get_rect()
-        px = self.app.px
-        draw.text(surface, "Customer Centricity Simulator", (rect.centerx, int(rect.height * 0.14)),
-                  px(44), bold=True, anchor="midtop", max_width=rect.width - 40)
-        draw.text(surface, "Find the customers worth having, keep the ones worth keeping — "
-                  "and prove it in firm value.", (rect.centerx, int(rect.height * 0.14) + px(64)),
-                  px(18), draw.MUTED, anchor="midtop", max_width=rect.width - 40)
+        t = self.typo
+        top = rect.top + int(rect.height * 0.08)
+        draw.text(surface, "Customer Centricity Simulator", (rect.centerx, top), t.display, bold=True,
+                  anchor="midtop", max_width=rect.width - 2 * t.em)
+        sub, _ = cut_top(pygame.Rect(rect.left + 2 * t.em, top + t.line("display"), rect.width - 4 * t.em,
+                                     rect.height), self.heading_bottom - top - t.line("display"))
+        lines = draw.wrap(self.SUBTITLE, t.body, sub.width)
+        y = sub.top
+        for line in lines:
+            draw.text(surface, line, (rect.centerx, y), t.body, draw.MUTED, anchor="midtop")
+            y += t.line()
         if self.message:
-            box = pygame.Rect(rect.width * 0.15, rect.height - px(90), rect.width * 0.7, px(70))
-            draw.paragraph(surface, self.message, box, px(16), draw.BAD)
+            draw.paragraph(surface, self.message, self.message_rect, t.body, draw.BAD)
 
 
-class SettingsScene(Scene):
-    """Window size, full screen and the chart palette (saved for next time)."""
+def _same_file(a, b) -> bool:
+    import os
 
-    name = "settings"
-
-    def build(self, rect: pygame.Rect) -> None:
-        px = self.app.px
-        s = self.app.settings
-        w, h = px(420), px(46)
-        x, y = rect.centerx - w // 2, px(170)
-        for i, size in enumerate(WINDOW_SIZES):
-            current = tuple(s.window) == size and not s.fullscreen
-            self.action(f"size{i}", pygame.K_1 + i, f"Window {size[0]}x{size[1]}" + ("  (now)" if current else ""),
-                        pygame.Rect(x, y, w, h), object_id="tab_active" if current else None)
-            y += h + px(10)
-        self.action("fullscreen", pygame.K_f, f"Full screen: {'on' if s.fullscreen else 'off'}",
-                    pygame.Rect(x, y, w, h), "F11 toggles full screen anywhere.")
-        y += h + px(10)
-        self.action("palette", pygame.K_p, f"Chart colours: {s.palette}", pygame.Rect(x, y, w, h),
-                    "Colour-blind safe uses the Okabe-Ito colours, readable with every common "
-                    "colour-vision deficiency.")
-        y += h + px(24)
-        self.action("back", pygame.K_ESCAPE, "Back", pygame.Rect(x, y, w, h))
-
-    def on_intent(self, intent: str) -> None:
-        s = self.app.settings
-        if intent.startswith("size"):
-            s.window = WINDOW_SIZES[int(intent[4:])]
-            s.fullscreen = False
-            s.save(self.app.home)
-            self.app.resize(s.window, False)
-        elif intent == "fullscreen":
-            s.fullscreen = not s.fullscreen
-            s.save(self.app.home)
-            self.app.resize(s.window, s.fullscreen)
-        elif intent == "palette":
-            s.palette = "standard" if s.palette == "colour-blind safe" else "colour-blind safe"
-            s.save(self.app.home)
-            self.app.charts.clear()
-            self.enter()
-        elif intent == "back":
-            self.app.scenes.pop()
-
-    def layer_key(self):
-        return ()
-
-    def paint(self, surface: pygame.Surface) -> None:
-        rect = surface.get_rect()
-        draw.text(surface, "Settings", (rect.centerx, self.app.px(80)), self.app.px(36), bold=True,
-                  anchor="midtop")
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False

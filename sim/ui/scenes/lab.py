@@ -1,0 +1,210 @@
+"""The analytics lab: fit the models to the player's data; CLV histogram, deciles; make tiers."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pygame
+import pygame_gui
+
+from ... import charts
+from ...analytics import reports
+from ...errors import SimError
+from ...planning import AmountError, parse_amount
+from ...session import LAB_COLUMNS, TierPlan, service_cap
+from .. import draw
+from ..fields import NUMERIC, Catalogue, rule_text
+from ..ingame import GameScene
+from ..layout import cut_bottom, cut_left, flow
+from ..scene import register
+
+DECILE_COLUMNS = ((draw.Column("decile", 0.7), 1), (draw.Column("customers", 1.1), 3),
+                  (draw.Column("mean CLV", 1.1), 1), (draw.Column("P(alive)", 0.9), 2),
+                  (draw.Column("buys next", 1.0), 3), (draw.Column("profit so far", 1.3), 4),
+                  (draw.Column("CLV share", 1.0), 2))
+
+
+@register
+class LabScene(GameScene):
+    """Fit the models to the player's data; predictions, CLV histogram, deciles; make tiers."""
+
+    name = "lab"
+    tab = "lab"
+
+    def __init__(self, app):
+        super().__init__(app)
+        self.message = ""
+        self.score = "predicted_clv"
+        self.share_text = self._affordable_share()
+        self._surface = None
+
+    def _affordable_share(self) -> str:
+        """A share (percent) whose real service (2x half-saturation each) fits the service budget."""
+        level = 2 * self.public.service.half_saturation
+        n = max(1, int(np.count_nonzero(self.session.observation.active)))
+        share = min(10.0, 100 * service_cap(self.public) / (level * n))
+        # Round down to what a player would type, with room for the base to grow.
+        return f"{max(0.5, math.floor(share * 0.8 * 2) / 2):g}"
+
+    def build_body(self, body: pygame.Rect) -> None:
+        t, gap = self.typo, self.gap
+        h = t.control
+        fit_label = ("Fit models to my data", pygame.K_f)
+        make_label = ("Make tier", pygame.K_t)
+        away_label = ("Turn away CLV below 0", pygame.K_a)
+        menu_w = max(draw.text_width(NUMERIC[n][0], t.widget) for n in LAB_COLUMNS) + 3 * t.em
+        items = [("fit", self.button_width(*fit_label)),
+                 ("label:Tier from a score:", draw.text_width("Tier from a score:", t.body) + gap),
+                 ("menu", menu_w),
+                 ("label:top", draw.text_width("top", t.body) + gap),
+                 ("share", int(t.em * 3.5)),
+                 ("label:%", draw.text_width("%", t.body) + gap),
+                 ("make", self.button_width(*make_label)),
+                 ("away", self.button_width(*away_label))]
+        places = flow(body.width, [w for _, w in items], gap)
+        rows = places[-1][0] + 1
+        message_h = t.line("small") * 2
+        controls_h = rows * h + (rows - 1) * gap
+        bottom, top = cut_bottom(body, controls_h + gap + message_h, gap)
+        controls, self.message_rect = pygame.Rect(bottom.left, bottom.top, bottom.width, controls_h), \
+            pygame.Rect(bottom.left, bottom.top + controls_h + gap, bottom.width, message_h)
+        self.left, self.right = cut_left(top, int(top.width * 0.5), gap)
+        self.labels = []
+        rects = {}
+        for (name, w), (r, x) in zip(items, places):
+            rect = pygame.Rect(controls.left + x, controls.top + r * (h + gap), w, h)
+            rects[name] = rect
+            if name.startswith("label:"):
+                self.labels.append((name[6:], rect))
+        self.action("fit", pygame.K_f, fit_label[0], rects["fit"],
+                    "Fit Pareto/NBD and Gamma-Gamma (or sBG for members) to your customers' "
+                    "purchases so far, then predict every customer.", "primary")
+        self.dropdown = self.add(pygame_gui.elements.UIDropDownMenu(
+            [(NUMERIC[n][0], n) for n in LAB_COLUMNS], (NUMERIC[self.score][0], self.score),
+            rects["menu"], self.ui))
+        self.share = self.add(pygame_gui.elements.UITextEntryLine(rects["share"], self.ui,
+                                                                  initial_text=self.share_text))
+        self.tooltips.add(self.share.rect, "Share of customers for the new tier, in percent.")
+        self.action("make_tier", pygame.K_t, make_label[0], rects["make"],
+                    "Add a tier of the customers with the highest score (after your other tiers, "
+                    "before 'everyone') with real service: twice the half-saturation spend.")
+        self.action("turn_away", pygame.K_a, away_label[0], rects["away"],
+                    "Add a tier that turns away customers whose predicted CLV is below zero.", "danger")
+        self.controls_rect = controls
+
+    def guide_targets(self) -> dict[str, pygame.Rect]:
+        fit = next(a.button.rect for a in self.actions if a.intent == "fit")
+        return {"fit": fit, "tiers": self.controls_rect}
+
+    def on_event(self, event) -> bool:
+        if event.type == pygame_gui.UI_DROP_DOWN_MENU_CHANGED and event.ui_element is self.dropdown:
+            self.score = event.selected_option_id
+            return True
+        if event.type == pygame_gui.UI_TEXT_ENTRY_CHANGED and event.ui_element is self.share:
+            self.share_text = event.text
+            return True
+        return False
+
+    def on_game_intent(self, intent: str) -> None:
+        s = self.session
+        if intent == "fit":
+            lab = s.refit()
+            self.message = lab.message or f"Models fitted to your {s.observation.n_customers:,} customers."
+        elif intent in ("make_tier", "turn_away"):
+            if s.lab.value is None:
+                self.message = "Fit the models first: there are no predictions to build a tier from."
+                return
+            catalogue = Catalogue(self.public, s.observation.columns, lab=True)
+            level = round(2 * self.public.service.half_saturation, 2)
+            if intent == "turn_away":
+                rule = {"field": "predicted_clv", "op": "<", "value": 0.0}
+                tier = TierPlan(rule_text(rule, catalogue), rule, 0.0, True)
+            else:
+                try:
+                    share = parse_amount(self.share_text) / 100
+                except AmountError as exc:
+                    self.message = f"The share: {exc}."
+                    return
+                if not 0 < share <= 1:
+                    self.message = "The share must be a percentage above 0 and at most 100."
+                    return
+                rule = {"top": round(share, 4), "by": self.score}
+                tier = TierPlan(rule_text(rule, catalogue), rule, level)
+            try:
+                at = self.editor.add_tier(tier)
+            except SimError as exc:
+                self.message = f"No tier added: {exc}."
+                return
+            self.message = (f"Added tier {at + 1} '{tier.name}' "
+                            f"({'turned away' if tier.disengaged else draw.money(level) + ' each'}); "
+                            "adjust it on the Decisions screen [E] (Ctrl+Z there undoes it).")
+
+    def update(self, dt: float) -> None:
+        super().update(dt)
+        self._surface = self.chart(("clv", self.left.size, self.session.lab.fitted_turn), self._make_chart)
+
+    def _make_chart(self):
+        lab, style = self.session.lab, self.style()
+        if lab.value is None:
+            return charts.message_chart(lab.message or "Fit the models to see predictions.",
+                                        self.left.size, style)
+        return charts.clv_histogram(lab.value.predicted_clv, self.left.size, style)
+
+    def body_key(self) -> tuple:
+        return (self.message, id(self._surface))
+
+    def draw_body(self, surface: pygame.Surface) -> None:
+        t = self.typo
+        lab, obs = self.session.lab, self.session.observation
+        if self._surface is not None:
+            surface.blit(self._surface, self.left.topleft)
+        for label, rect in self.labels:
+            draw.text(surface, label, (rect.left, rect.centery), t.body, draw.MUTED, anchor="midleft")
+        inner = draw.panel(surface, self.right, "Deciles of customers by predicted CLV", t.heading)
+        if lab.value is None:
+            draw.paragraph(surface, lab.message or "No predictions yet.", inner, t.body)
+        else:
+            y = self._deciles(surface, inner)
+            v = lab.value
+            fits = "; ".join(f"{name}: " + ", ".join(f"{k}={val:.3g}" for k, val in fit.params.items())
+                             for name, fit in v.fits.items()) if v.fits else ""
+            fitted = lab.fitted_turn
+            notes = [("Predicted CLV is each customer's expected discounted future margin, dollars; "
+                      "P(alive) the chance they are still a customer; 'buys next' the expected "
+                      "purchases next turn.", draw.MUTED),
+                     ((f"Models fitted on your data at the start of turn {fitted}" if fitted else
+                       "Models fitted") + (f" ({fits})." if fits else "."), draw.MUTED),
+                     ("Make tier: the customers with the highest score get real service "
+                      f"({draw.money(2 * self.public.service.half_saturation)} each, twice the spend at "
+                      "which service has half its effect); new tiers go after yours, before "
+                      "'everyone'.", draw.TEXT)]
+            for note, colour in notes:
+                rect = pygame.Rect(inner.left, y + t.em // 2, inner.width, inner.bottom - y - t.em // 2)
+                if not draw.fits(note, t.small, rect):
+                    continue        # no room: the glossary (F1) and the guide say it too
+                y = draw.paragraph(surface, note, rect, t.small, colour)
+        if self.message:
+            draw.paragraph(surface, self.message, self.message_rect, t.small, draw.ACCENT)
+
+    def _deciles(self, surface, inner: pygame.Rect) -> int:
+        """The decile table with as many columns as fit; returns the y below it."""
+        t = self.typo
+        v, obs = self.session.lab.value, self.session.observation
+        clv = v.predicted_clv
+        groups = min(10, clv.size)
+        by_clv = reports.decile_table(clv, groups=groups)
+        alive = reports.decile_table(v.p_alive, by=clv, groups=groups)
+        buys = reports.decile_table(v.expected_purchases, by=clv, groups=groups)
+        profit = reports.decile_table(obs.columns["profit"], by=clv, groups=groups)
+        rows = [[str(i + 1), f"{by_clv.customers[i]:,}", draw.money(by_clv.mean[i]),
+                 f"{alive.mean[i]:.0%}", f"{buys.mean[i]:.2f}", draw.money(profit.mean[i]),
+                 f"{by_clv.share[i]:.0%}"] for i in range(groups)]
+        size = t.small
+        keep = draw.fit_columns([c for c, _ in DECILE_COLUMNS], rows, size, inner.width,
+                                [p for _, p in DECILE_COLUMNS])
+        rows_fit = min(groups, draw.rows_that_fit(inner.height, size))
+        height = draw.table_height(rows_fit, size)
+        draw.table(surface, pygame.Rect(inner.left, inner.top, inner.width, height),
+                   [DECILE_COLUMNS[j][0] for j in keep], [[r[j] for j in keep] for r in rows[:rows_fit]], size)
+        return inner.top + height
