@@ -279,7 +279,111 @@ class Lab:
         return self.value.columns() if self.value is not None else {}
 
 
-class PlayerSession:
+class PlanningSession:
+    """The planning half of a player's session, shared by the local and the remote one.
+
+    Everything here reads only what a player has: the observation, the public
+    scenario, the lab and the plans played (``_observation``, ``public``, ``lab``,
+    ``plans``, ``turn`` and ``results`` of the subclass), so a game on a class
+    server previews and projects a plan exactly as a game on this machine does.
+    """
+
+    lab: "Lab"
+    plans: list["Plan"]
+
+    # ------------------------------------------------------------ the lab
+    def refit(self) -> Lab:
+        """Fit the lab's models afresh to the player's data and predict every customer."""
+        return self._predict(fits=None)
+
+    def refresh(self) -> Lab:
+        """Predict every customer with the models as last fitted (fast: no new fit)."""
+        fits = self.lab.value.fits if self.lab.value is not None else None
+        return self._predict(fits)
+
+    def _predict(self, fits) -> Lab:
+        obs = self._observation
+        try:
+            value = predict_clv(obs, fits=fits)
+        except DataError as exc:
+            self.lab = Lab(None, None, obs.turn, f"Too little history to fit the models yet: {exc}")
+            return self.lab
+        fitted = obs.turn if fits is None else self.lab.fitted_turn
+        self.lab = Lab(value, fitted, obs.turn, "")
+        return self.lab
+
+    # ------------------------------------------------------------ planning
+    def default_plan(self) -> Plan:
+        """Last turn's plan; on turn 1 the previous management's policy."""
+        if self.plans:
+            return self.plans[-1].copy()
+        inherited = self.public.inherited
+        return Plan({c: float(inherited.acquisition.get(c, 0.0)) for c in self.public.channel_names},
+                    [TierPlan("everyone", "all", float(inherited.service))])
+
+    def preview(self, plan: Plan) -> Preview:
+        """Tier sizes, cost and budget left of ``plan`` this turn (nothing is played)."""
+        return self._resolve(plan)[0]
+
+    def _resolve(self, plan: Plan):
+        """The plan's preview and, when its rules are sound, its tier of every customer."""
+        obs = self._observation
+        public = self.public
+        acquisition = float(sum(max(v, 0.0) for v in plan.acquisition.values()))
+        expected = {c.name: float(c.expected_acquisitions(plan.acquisition.get(c.name, 0.0)))
+                    for c in public.channels}
+        budget = marketing_budget(public)
+        try:
+            decision = plan.decision(self.lab.columns())
+            missing = _missing_scores(plan, self.lab)
+            if missing:
+                raise DecisionError(missing)
+            assignment = assign_tiers(decision, dict(obs.columns), obs.categories, math.inf,
+                                      servable=obs.active)
+        except DecisionError as exc:
+            return Preview((0,) * len(plan.tiers), obs.n_customers, 0.0, acquisition, budget,
+                           expected, str(exc)), None
+        counts = assignment.counts
+        servable = int(np.count_nonzero(obs.active))
+        problem = budget_problem(public, acquisition, assignment.service_cost)
+        matches = _rule_matches(decision, obs)
+        return Preview(counts, servable - sum(counts), assignment.service_cost, acquisition, budget,
+                       expected, problem, matches, tuple(tier_warnings(plan, counts, matches)),
+                       self._projection(expected, acquisition + assignment.service_cost)), assignment
+
+    def _projection(self, expected: dict[str, float], marketing: float) -> Projection | None:
+        """The lab's estimate of this turn's profit and value bought (None without predictions)."""
+        if self.lab.value is None:
+            return None
+        # Once per turn and fit (the lab's predictions object itself is the key: held, never reused).
+        made_for = getattr(self, "_estimates_for", None)
+        if made_for is None or made_for[0] != self.turn or made_for[1] is not self.lab.value:
+            self._estimates = _channel_estimates(self._observation, self.lab)
+            self._estimates_for = (self.turn, self.lab.value)
+        current, first_turn, per_customer = self._estimates
+        names = self.public.channel_names
+        newcomers = sum(expected[c] * first_turn[c] for c in names if math.isfinite(first_turn[c]))
+        bought = sum(expected[c] * per_customer[c] for c in names if math.isfinite(per_customer[c]))
+        return Projection(current, newcomers, marketing, float(self.public.fixed_cost), bought,
+                          dict(per_customer))
+
+    def estimated_firm_value(self) -> tuple[float, float, float]:
+        """(discounted profit so far, the lab's customer equity, their sum), dollars at turn 1.
+
+        The equity is the sum of the lab's predicted CLV over the customers,
+        discounted from the start of the current turn: an *estimate* from the
+        player's own data (the true value is revealed only in the debrief).
+        NaN equity when the lab has no predictions.
+        """
+        v = 1.0 / (1.0 + self.public.discount_rate)
+        profit = sum(r.books.profit * v ** r.books.turn for r in self.results)
+        if self.lab.value is None:
+            return profit, math.nan, math.nan
+        equity = float(np.sum(self.lab.value.predicted_clv)) * v ** (self.turn - 1)
+        return profit, equity, profit + equity
+
+
+class PlayerSession(PlanningSession):
     """One player's game of one scenario on one seed.
 
     Usage::
@@ -377,82 +481,7 @@ class PlayerSession:
         """The full scenario (latent types included): for the debrief, after the game."""
         return self._scenario
 
-    # ------------------------------------------------------------ the lab
-    def refit(self) -> Lab:
-        """Fit the lab's models afresh to the player's data and predict every customer."""
-        return self._predict(fits=None)
-
-    def refresh(self) -> Lab:
-        """Predict every customer with the models as last fitted (fast: no new fit)."""
-        fits = self.lab.value.fits if self.lab.value is not None else None
-        return self._predict(fits)
-
-    def _predict(self, fits) -> Lab:
-        obs = self._observation
-        try:
-            value = predict_clv(obs, fits=fits)
-        except DataError as exc:
-            self.lab = Lab(None, None, obs.turn, f"Too little history to fit the models yet: {exc}")
-            return self.lab
-        fitted = obs.turn if fits is None else self.lab.fitted_turn
-        self.lab = Lab(value, fitted, obs.turn, "")
-        return self.lab
-
-    # ------------------------------------------------------------ planning
-    def default_plan(self) -> Plan:
-        """Last turn's plan; on turn 1 the previous management's policy."""
-        if self.plans:
-            return self.plans[-1].copy()
-        inherited = self.public.inherited
-        return Plan({c: float(inherited.acquisition.get(c, 0.0)) for c in self.public.channel_names},
-                    [TierPlan("everyone", "all", float(inherited.service))])
-
-    def preview(self, plan: Plan) -> Preview:
-        """Tier sizes, cost and budget left of ``plan`` this turn (nothing is played)."""
-        return self._resolve(plan)[0]
-
-    def _resolve(self, plan: Plan):
-        """The plan's preview and, when its rules are sound, its tier of every customer."""
-        obs = self._observation
-        public = self.public
-        acquisition = float(sum(max(v, 0.0) for v in plan.acquisition.values()))
-        expected = {c.name: float(c.expected_acquisitions(plan.acquisition.get(c.name, 0.0)))
-                    for c in public.channels}
-        budget = marketing_budget(public)
-        try:
-            decision = plan.decision(self.lab.columns())
-            missing = _missing_scores(plan, self.lab)
-            if missing:
-                raise DecisionError(missing)
-            assignment = assign_tiers(decision, dict(obs.columns), obs.categories, math.inf,
-                                      servable=obs.active)
-        except DecisionError as exc:
-            return Preview((0,) * len(plan.tiers), obs.n_customers, 0.0, acquisition, budget,
-                           expected, str(exc)), None
-        counts = assignment.counts
-        servable = int(np.count_nonzero(obs.active))
-        problem = budget_problem(public, acquisition, assignment.service_cost)
-        matches = _rule_matches(decision, obs)
-        return Preview(counts, servable - sum(counts), assignment.service_cost, acquisition, budget,
-                       expected, problem, matches, tuple(tier_warnings(plan, counts, matches)),
-                       self._projection(expected, acquisition + assignment.service_cost)), assignment
-
-    def _projection(self, expected: dict[str, float], marketing: float) -> Projection | None:
-        """The lab's estimate of this turn's profit and value bought (None without predictions)."""
-        if self.lab.value is None:
-            return None
-        # Once per turn and fit (the lab's predictions object itself is the key: held, never reused).
-        made_for = getattr(self, "_estimates_for", None)
-        if made_for is None or made_for[0] != self.turn or made_for[1] is not self.lab.value:
-            self._estimates = _channel_estimates(self._observation, self.lab)
-            self._estimates_for = (self.turn, self.lab.value)
-        current, first_turn, per_customer = self._estimates
-        names = self.public.channel_names
-        newcomers = sum(expected[c] * first_turn[c] for c in names if math.isfinite(first_turn[c]))
-        bought = sum(expected[c] * per_customer[c] for c in names if math.isfinite(per_customer[c]))
-        return Projection(current, newcomers, marketing, float(self.public.fixed_cost), bought,
-                          dict(per_customer))
-
+    # ------------------------------------------------------------ playing
     def end_turn(self, plan: Plan) -> TurnResult:
         """Play ``plan`` as this turn's decision, refresh the lab and autosave.
 
@@ -479,22 +508,6 @@ class PlayerSession:
             self.save(self.autosave_path)
         return result
 
-    def estimated_firm_value(self) -> tuple[float, float, float]:
-        """(discounted profit so far, the lab's customer equity, their sum), dollars at turn 1.
-
-        The equity is the sum of the lab's predicted CLV over the customers,
-        discounted from the start of the current turn: an *estimate* from the
-        player's own data (the true value is revealed only in the debrief).
-        NaN equity when the lab has no predictions.
-        """
-        v = 1.0 / (1.0 + self.public.discount_rate)
-        profit = sum(r.books.profit * v ** r.books.turn for r in self.results)
-        if self.lab.value is None:
-            return profit, math.nan, math.nan
-        equity = float(np.sum(self.lab.value.predicted_clv)) * v ** (self.turn - 1)
-        return profit, equity, profit + equity
-
-    # ------------------------------------------------------------ the end
     def _played(self, name: str = "player"):
         from .runner import PlayedGame
         from .scoring import value_game

@@ -1,0 +1,1 @@
+"""Class play over the network: the class server, its wire format and the remote session."""
