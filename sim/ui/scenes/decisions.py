@@ -488,7 +488,7 @@ class DecisionsScene(GameScene):
 
     def draw_body(self, surface: pygame.Surface) -> None:
         t = self.typo
-        p, pv = self.public, self.preview
+        pv = self.preview
         inner = draw.panel(surface, self.acq_rect, None, t.heading)
         for title in ("Acquisition: dollars per channel this turn", "Acquisition: dollars per channel",
                       "Acquisition"):

@@ -156,7 +156,7 @@ class LabScene(GameScene):
 
     def draw_body(self, surface: pygame.Surface) -> None:
         t = self.typo
-        lab, obs = self.session.lab, self.session.observation
+        lab = self.session.lab
         if self._surface is not None:
             surface.blit(self._surface, self.left.topleft)
         for label, rect in self.labels:
