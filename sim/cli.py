@@ -1,6 +1,7 @@
 """The ``ccsim`` command line (also ``python -m sim``).
 
-Commands: ``scenarios``, ``validate FILE...``, ``run SCENARIO``, ``replay RECORD``, ``play``,
+Commands: ``scenarios``, ``validate FILE...``, ``run SCENARIO``, ``replay RECORD``, ``play``
+(``--join URL`` on a class server), ``serve TOURNAMENT`` (the class server),
 ``demo --screenshots DIR``, ``report RECORD --out DIR``,
 ``fit CSV --model NAME`` (the analytics lab's models, see
 :mod:`sim.analytics.fit_command`).
@@ -204,6 +205,8 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 # --- the game window, its scripted demo and the debrief report (issue 12) -------------
 
 def _cmd_play(args: argparse.Namespace) -> int:
+    if args.join:
+        return _play_remote(args)
     if args.tournament:
         from .tournament import cli as tournament_cli
 
@@ -213,6 +216,60 @@ def _cmd_play(args: argparse.Namespace) -> int:
     from .ui.app import run_game
 
     return run_game(args.scenario, args.seed, large_text=args.large_text)
+
+
+def _play_remote(args: argparse.Namespace) -> int:
+    """``ccsim play --join URL --team T --code C``: the game window on a class server's game."""
+    from .classnet.remote import RemoteSession
+
+    if not args.team or not args.code:
+        raise SimError("--join: give your team and its code too: --team NAME --code CODE "
+                       "(the instructor hands out the codes)")
+    if args.tournament or args.hot_seat:
+        raise SimError("--join plays on a class server: leave out --tournament and --hot-seat")
+    session = RemoteSession.join(args.join, args.team, args.code)
+    try:
+        from .ui.app import run_game
+
+        return run_game(large_text=args.large_text, session=session)
+    finally:
+        session.close()
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    """``ccsim serve TOURNAMENT --secret SECRET``: the class server, until Ctrl-C."""
+    from pathlib import Path
+
+    from .classnet.classroom import Classroom
+    from .classnet.server import serve
+    from .tournament.classplay import read_key, read_tournament
+
+    tournament = read_tournament(args.tournament)
+    key = read_key(args.secret)
+    state = args.state or str(Path(args.tournament).with_suffix("")) + ".server"
+    check_output_folder(state, "--state")
+    classroom = Classroom(tournament, key, state)
+    serve(classroom, args.host, args.port)
+    return 0
+
+
+def _port(text: str) -> int:
+    return _whole(text, 1, 65535, "--port")
+
+
+def _add_serve_parser(sub) -> None:
+    p = sub.add_parser("serve", help="serve a class tournament on this machine: teams join from "
+                                     "their game window, the instructor follows in a browser")
+    p.add_argument("tournament", metavar="TOURNAMENT.json", help="the class tournament file "
+                   "(`ccsim tournament new`)")
+    p.add_argument("--secret", required=True, metavar="SECRET",
+                   help="the tournament's secret file (or its key): the market stays in the server")
+    p.add_argument("--host", default="0.0.0.0",
+                   help="address to listen on (default 0.0.0.0: every network of this machine)")
+    p.add_argument("--port", type=_port, default=8765, help="port (default 8765)")
+    p.add_argument("--state", metavar="DIR", help="where the games are kept after every turn "
+                   "(default: beside the tournament file, NAME.server); the same folder resumes them")
+    p.set_defaults(func=_cmd_serve)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -250,6 +307,9 @@ def _add_game_parsers(sub) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_seed, default=None, help="preselect the seed")
     p.add_argument("--large-text", action="store_true",
                    help="large text for a projector (this run; the settings screen saves it)")
+    p.add_argument("--join", metavar="URL", help="play your team's game on a class server "
+                   "(http://HOST:PORT, with --team and --code)")
+    p.add_argument("--code", help="your team's join code (with --join)")
     p.set_defaults(func=_cmd_play)
 
     p = sub.add_parser("demo", help="play a scripted game headless and save a screenshot of every scene")
@@ -322,6 +382,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     play = _add_game_parsers(sub)
     _add_tournament_commands(sub, play)
+    _add_serve_parser(sub)
 
     fit_command.add_parser(sub, _cmd_fit)
     return parser

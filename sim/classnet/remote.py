@@ -118,6 +118,11 @@ class Channel:
             raise ConnectionLost(f"{self.url}: the connection to the class server is lost ({exc}); "
                                  "join again with your code") from None
 
+    def send_raw(self, data: str | bytes) -> None:
+        """Send a frame as it is (text or binary): for tests of what the server refuses."""
+        send = self._ws.send_str if isinstance(data, str) else self._ws.send_bytes
+        self._call(send(data))
+
     def receive(self, timeout: float | None = None) -> dict | None:
         """The next message, waiting up to ``timeout`` (None: the channel's); None if none came.
 
@@ -372,9 +377,9 @@ class RemoteSession(PlanningSession):
         """The debrief, once the instructor releases it (waits until then; call off the UI thread)."""
         from ..debrief import debrief_of
 
+        released = self._wait_for_release(progress)     # turns the instructor closed arrive first
         if not self.done:
             raise GameStateError("the game is not over")
-        released = self._wait_for_release(progress)
         return debrief_of(self._scenario(released), int(released["seed"]), list(self.decisions),
                           progress=progress, played_by=self.team)
 

@@ -334,6 +334,41 @@ def serve(classroom: Classroom, host: str, port: int, out=sys.stdout) -> None:
     web.run_app(make_app(classroom), host=host, port=port, print=None, handle_signals=True)
 
 
+class ServerThread:
+    """A class server on a thread of this process (tests, benchmarks, embedding).
+
+    Args:
+        classroom: the class's games.
+        host: address to listen on.
+        port: port (0: a free one, see ``url``).
+        rate, burst: the per-connection message rate limit.
+    """
+
+    def __init__(self, classroom: Classroom, host: str = "127.0.0.1", port: int = 0,
+                 rate: float = RATE_PER_SECOND, burst: int = RATE_BURST):
+        import threading
+
+        self.classroom = classroom
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="ccsim-server", daemon=True)
+        self._thread.start()
+        self._runner = web.AppRunner(make_app(classroom, rate, burst))
+        self.port = asyncio.run_coroutine_threadsafe(self._start(host, port), self.loop).result(30)
+        self.url = f"http://{host}:{self.port}"
+
+    async def _start(self, host: str, port: int) -> int:
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        return site._server.sockets[0].getsockname()[1]
+
+    def stop(self) -> None:
+        """Close every connection and stop serving."""
+        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self.loop).result(30)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(10)
+
+
 def _local_address() -> str:
     """This machine's address on the classroom network (the teams' way in), or localhost."""
     import socket

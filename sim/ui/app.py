@@ -327,6 +327,11 @@ class App:
         self.last_result = None
         self.charts.clear()
 
+    def open_session(self, session: GameSession) -> None:
+        """Play a game started elsewhere (a class server's): its dashboard, or its debrief if over."""
+        self.start_session(session)
+        self.scenes.reset("debrief" if session.done else "dashboard")
+
     def new_turn(self) -> None:
         """A turn was played: the next turn's plan starts from the one just played."""
         if self.session is not None and not self.session.done:
@@ -360,8 +365,16 @@ class App:
         self.running = False
 
 
-def run_game(scenario: str | None = None, seed: int | None = None, large_text: bool | None = None) -> int:
-    """Open the game window (``ccsim play``); returns the exit status."""
+def run_game(scenario: str | None = None, seed: int | None = None, large_text: bool | None = None,
+             session: GameSession | None = None) -> int:
+    """Open the game window (``ccsim play``); returns the exit status.
+
+    Args:
+        session: a game already under way (a class server's, ``ccsim play --join``):
+            the window opens on its dashboard (its debrief once the game is over).
+    """
     app = App(scenario=scenario, seed=seed, large_text=large_text or None)
+    if session is not None:
+        app.open_session(session)
     app.run()
     return 0
