@@ -249,8 +249,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     state = args.state or str(Path(args.tournament).with_suffix("")) + ".server"
     check_output_folder(state, "--state")
     classroom = Classroom(tournament, key, state)
-    serve(classroom, args.host, args.port)
+    serve(classroom, args.host, args.port, rate=args.max_rate)
     return 0
+
+
+def _rate(text: str) -> int:
+    return _whole(text, 1, 100_000, "--max-rate")
 
 
 def _port(text: str) -> int:
@@ -269,6 +273,9 @@ def _add_serve_parser(sub) -> None:
     p.add_argument("--port", type=_port, default=8765, help="port (default 8765)")
     p.add_argument("--state", metavar="DIR", help="where the games are kept after every turn "
                    "(default: beside the tournament file, NAME.server); the same folder resumes them")
+    p.add_argument("--max-rate", type=_rate, default=4, metavar="N",
+                   help="messages a window may send per second (default 4: more than a person "
+                        "clicks; scripted clients need more)")
     p.set_defaults(func=_cmd_serve)
 
 

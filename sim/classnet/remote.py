@@ -343,6 +343,9 @@ class RemoteSession(PlanningSession):
                 return self._results[turn - 1]
 
     def _closed_message(self, turn: int) -> str:
+        if self.done:
+            return (f"The instructor closed {self.public.turn_length} {turn}: your last plan was played "
+                    "for it, and the game is over.")
         return (f"The instructor closed {self.public.turn_length} {turn}: your last plan was played for it. "
                 f"This is {self.public.turn_length} {self.turn}; end it to play this plan.")
 

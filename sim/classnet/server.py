@@ -327,11 +327,16 @@ def announce(classroom: Classroom, url: str, out=sys.stdout) -> None:
     print(f"instructor's page: {url}/instructor?token={classroom.instructor_token}", file=out, flush=True)
 
 
-def serve(classroom: Classroom, host: str, port: int, out=sys.stdout) -> None:
-    """Serve ``classroom`` until interrupted (Ctrl-C); the state is on disk after every turn."""
+def serve(classroom: Classroom, host: str, port: int, out=sys.stdout, rate: float = RATE_PER_SECOND) -> None:
+    """Serve ``classroom`` until interrupted (Ctrl-C); the state is on disk after every turn.
+
+    Args:
+        rate: messages a window may send per second (bursts of twice that).
+    """
     shown = host if host not in ("0.0.0.0", "::", "") else _local_address()
     announce(classroom, f"http://{shown}:{port}", out)
-    web.run_app(make_app(classroom), host=host, port=port, print=None, handle_signals=True)
+    web.run_app(make_app(classroom, rate, max(RATE_BURST, int(2 * rate))), host=host, port=port,
+                print=None, handle_signals=True)
 
 
 class ServerThread:
