@@ -422,3 +422,37 @@ def test_the_debrief_waits_for_the_instructor(server):
     ch.send({"op": "reveal"})
     assert ch.receive() == {"op": "waiting"}
     ch.close()
+
+
+# ---------------------------------------------------------------- the command line
+def test_serve_and_join_refuse_bad_input_in_one_line(tmp_path, capsys):
+    from conftest import run_cli
+
+    new_tournament(small("coffee", PROSPECTS), ["Red"], tmp_path / "c.json")
+    code, _out, err = run_cli(capsys, "serve", tmp_path / "c.json", "--secret", "AAAAA-BBBBB-CCCCC-DDDDD-EEEEE-F")
+    assert code == 2 and "the key does not open tournament 'c'" in err
+    code, _out, err = run_cli(capsys, "serve", tmp_path / "missing.json", "--secret", "x")
+    assert code == 2 and "cannot read the tournament file" in err
+    code, _out, err = run_cli(capsys, "serve", tmp_path / "c.json", "--secret", tmp_path / "c.secret.json",
+                              "--port", "70000")
+    assert code == 2 and "--port must be at most 65,535" in err
+    code, _out, err = run_cli(capsys, "play", "--join", "http://127.0.0.1:9", "--team", "Red")
+    assert code == 2 and "--join: give your team and its code too" in err
+    port = _closed_port()
+    code, _out, err = run_cli(capsys, "play", "--join", f"http://127.0.0.1:{port}", "--team", "Red", "--code", "x")
+    assert code == 2 and f"http://127.0.0.1:{port}: cannot reach the class server" in err
+
+
+def test_join_refusals_exit_2_with_the_servers_message(server, capsys):
+    from conftest import run_cli
+
+    code, _out, err = run_cli(capsys, "play", "--join", server.url, "--team", "Red", "--code", "nope")
+    assert code == 2 and err.strip() == "error: code: the join code for team Red is wrong (ask the instructor)"
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

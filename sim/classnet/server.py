@@ -112,8 +112,13 @@ async def _run(app: web.Application, fn, *args):
 
 # ---------------------------------------------------------------- the game channel
 async def _send(ws: web.WebSocketResponse, message: dict) -> None:
-    if not ws.closed:
+    """Send ``message``; a socket that went away meanwhile is that team's loss alone (it rejoins)."""
+    if ws.closed:
+        return
+    try:
         await ws.send_str(wire.dumps(message))
+    except (ConnectionError, RuntimeError):
+        pass
 
 
 def _refused(message: str, reason: str) -> dict:
