@@ -417,6 +417,38 @@ def test_instructor_page_closing_turns_release_class_debrief_csv_and_reports(ser
     blue.close()
 
 
+def test_closing_a_turn_plays_the_last_plan_with_the_lab_scores_fitted_on_the_server(server):
+    from sim.session import TierPlan
+
+    room = server.classroom
+    red = join(server, "Red")
+    plan = red.default_plan()
+    plan.tiers.insert(0, TierPlan("best", {"top": 0.2, "by": "predicted_clv"}, 3.0))
+    red.end_turn(plan)
+    assert "predicted_clv" in room.teams["Red"].decisions[0].scores
+    turn, moved = room.close_turn()
+    assert turn == 1 and [t.team for t in moved] == ["Blue", "Green"]
+    # Turn 1's "last plan" is the previous management's policy.
+    inherited = room.scenario.inherited
+    blue = room.teams["Blue"].decisions[0]
+    assert blue.acquisition == dict(inherited.acquisition)
+    assert [(t.name, t.rule, t.spend_per_customer) for t in blue.tiers] == [("everyone", "all", inherited.service)]
+    turn, moved = room.close_turn()
+    assert turn == 2 and [t.team for t in moved] == TEAMS
+    again = room.teams["Red"].decisions[1]
+    assert [(t.name, t.rule) for t in again.tiers] == [(t.name, t.rule) for t in plan.tiers]
+    assert again.acquisition == {c: v for c, v in plan.acquisition.items() if v > 0}
+    assert "predicted_clv" in again.scores       # fitted on the server to the team's data now
+    assert room.teams["Red"].history[1]["closed"] and not room.teams["Red"].history[0]["closed"]
+    # The window had no push (closed directly): it catches up when it next ends a turn.
+    with pytest.raises(DecisionError, match="The instructor closed quarter 2"):
+        red.end_turn(red.default_plan())
+    assert red.turn == 3 and red.closed_turns == [2] and len(red.results) == 2
+    red.end_turn(red.default_plan())
+    assert room.teams["Red"].turn == 4
+    red.close()
+
+
 def test_the_debrief_waits_for_the_instructor(server):
     ch = joined_raw(server, "Red")
     ch.send({"op": "reveal"})

@@ -40,7 +40,15 @@ def test_the_window_plays_a_whole_game_on_the_server_and_shows_the_released_debr
         assert app.scenes.top.name == "decisions" and app.scenes.top.message.startswith("Over budget")
         assert room.teams["Red"].turn == 1
         app.editor.reset(session.default_plan())
-        for turn in range(1, room.scenario.turns + 1):
+        # The instructor closes turn 1 while the team is deciding: the window says so, stays on
+        # the decisions for turn 2 with the plan still there, and nothing of it was played.
+        room.close_turn()
+        press(app, pygame.K_RETURN, frames=3)
+        assert app.scenes.top.name == "decisions"
+        assert app.scenes.top.message.startswith("The instructor closed quarter 1: your last plan was played")
+        assert session.turn == 2 and session.closed_turns == [1] and room.teams["Red"].closed == [1]
+        assert session.decisions[0] == room.teams["Red"].decisions[0]
+        for turn in range(2, room.scenario.turns + 1):
             if app.scenes.top.name != "decisions":
                 press(app, pygame.K_e)
             press(app, pygame.K_RETURN, frames=3)

@@ -334,6 +334,8 @@ class RemoteSession(PlanningSession):
                 raise ConnectionLost(f"{self.channel.url}: no answer from the class server in "
                                      f"{self.channel.timeout:.0f} s; join again with your code")
             if message.get("op") == "refused":
+                if message.get("reason") == "turn" and self.turn == turn:
+                    self._sync()      # the server is past this turn: catch up before saying so
                 if self.turn != turn:
                     raise DecisionError(self._closed_message(turn))
                 raise DecisionError(str(message.get("message")))
@@ -341,6 +343,18 @@ class RemoteSession(PlanningSession):
             if any(e.get("turn") == turn and not e.get("closed") for e in played):
                 self.plans[-1] = plan.copy()
                 return self._results[turn - 1]
+
+    def _sync(self) -> None:
+        """Ask the server for the turns this window lacks and take them in."""
+        self.channel.send({"op": "sync", "have": len(self._results)})
+        while True:
+            message = self.channel.receive()
+            if message is None:
+                raise ConnectionLost(f"{self.channel.url}: no answer from the class server in "
+                                     f"{self.channel.timeout:.0f} s; join again with your code")
+            self._apply(message)
+            if message.get("op") in ("turn", "refused"):
+                return
 
     def _closed_message(self, turn: int) -> str:
         if self.done:

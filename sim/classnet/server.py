@@ -212,12 +212,21 @@ async def _handle(app: web.Application, conn: Connection, data: dict) -> None:
                 await _send(ws, _refused(str(exc), "decision"))
                 return
             await _send(ws, await _run(app, _turn_message, conn, [entry]))
+    elif op == "sync":
+        # A window that missed a push (the instructor closed a turn while its message was on
+        # the way) asks for what it lacks: the turns after its ``have`` and the observation now.
+        async with state["locks"][team.team]:
+            have = data.get("have")
+            if not isinstance(have, int) or isinstance(have, bool) or not 0 <= have <= len(team.history):
+                await _send(ws, _refused(f"have: a number of turns 0 .. {len(team.history)}", "malformed"))
+                return
+            await _send(ws, await _run(app, _turn_message, conn, team.history[have:]))
     elif op == "reveal":
         await _send(ws, classroom.released_message() if classroom.released else {"op": "waiting"})
     elif op == "join":
         await _send(ws, _refused(f"already joined as team {team.team}", "joined"))
     else:
-        await _send(ws, _refused(f"unknown op {str(op)[:40]!r} (join, end_turn, reveal)", "malformed"))
+        await _send(ws, _refused(f"unknown op {str(op)[:40]!r} (join, end_turn, sync, reveal)", "malformed"))
 
 
 # ---------------------------------------------------------------- the instructor

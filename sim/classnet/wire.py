@@ -11,6 +11,7 @@ Client to server::
 
     {"op": "join", "team": T, "code": C}                   first message
     {"op": "end_turn", "turn": n, "decision": {...}}       sim.records.encode_decision
+    {"op": "sync", "have": n}                              the turns after n, and the observation
     {"op": "reveal"}                                       is the debrief released?
 
 Server to client::

@@ -450,8 +450,12 @@ class DecisionsScene(GameScene):
         try:
             result = self.session.end_turn(self.plan)
         except DecisionError as exc:
-            # Refused: the game is unchanged; say why and let the player fix the plan.
+            # Refused: the plan was not played; say why and let the player fix the plan.
             self.message = str(exc)
+            if self.session.turn != turn:
+                # A class server's instructor closed the turn meanwhile (the team's last plan was
+                # played): the screen shows the new turn's customers, with this plan still editable.
+                self._changed()
             return
         except OSError as exc:
             if self.session.turn == turn:
