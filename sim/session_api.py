@@ -2,9 +2,10 @@
 
 Every scene of ``sim.ui`` talks to the game only through these members, so
 a game played on this machine (``sim.session.PlayerSession``) and a game
-played on a class server (a later remote session: observations arriving
-as deltas, decisions sent as JSON, the debrief released by the instructor)
-are the same to the screens.  Nothing here exposes the engine, the latent
+played on a class server (``sim.classnet.remote.RemoteSession``, behind
+``ccsim play --join``: observations arriving as deltas, decisions sent as
+JSON, the debrief released by the instructor) are the same to the
+screens.  Nothing here exposes the engine, the latent
 scenario or the truth: a scene gets the public scenario, observations,
 books, the lab's predictions from the player's own data, plan previews,
 and — once the game is over — the debrief.

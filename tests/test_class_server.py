@@ -449,6 +449,26 @@ def test_closing_a_turn_plays_the_last_plan_with_the_lab_scores_fitted_on_the_se
     red.close()
 
 
+def test_team_names_are_text_on_the_page_and_in_the_csv(tmp_path):
+    names = ['<script>alert(1)</script>', '=HYPERLINK("http://x")', 'Ünïcode & "quotes"']
+    tournament, key, _ = new_tournament(small("coffee", 1500), names, tmp_path / "c.json")
+    room = Classroom(tournament, key, tmp_path / "state")
+    server = ServerThread(room)
+    try:
+        page = instructor(server)
+        assert sorted(r[1] for r in page.tables["teams"][1:]) == sorted(names)
+        while not room.all_done:
+            room.close_turn()
+        assert sorted(p.name for p in (tmp_path / "state" / "teams").iterdir()) == \
+            ["01-_script_alert_1___script_.json", "02-_HYPERLINK__http___x__.json", "03-_n_code____quotes_.json"]
+        rows, _refs = room.results()
+        table = list(csv.reader(io.StringIO(room.leaderboard_csv(rows))))
+        assert sorted(r[1] for r in table[1:]) == sorted(["<script>alert(1)</script>", "'=HYPERLINK(\"http://x\")",
+                                                        'Ünïcode & "quotes"'])
+    finally:
+        server.stop()
+
+
 def test_the_debrief_waits_for_the_instructor(server):
     ch = joined_raw(server, "Red")
     ch.send({"op": "reveal"})
