@@ -321,8 +321,8 @@ def test_a_client_sending_faster_than_a_person_is_rate_limited_alone(classroom):
             flood.send({"op": "reveal"})
         replies = [flood.receive() for _ in range(40)]
         limited = [r for r in replies if r.get("reason") == "rate"]
-        # A burst of 8 passes, then 4 a second: most of a flood sent in well under a second is refused.
-        assert 10 <= len(limited) <= 40 - 8
+        # A burst of 8 (the join took one), then 4 a second: most of a quick flood is refused.
+        assert 10 <= len(limited) <= 40 - 7
         assert limited[0]["message"] == "too many messages: a window sends at most 4 a second; this one was ignored"
         assert {r["op"] for r in replies} == {"waiting", "refused"}
         calm.end_turn(calm.default_plan())         # another team is not slowed
