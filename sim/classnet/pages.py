@@ -93,13 +93,14 @@ def instructor_page(classroom, token: str, message: str = "", results=None) -> s
 def _debrief(classroom, token: str, rows: list[dict], references: dict[str, float]) -> list[str]:
     t = _e(token)
     channels = classroom.scenario.channel_names
+    labels = {c.name: c.label for c in classroom.scenario.channels}
     out = ["<h2>Class debrief: every team on the same market</h2>",
            f"<p><a href=\"/instructor/leaderboard.csv?token={t}\" download>Leaderboard (CSV)</a></p>",
            "<table id=\"results\"><tr><th>rank</th><th>team</th><th class=\"num\">firm value</th>"
            "<th class=\"num\">centricity score</th><th class=\"num\">discounted profit</th>"
            "<th class=\"num\">customer equity</th><th class=\"num\">service to the most valuable tenth</th>"
            "<th class=\"num\">service to the most valuable half</th>"
-           + "".join(f"<th class=\"num\">acquired: {_e(c)}</th>" for c in channels)
+           + "".join(f"<th class=\"num\">acquired: {_e(labels[c])}</th>" for c in channels)
            + "<th>report</th></tr>"]
     for rank, r in enumerate(rows, 1):
         c = r["centricity_score"]
