@@ -354,12 +354,41 @@ class PlayerSession:
 
     # ------------------------------------------------------------ planning
     def default_plan(self) -> Plan:
-        """Last turn's plan; on turn 1 the previous management's policy."""
+        """Last turn's plan; on turn 1 mass-marketing's, the score's zero.
+
+        Mass-marketing (``sim.strategies.reference.MassMarketing``) spreads the
+        previous management's acquisition money evenly over the channels and
+        gives every customer its small perk, so a player who keeps every
+        pre-filled value for the whole game plays mass-marketing's game and
+        scores 0.
+        """
         if self.plans:
             return self.plans[-1].copy()
-        inherited = self.public.inherited
-        return Plan({c: float(inherited.acquisition.get(c, 0.0)) for c in self.public.channel_names},
-                    [TierPlan("everyone", "all", float(inherited.service))])
+        return self._mass_marketing_plan()
+
+    def _mass_marketing_plan(self) -> Plan:
+        from .strategies.reference import MassMarketing
+
+        decision = MassMarketing().decide(self._observation)
+        return Plan.from_decision(decision, self.public.channel_names)
+
+    def default_plan_note(self) -> str:
+        """What the pre-filled values on the Decisions screen are, in a sentence or two."""
+        from .strategies.base import acquisition_money
+
+        public = self.public
+        money = acquisition_money(public)
+        mass = (f"the previous management's ${money:,.0f} of acquisition split evenly over the "
+                f"{len(public.channels)} channels (${money / len(public.channels):,.0f} each) and "
+                f"its ${public.inherited.service:,.2f} perk for every customer")
+        if not self.plans:
+            return (f"The starting values are mass-marketing, the score's zero: {mass}. Keep "
+                    "them all game and you score 0; beat it by changing them.")
+        if _same_plan(self.plans[-1], self._mass_marketing_plan()):
+            return ("The starting values are last turn's, still mass-marketing's plan (the "
+                    "score's zero): keep them all game and you score 0.")
+        return (f"The starting values are your plan of turn {len(self.plans)}. Mass-marketing, "
+                f"the score's zero, would play {mass}.")
 
     def preview(self, plan: Plan) -> Preview:
         """Tier sizes, cost and budget left of ``plan`` this turn (nothing is played)."""
@@ -440,6 +469,14 @@ class PlayerSession:
         save = _Autosave(self._scenario, self.seed, "player", list(self.decisions), books)
         save.lab_fitted_turn = self.lab.fitted_turn
         return write_record(save, path)
+
+
+def _same_plan(a: Plan, b: Plan) -> bool:
+    """True if two plans make the same decision (a dollar fraction apart at most)."""
+    channels = set(a.acquisition) | set(b.acquisition)
+    return (all(abs(a.acquisition.get(c, 0.0) - b.acquisition.get(c, 0.0)) < 0.01 for c in channels)
+            and [(t.rule, t.disengaged, round(t.service, 2)) for t in a.tiers]
+            == [(t.rule, t.disengaged, round(t.service, 2)) for t in b.tiers])
 
 
 def tier_outcomes(decision: Decision, tier: np.ndarray, after: Observation) -> list[TierOutcome]:
