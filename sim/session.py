@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from .analytics.clv import CustomerValue, predict_clv
+from .analytics.equity import LEVEL, EquityEstimate, estimate_equity
 from .analytics.fitting import DataError
 from .decisions import DISENGAGE, Decision, DecisionError, Tier, assign_tiers
 from .engine import Game, TurnResult
@@ -35,6 +37,7 @@ from .records import (MAX_RECORD_BYTES, GameRecord, RecordError, decode_decision
                       write_record)
 from .scenario import Scenario, ScenarioError, parse_scenario
 from .score_columns import essential_scores
+from .treatment import TreatmentLog
 
 AUTOSAVE_FORMAT = "ccsim-autosave"
 AUTOSAVE_SCHEMA = 1
@@ -257,6 +260,9 @@ class PlayerSession:
         self.tier_outcomes: list[list[TierOutcome]] = []
         self.lab = Lab()
         self._observation: Observation | None = None
+        #: What the player did to each customer each turn (for the equity estimate).
+        self.treatment = TreatmentLog()
+        self._estimate: _Estimate | None = None
 
     # ------------------------------------------------------------ lifecycle
     @classmethod
@@ -265,6 +271,7 @@ class PlayerSession:
         session = cls(scenario, seed, autosave)
         session._observation = session.game.reset(seed)
         session.refit()
+        session._start_estimate()
         return session
 
     @classmethod
@@ -295,10 +302,12 @@ class PlayerSession:
             session.decisions.append(decision)
             session.plans.append(Plan.from_decision(decision, scenario.channel_names))
             session.tier_outcomes.append(tier_outcomes(decision, assignment.tier, session._observation))
+            session.treatment.record_assignment(i + 1, assignment, decision)
         if session.lab.value is not None and lab_turn is not None and lab_turn < session.turn:
             session.refresh()
         else:
             session.refit()
+        session._start_estimate()
         return session
 
     @property
@@ -438,26 +447,69 @@ class PlayerSession:
         self.decisions.append(decision)
         self.plans.append(plan.copy())
         self.tier_outcomes.append(tier_outcomes(decision, assignment.tier, self._observation))
+        self.treatment.record_assignment(obs.turn, assignment, decision)
         if not self.done:
             self.refresh()
+        self._start_estimate()
         if self.autosave_path is not None:
             self.save(self.autosave_path)
         return result
 
-    def estimated_firm_value(self) -> tuple[float, float, float]:
-        """(discounted profit so far, the lab's customer equity, their sum), dollars at turn 1.
+    def _start_estimate(self) -> None:
+        """Start estimating customer equity for this turn in the background (it takes a second)."""
+        previous = self._estimate
+        warm = None
+        if previous is not None:
+            done = previous.result(wait=False)
+            warm = done.fit if isinstance(done, EquityEstimate) else None
+        self._estimate = _Estimate(self._observation, self.treatment, warm)
 
-        The equity is the sum of the lab's predicted CLV over the customers,
-        discounted from the start of the current turn: an *estimate* from the
-        player's own data (the true value is revealed only in the debrief).
-        NaN equity when the lab has no predictions.
+    def equity_estimate(self) -> EquityEstimate | None:
+        """The lab's estimate of the customer equity the score would count now (waits for it).
+
+        The models are fitted with the player's own service and turning away
+        as covariates and every customer is valued as the scorer values the
+        customers left at the end: no service, not turned away
+        (``sim.analytics.equity``).  None when there is too little history
+        to fit.
+        """
+        if self._estimate is None:
+            self._start_estimate()
+        result = self._estimate.result()
+        return result if isinstance(result, EquityEstimate) else None
+
+    def estimated_firm_value(self) -> tuple[float, float, float]:
+        """(discounted profit so far, estimated customer equity, their sum), dollars at turn 1.
+
+        The equity is ``equity_estimate()``'s, discounted from the start of
+        the current turn: an *estimate* from the player's own data, valued
+        the way the score values the customers left at the end (the true
+        value is revealed only in the debrief).  NaN equity when there is
+        too little history to fit.
         """
         v = 1.0 / (1.0 + self.public.discount_rate)
         profit = sum(r.books.profit * v ** r.books.turn for r in self.results)
-        if self.lab.value is None:
+        estimate = self.equity_estimate()
+        if estimate is None:
             return profit, math.nan, math.nan
-        equity = float(np.sum(self.lab.value.predicted_clv)) * v ** (self.turn - 1)
+        equity = estimate.total * v ** (self.turn - 1)
         return profit, equity, profit + equity
+
+    def estimate_note(self) -> str:
+        """The estimated firm value in words, with its interval and what it counts."""
+        profit, equity, total = self.estimated_firm_value()
+        estimate = self.equity_estimate()
+        if estimate is None:
+            return ("Estimated firm value: not yet (too little history to fit the models); "
+                    f"discounted profit so far {_dollars(profit)}.")
+        scale = equity / estimate.total if estimate.total else 0.0
+        low, high = profit + estimate.low * scale, profit + estimate.high * scale
+        return (f"Estimated firm value {_dollars(total)} ({LEVEL:.0%} interval {_dollars(low)} to "
+                f"{_dollars(high)}): discounted profit so far {_dollars(profit)} plus the customer "
+                f"equity your data point to, {_dollars(equity)}, valued as the score values the "
+                "customers left at the end: without service and without turning anyone away "
+                "(keeping service up costs money). The interval covers the models' statistical "
+                "uncertainty, not their assumptions.")
 
     # ------------------------------------------------------------ saving
     def save(self, path: str | Path) -> Path:
@@ -469,6 +521,32 @@ class PlayerSession:
         save = _Autosave(self._scenario, self.seed, "player", list(self.decisions), books)
         save.lab_fitted_turn = self.lab.fitted_turn
         return write_record(save, path)
+
+
+class _Estimate:
+    """An equity estimate computed on a worker thread (numpy releases the interpreter while it works)."""
+
+    def __init__(self, observation: Observation, treatment: TreatmentLog, warm_start):
+        self._result: EquityEstimate | DataError | None = None
+        effect, away = treatment.effect(observation)
+        self._thread = threading.Thread(target=self._run, args=(observation, effect, away, warm_start),
+                                        daemon=True)
+        self._thread.start()
+
+    def _run(self, observation, effect, away, warm_start) -> None:
+        try:
+            self._result = estimate_equity(observation, effect, away, warm_start=warm_start)
+        except DataError as exc:
+            self._result = exc
+
+    def result(self, wait: bool = True):
+        if wait:
+            self._thread.join()
+        return self._result
+
+
+def _dollars(x: float) -> str:
+    return f"-${-x:,.0f}" if x < 0 else f"${x:,.0f}"
 
 
 def _same_plan(a: Plan, b: Plan) -> bool:

@@ -148,10 +148,33 @@ def test_a_save_whose_books_differ_is_refused(session, tmp_path):
         PlayerSession.resume(path)
 
 
-def test_estimated_firm_value_adds_discounted_profit_and_lab_equity(session):
+def test_estimated_firm_value_adds_discounted_profit_and_the_equity_estimate(session):
     session.end_turn(session.default_plan())
     profit, equity, total = session.estimated_firm_value()
     v = 1 / (1 + session.public.discount_rate)
+    estimate = session.equity_estimate()
     assert profit == pytest.approx(session.results[0].books.profit * v)
-    assert equity == pytest.approx(session.lab.value.predicted_clv.sum() * v)
+    assert equity == pytest.approx(estimate.total * v)
     assert total == pytest.approx(profit + equity)
+    assert estimate.low < estimate.total < estimate.high
+    note = session.estimate_note()
+    assert f"${total:,.0f}" in note and "interval" in note and "without service" in note
+
+
+def test_the_treatment_is_recorded_turn_by_turn_and_on_resume(session, tmp_path):
+    plan = session.default_plan()
+    plan.tiers = [TierPlan("losers", {"field": "profit", "op": "<", "value": 0.0}, 0.0, True),
+                  TierPlan("best", {"top": 0.1, "by": "profit"}, 12.0)]
+    session.end_turn(plan)
+    service, away = session.treatment.matrices(session.observation)
+    column = list(session.observation.turn_columns).index(1)
+    counts = session.results[0].tier_counts
+    assert int(away[:, column].sum()) == counts[0]
+    assert int((service[:, column] == 12.0).sum()) == counts[1]
+    # Warm-up turns: the inherited perk for everyone the firm had at the turn's start
+    # (nobody yet in the first warm-up turn).
+    assert service[:, 0].max() == 0.0
+    warm = session.observation.acquisition_turn < session.observation.turn_columns[1]
+    assert set(service[warm, 1]) == {session.public.inherited.service}
+    resumed = PlayerSession.resume(tmp_path / "autosave.json")
+    np.testing.assert_array_equal(resumed.treatment.matrices(resumed.observation)[0], service)
