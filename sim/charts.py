@@ -375,7 +375,7 @@ def lever_chart(partners: Sequence[str], acquisition: Sequence[float],
         acquisition: firm value of (your acquisition + partner's service) - partner's, dollars.
         service: firm value of (partner's acquisition + your service) - partner's (None: not measurable).
     """
-    fig, (ax,) = _figure(size_px, style, left_em=9.5)
+    fig, (ax,) = _figure(size_px, style, left_em=11.5)
     y = np.arange(len(partners))[::-1]
     height = 0.38
     for offset, values, colour, label in ((height / 2, acquisition, style.palette[1], "your acquisition"),
@@ -409,7 +409,7 @@ def channel_chart(labels: Sequence[str], spent: Sequence[float], value: Sequence
     for xi, (s, v) in enumerate(zip(spent, value)):
         if s > 0:
             ax.text(xi, max(s, v, 0) + 0.03 * top, f"${v / s:,.2f} per $1", ha="center", va="bottom",
-                    color=style.foreground, fontsize=style.points * 0.8)
+                    color=style.foreground, fontsize=style.points * 0.8, parse_math=False)
     ax.set_xticks(x, labels)
     ax.axhline(0, color=style.foreground, lw=1)
     ax.yaxis.set_major_formatter(_DOLLARS)

@@ -501,6 +501,11 @@ def acquisition_sentence(d: Debrief) -> str:
     judged = [c for c in used if c.acquired >= 20 and c.spent >= 0.05 * total] or [top]
     best = max(judged, key=lambda c: c.value_per_dollar)
     worst = min(judged, key=lambda c: c.value_per_dollar)
+    if len(used) > 1 and max(c.spent for c in used) <= 1.2 * min(c.spent for c in used):
+        return (f"You split your acquisition about evenly over {len(used)} channels, but a dollar "
+                f"bought {_per_dollar(best.value_per_dollar)} of true customer value in {best.label} "
+                f"and {_per_dollar(worst.value_per_dollar)} in {worst.label}: move money from "
+                f"{worst.label} to {best.label}.")
     if len(judged) == 1:
         verdict = ("more than they cost" if best.value_per_dollar >= 1 else "less than they cost")
         return (f"You put {share:.0%} of your acquisition ({_money(top.spent)}) into {top.label}, "

@@ -39,6 +39,10 @@ from .scenario import Scenario, ScenarioError, parse_scenario
 from .score_columns import essential_scores
 from .treatment import TreatmentLog
 
+#: From this market size on, the reference games are played in background worker
+#: processes from the start of a game, and the reveal's lever games in parallel.
+BACKGROUND_FROM_PROSPECTS = 20_000
+
 AUTOSAVE_FORMAT = "ccsim-autosave"
 AUTOSAVE_SCHEMA = 1
 #: Score columns the lab provides to tier rules (``CustomerValue.columns``).
@@ -272,6 +276,7 @@ class PlayerSession:
         session._observation = session.game.reset(seed)
         session.refit()
         session._start_estimate()
+        session._start_references()
         return session
 
     @classmethod
@@ -308,6 +313,7 @@ class PlayerSession:
         else:
             session.refit()
         session._start_estimate()
+        session._start_references()
         return session
 
     @property
@@ -454,6 +460,42 @@ class PlayerSession:
         if self.autosave_path is not None:
             self.save(self.autosave_path)
         return result
+
+    @property
+    def _parallel(self) -> bool:
+        return self._scenario.prospects >= BACKGROUND_FROM_PROSPECTS
+
+    def _start_references(self) -> None:
+        """Start the reference games now: they depend only on the scenario and the seed.
+
+        Played in low-priority worker processes while the player plays, they
+        are ready for the reveal (``sim.references`` collects them).
+        """
+        if self._parallel:
+            from .references import start_in_background
+
+            start_in_background(self._scenario, self.seed)
+
+    def debrief(self, progress=None):
+        """The reveal of this finished game (``sim.debrief.debrief_of``): references, levers, lesson.
+
+        Args:
+            progress: called with what is being done and the share done (0-1).
+
+        Raises:
+            RuntimeError: the game is not over.
+        """
+        from .debrief import PLAYER, debrief_of
+        from .runner import PlayedGame
+        from .scoring import value_game
+
+        if not self.done:
+            raise RuntimeError("the debrief comes after the last turn")
+        played = PlayedGame(self._scenario, PLAYER, self.seed, self.game, list(self.decisions),
+                            value_game(self.game, PLAYER))
+        return debrief_of(self._scenario, self.seed, list(self.decisions), played=played,
+                          treatment=self.treatment, estimate=self.equity_estimate(),
+                          progress=progress, workers=2 if self._parallel else 1)
 
     def _start_estimate(self) -> None:
         """Start estimating customer equity for this turn in the background (it takes a second)."""
