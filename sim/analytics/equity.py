@@ -847,6 +847,9 @@ def _parameter_spread(segments: _Segments, fit: FitResult, worth, discount_rate:
     centre = subtotal(point)
     if not centre:
         return 0.0
+    # A parameter the data hardly pin down (a ridge) has a huge log-scale deviation: a step of
+    # more than a factor e^3 would leave the model's range, and the spread is then "large" anyway.
+    root = np.clip(root, -3.0, 3.0)
     half = np.array([subtotal(point * np.exp(root[:, j])) - subtotal(point * np.exp(-root[:, j]))
                      for j in range(point.size)]) / 2.0
     if not np.all(np.isfinite(half)):
