@@ -288,28 +288,59 @@ def shutdown_background() -> None:
     for future in futures:
         future.cancel()
     if pool is not None:
+        # A game still running would keep the program alive at exit until it ends:
+        # the background workers are ours alone, so they are stopped outright.
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.terminate()
         pool.shutdown(wait=False, cancel_futures=True)
 
 
 def start_in_background(scenario: Scenario, seed: int, names=REFERENCES) -> None:
-    """Start playing the named references on ``seed`` in the shared workers, now.
+    """Start playing the named references on ``seed`` in the shared workers; returns at once.
 
-    Returns at once.  The references depend only on the scenario and the
-    seed, so a session starts them when its game starts and the reveal
-    finds them played; ``play_reference`` and ``reference_values`` collect
-    them (waiting if they are still being played).
+    The references depend only on the scenario and the seed, so a session
+    starts them when its game starts and the reveal finds them played;
+    ``play_reference`` and ``reference_values`` collect them (waiting if
+    they are still being played).  The workers themselves are started on a
+    thread, so not even their start-up holds up the caller's window.
     """
+    from concurrent.futures import Future
+
     order = sorted(names, key=lambda n: EXPECTED_COST.get(n, 0), reverse=True)
-    for name in order:
-        if not is_reference(name):
-            raise ValueError(f"{name!r} is not a reference strategy (known: {', '.join(REFERENCES)})")
-        key = _key(scenario, name, seed)
-        with _lock:
-            if key in _cache or key in _background:
-                continue
-        future = background_pool().submit(_played_elsewhere, scenario, name, int(seed))
-        with _lock:
-            _background[key] = future
+    unknown = [n for n in order if not is_reference(n)]
+    if unknown:
+        raise ValueError(f"{unknown[0]!r} is not a reference strategy (known: {', '.join(REFERENCES)})")
+    placeholders = {}
+    with _lock:
+        for name in order:
+            key = _key(scenario, name, seed)
+            if key not in _cache and key not in _background:
+                placeholders[name] = _background[key] = Future()
+
+    def submit() -> None:
+        try:
+            pool = background_pool()
+            for name, placeholder in placeholders.items():
+                if placeholder.set_running_or_notify_cancel():
+                    pool.submit(_played_elsewhere, scenario, name, int(seed)).add_done_callback(
+                        lambda done, p=placeholder: _settle(p, done))
+        except Exception as exc:          # no workers: whoever asks plays the game itself
+            for placeholder in placeholders.values():
+                if not placeholder.done():
+                    placeholder.set_exception(exc)
+
+    if placeholders:
+        threading.Thread(target=submit, daemon=True).start()
+
+
+def _settle(placeholder, done) -> None:
+    """Pass a worker's result (or failure) on to the future the callers hold."""
+    if done.cancelled():
+        placeholder.cancel() or placeholder.set_exception(RuntimeError("cancelled"))
+    elif done.exception() is not None:
+        placeholder.set_exception(done.exception())
+    else:
+        placeholder.set_result(done.result())
 
 
 # --- composed games: one lever swapped ----------------------------------------------------

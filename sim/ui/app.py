@@ -241,6 +241,11 @@ class App:
 
 def run_game(scenario: str | None = None, seed: int | None = None) -> int:
     """Open the game window (``ccsim play``); returns the exit status."""
+    from ..references import shutdown_background
+
     app = App(scenario=scenario, seed=seed)
-    app.run()
+    try:
+        app.run()
+    finally:
+        shutdown_background()
     return 0
