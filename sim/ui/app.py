@@ -362,6 +362,11 @@ class App:
 
 def run_game(scenario: str | None = None, seed: int | None = None, large_text: bool | None = None) -> int:
     """Open the game window (``ccsim play``); returns the exit status."""
+    from ..references import shutdown_background
+
     app = App(scenario=scenario, seed=seed, large_text=large_text or None)
-    app.run()
+    try:
+        app.run()
+    finally:
+        shutdown_background()
     return 0
