@@ -449,7 +449,7 @@ def lever_chart(partners: Sequence[str], acquisition: Sequence[float],
             text = " not measurable" if v is None or not np.isfinite(v) else f" {dollars(v)} "
             ha = "left" if v is None or not np.isfinite(v) or v >= 0 else "right"
             ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, text, va="center", ha=ha,
-                    color=style.foreground, fontsize=style.points * 0.8)
+                    color=style.foreground, fontsize=style.points * 0.85)
     ax.set_yticks(y, [f"vs {p}" for p in partners])
     ax.axvline(0, color=style.foreground, lw=1)
     ax.xaxis.set_major_formatter(_DOLLARS)
@@ -472,7 +472,7 @@ def channel_chart(labels: Sequence[str], spent: Sequence[float], value: Sequence
     for xi, (s, v) in enumerate(zip(spent, value)):
         if s > 0:
             ax.text(xi, max(s, v, 0) + 0.03 * top, f"${v / s:,.2f} per $1", ha="center", va="bottom",
-                    color=style.foreground, fontsize=style.points * 0.8, parse_math=False)
+                    color=style.foreground, fontsize=style.points * 0.85, parse_math=False)
     ax.set_xticks(x, labels)
     ax.axhline(0, color=style.foreground, lw=1)
     ax.yaxis.set_major_formatter(_DOLLARS)

@@ -382,12 +382,12 @@ def compositions(partners=PARTNERS) -> tuple[Composition, ...]:
 def own_score_columns(decisions) -> tuple[str, ...]:
     """Score columns the player's tiers use that the lab cannot recompute on another market.
 
-    A tier on the lab's predictions (``sim.session.LAB_COLUMNS``) is
+    A tier on the lab's predictions (``sim.analytics.clv.LAB_COLUMNS``) is
     recomputed on the composed game's own customers, as the player's lab
     would have; a column of the player's own (a bot's ``rfm_tier``, say) was
     computed on the player's customers only.
     """
-    from .session import LAB_COLUMNS
+    from .analytics.clv import LAB_COLUMNS
 
     return tuple(sorted({name for d in decisions for name in d.scores if name not in LAB_COLUMNS}))
 
@@ -430,9 +430,9 @@ def _lab_scores(observation, tiers) -> dict:
     """The lab's score columns the tiers use, recomputed on this game's customers."""
     import numpy as np
 
-    from .analytics.clv import predict_clv
+    from .analytics.clv import LAB_COLUMNS, predict_clv
     from .analytics.fitting import DataError
-    from .session import LAB_COLUMNS, rule_uses
+    from .decisions import rule_uses
 
     used = [n for n in LAB_COLUMNS if any(rule_uses(t.rule, n) for t in tiers)]
     if not used:

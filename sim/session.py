@@ -28,10 +28,10 @@ from typing import Any
 
 import numpy as np
 
-from .analytics.clv import CustomerValue, predict_clv
+from .analytics.clv import LAB_COLUMNS, CustomerValue, predict_clv
 from .analytics.equity import LEVEL, EquityEstimate, estimate_equity
 from .analytics.fitting import DataError
-from .decisions import DISENGAGE, Decision, DecisionError, Tier, assign_tiers, evaluate_rule
+from .decisions import DISENGAGE, Decision, DecisionError, Tier, assign_tiers, evaluate_rule, rule_uses
 from .engine import Game, TurnResult
 from .errors import GameStateError, SimError
 from .observation import Observation, TurnBooks
@@ -45,8 +45,19 @@ from .treatment import TreatmentLog
 #: processes from the start of a game, and the reveal's lever games in parallel.
 BACKGROUND_FROM_PROSPECTS = 20_000
 
-#: Score columns the lab provides to tier rules (``CustomerValue.columns``).
-LAB_COLUMNS = ("p_alive", "expected_purchases", "predicted_clv", "horizon_value")
+# LAB_COLUMNS (the score columns the lab provides to tier rules) lives with the lab's CLV, and
+# rule_uses with the rules: the reference games (play) recompute those columns without a session.
+
+
+def stop_background() -> None:
+    """Stop the reference games played in the background (the window closing).
+
+    The window reaches the references only through the session (never
+    ``sim.references`` itself), so the stop is passed on from here.
+    """
+    from .references import shutdown_background
+
+    shutdown_background()
 
 
 class AutosaveError(RecordError):
@@ -137,15 +148,6 @@ class Plan:
     def copy(self) -> "Plan":
         return Plan(dict(self.acquisition), [TierPlan(t.name, t.rule, t.service, t.disengaged)
                                              for t in self.tiers])
-
-
-def rule_uses(rule: Any, name: str) -> bool:
-    if isinstance(rule, dict):
-        return (rule.get("field") == name or rule.get("by") == name
-                or any(rule_uses(v, name) for v in rule.values() if isinstance(v, (dict, list))))
-    if isinstance(rule, list):
-        return any(rule_uses(r, name) for r in rule)
-    return False
 
 
 def describe_rule(rule: Any, categories: dict[str, tuple[str, ...]] | None = None) -> str:

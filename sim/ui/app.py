@@ -32,7 +32,7 @@ import pygame_gui
 
 from ..output_paths import write_atomically
 from ..planning import PlanEditor
-from ..session import AutosaveError, default_home, read_autosave
+from ..session import AutosaveError, default_home, read_autosave, stop_background
 from ..session_api import GameSession
 from . import draw
 from .assets import font, theme_for
@@ -362,11 +362,10 @@ class App:
 
 def run_game(scenario: str | None = None, seed: int | None = None, large_text: bool | None = None) -> int:
     """Open the game window (``ccsim play``); returns the exit status."""
-    from ..references import shutdown_background
 
     app = App(scenario=scenario, seed=seed, large_text=large_text or None)
     try:
         app.run()
     finally:
-        shutdown_background()
+        stop_background()
     return 0
