@@ -15,6 +15,7 @@ to a 1920x1080 projector without being stretched.
 from __future__ import annotations
 
 import io
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -165,9 +166,21 @@ def _title(ax, style: ChartStyle, title: str) -> None:
         a.set_position([p.x0, p.y0, p.width, max(0.05, p.height - line)])
 
 
-def _legend(ax, style: ChartStyle, **kwargs) -> None:
+def _legend(ax, style: ChartStyle, ncols: int = 1, **kwargs):
+    """The axes' legend in up to ``ncols`` columns: fewer when a row would run past the
+    figure's edge (large text on a narrow chart). Its ``rows`` attribute says how many rows."""
     points = style.font_px * 72 / DPI
-    legend = ax.legend(fontsize=points * 0.85, frameon=False, labelcolor=style.foreground, **kwargs)
+    entries = len(ax.get_legend_handles_labels()[0])
+    renderer = ax.figure.canvas.get_renderer()
+    while True:
+        legend = ax.legend(fontsize=points * 0.85, frameon=False, labelcolor=style.foreground, ncols=ncols,
+                           **kwargs)
+        box = legend.get_window_extent(renderer)
+        if ncols == 1 or (box.x0 >= -1 and box.x1 <= ax.figure.bbox.width + 1):
+            break
+        legend.remove()
+        ncols -= 1
+    legend.rows = math.ceil(entries / ncols) if entries else 0
     return legend
 
 
@@ -408,9 +421,15 @@ def firm_value_chart(rows: Sequence[tuple[str, float, float]], player: str, size
     ax.axvline(0, color=style.foreground, lw=1)
     ax.xaxis.set_major_formatter(_DOLLARS)
     ax.margins(x=0.22, y=0.04)
-    ax.set_ylim(-0.6, len(rows) - 0.4 + 0.9)
     _title(ax, style, "Firm value = discounted profit + customer equity left")
-    _legend(ax, style, loc="upper left", ncols=3)
+    legend = _legend(ax, style, loc="upper left", ncols=3)
+    # Room above the top bar for the legend (several rows where the chart is narrow): the share
+    # of the axes' height it takes, kept free of bars.
+    renderer = fig.canvas.get_renderer()
+    share = min(0.6, legend.get_window_extent(renderer).height / max(1.0, ax.get_window_extent(renderer).height)
+                + 0.03)
+    bottom, top_bar = -0.6, len(rows) - 0.4
+    ax.set_ylim(bottom, (top_bar - share * bottom) / (1 - share))
     return fig
 
 

@@ -109,20 +109,26 @@ class DebriefScene(Scene):
         t = self.typo
         return max(8, int(t.em * 0.8)), max(6, t.em // 2)
 
-    def _tabs(self, labels, keys, left: int, top: int, width: int, prefix: str, active: int, tips) -> None:
-        """A row of small tab buttons inside ``width``: with their keys shown when there is room,
-        else the label alone (the tooltip names the key); the spare width is shared out."""
+    def _tab_widths(self, labels, keys, width: int) -> tuple[list[int], bool]:
+        """Widths of a row of small tabs and whether they show their keys: the keys when the row
+        fits ``width`` with them, else the labels alone (the row may still be wider than ``width``)."""
         _, gap = self._spacing()
-        h = self.typo.control
         for show_key in (True, False):
             widths = [self.button_width(label, key if show_key else None, small=True)
                       for label, key in zip(labels, keys)]
             if sum(widths) + gap * (len(labels) - 1) <= width:
                 break
+        return widths, show_key
+
+    def _tabs(self, labels, keys, left: int, top: int, width: int, prefix: str, active: int, tips) -> None:
+        """A row of small tab buttons inside ``width`` (the tooltip names the key where the
+        button has no room to); the spare width is shared out."""
+        _, gap = self._spacing()
+        widths, show_key = self._tab_widths(labels, keys, width)
         spare = max(0, width - sum(widths) - gap * (len(labels) - 1)) // len(labels)
         x = left
         for i, (label, key, w, tip) in enumerate(zip(labels, keys, widths, tips)):
-            self.action(f"{prefix}:{i}", key, label, pygame.Rect(x, top, w + spare, h),
+            self.action(f"{prefix}:{i}", key, label, pygame.Rect(x, top, w + spare, self.typo.control),
                         tip if show_key else f"{tip}  [{key_label(key)}]",
                         object_id="small_active" if i == active else "small", show_key=show_key)
             x += w + spare + gap
@@ -160,14 +166,22 @@ class DebriefScene(Scene):
         self.lesson_rect = pygame.Rect(m, self.cards.bottom + gap, rect.width - 2 * m, lesson_h)
         top = self.lesson_rect.bottom + gap
         left_w = int((rect.width - 2 * m) * 0.56)
-        self.chart_rect = pygame.Rect(m, top + h + gap, left_w, self.message_rect.top - gap - top - h - gap)
-        self.side = pygame.Rect(self.chart_rect.right + gap, self.chart_rect.top,
-                                rect.width - m - self.chart_rect.right - gap, self.chart_rect.height)
+        chart_keys = [pygame.K_1 + i for i in range(len(DEBRIEF_CHARTS))]
+        widths, _ = self._tab_widths(DEBRIEF_CHARTS, chart_keys, left_w)
+        # The chart tabs beside the panel's tabs where they fit (one row); else across the whole
+        # width above both, the panel's tabs on a second row beside the chart (large text).
+        one_row = sum(widths) + gap * (len(widths) - 1) <= left_w
+        chart_tabs_w = left_w if one_row else rect.width - 2 * m
+        page_top = top if one_row else top + h + gap
+        self.chart_rect = pygame.Rect(m, top + h + gap, left_w, self.message_rect.top - 2 * gap - top - h)
+        side_top = page_top + h + gap
+        self.side = pygame.Rect(self.chart_rect.right + gap, side_top,
+                                rect.width - m - self.chart_rect.right - gap, self.message_rect.top - gap - side_top)
         if not self.ready:
             return
-        self._tabs(DEBRIEF_CHARTS, [pygame.K_1 + i for i in range(len(DEBRIEF_CHARTS))], m, top, left_w,
-                   "chart", self.chart_index, [f"Chart: {label}" for label in DEBRIEF_CHARTS])
-        self._tabs(PAGES, PAGE_KEYS, self.side.left, top, self.side.width, "page", self.page,
+        self._tabs(DEBRIEF_CHARTS, chart_keys, m, top, chart_tabs_w, "chart", self.chart_index,
+                   [f"Chart: {label}" for label in DEBRIEF_CHARTS])
+        self._tabs(PAGES, PAGE_KEYS, self.side.left, page_top, self.side.width, "page", self.page,
                    [f"Panel: {label}" for label in PAGES])
         self.action("turns_up", pygame.K_PAGEUP)
         self.action("turns_down", pygame.K_PAGEDOWN)
