@@ -184,6 +184,44 @@ def _legend(ax, style: ChartStyle, ncols: int = 1, **kwargs):
     return legend
 
 
+def _wrap_category_ticks(ax, labels: Sequence[str], renderer) -> None:
+    """Category names under bars on two lines where one line would run into its neighbour."""
+    ax.figure.canvas.draw()      # tick labels are laid out only when drawn
+    slot = ax.get_window_extent(renderer).width / max(1, len(labels))
+    if any(t.get_window_extent(renderer).width > slot - 6 for t in ax.get_xticklabels()):
+        wrapped = []
+        for label in labels:
+            words = label.split()
+            k = min(range(1, len(words)), key=lambda k: abs(len(" ".join(words[:k])) - len(" ".join(words[k:]))),
+                    default=len(words))
+            wrapped.append(" ".join(words[:k]) + ("\n" + " ".join(words[k:]) if k < len(words) else ""))
+        # Set through the ticks (the formatter writes the labels again at every draw).
+        ax.set_xticks(ax.get_xticks(), wrapped)
+
+
+def _keep_texts_inside(ax, renderer, rounds: int = 4) -> None:
+    """Widen the x range until the value labels written beside bars lie inside the axes."""
+    for _ in range(rounds):
+        box = ax.get_window_extent(renderer)
+        lo, hi = ax.get_xlim()
+        per_px = (hi - lo) / max(1.0, box.width)
+        left = max([box.x0 - t.get_window_extent(renderer).x0 for t in ax.texts] + [0.0])
+        right = max([t.get_window_extent(renderer).x1 - box.x1 for t in ax.texts] + [0.0])
+        if left <= 0 and right <= 0:
+            return
+        ax.set_xlim(lo - (left + 4) * per_px * (left > 0), hi + (right + 4) * per_px * (right > 0))
+
+
+def _clear_of_legend(ax, legend, renderer, rounds: int = 8) -> None:
+    """Raise the top of the y range until no value label in the axes runs into the legend."""
+    for _ in range(rounds):
+        box = legend.get_window_extent(renderer)
+        if not any(box.overlaps(t.get_window_extent(renderer)) for t in ax.texts):
+            return
+        lo, hi = ax.get_ylim()
+        ax.set_ylim(lo, hi + (hi - lo) * 0.12)
+
+
 def dollars(x: float, _pos=None) -> str:
     """Compact dollar label: $1.2M, $35k, -$800."""
     sign = "-" if x < 0 else ""
@@ -407,7 +445,7 @@ def firm_value_chart(rows: Sequence[tuple[str, float, float]], player: str, size
     ax.barh(y, profit, color=style.palette[0], height=0.6, label="discounted profit")
     # Equity stacks on the profit where the profit is positive, from zero where it is not.
     ax.barh(y, equity, left=np.maximum(profit, 0.0), color=style.palette[2], height=0.6,
-            label="customer equity left (discounted)")
+            label="equity left (discounted)")
     total = profit + equity
     ax.plot(total, y, "D", color=style.foreground, ms=6, label="firm value")
     for yi, (label, value) in enumerate(zip(labels, total)):
@@ -421,7 +459,7 @@ def firm_value_chart(rows: Sequence[tuple[str, float, float]], player: str, size
     ax.axvline(0, color=style.foreground, lw=1)
     ax.xaxis.set_major_formatter(_DOLLARS)
     ax.margins(x=0.22, y=0.04)
-    _title(ax, style, "Firm value = discounted profit + customer equity left")
+    _title(ax, style, "Firm value = profit + customer equity left")
     legend = _legend(ax, style, loc="upper left", ncols=3)
     # Room above the top bar for the legend (several rows where the chart is narrow): the share
     # of the axes' height it takes, kept free of bars.
@@ -474,9 +512,12 @@ def lever_chart(partners: Sequence[str], acquisition: Sequence[float],
     ax.xaxis.set_major_formatter(_DOLLARS)
     ax.margins(x=0.3, y=0.08)
     ax.set_ylim(-0.6, len(partners) - 0.4 + 0.5)
-    ax.set_xlabel("firm value gained by your lever over the partner's, same draws")
+    ax.set_xlabel("firm value your lever gained, same draws")
     _title(ax, style, "Each lever swapped with another strategy's")
-    _legend(ax, style, loc="upper right", ncols=2)
+    legend = _legend(ax, style, loc="upper right", ncols=2)
+    renderer = fig.canvas.get_renderer()
+    _keep_texts_inside(ax, renderer)
+    _clear_of_legend(ax, legend, renderer)
     return fig
 
 
@@ -497,7 +538,10 @@ def channel_chart(labels: Sequence[str], spent: Sequence[float], value: Sequence
     ax.yaxis.set_major_formatter(_DOLLARS)
     ax.set_ylim(min(0.0, min(value, default=0.0) * 1.15), top * 1.35)
     _title(ax, style, "Acquisition by channel: dollars spent against the value bought")
-    _legend(ax, style, loc="upper right", ncols=2)
+    legend = _legend(ax, style, loc="upper right", ncols=2)
+    renderer = fig.canvas.get_renderer()
+    _wrap_category_ticks(ax, labels, renderer)
+    _clear_of_legend(ax, legend, renderer)
     return fig
 
 

@@ -35,6 +35,10 @@ DEBRIEF_CHARTS = ("Firm value", "Levers", "Channels", "Service", "Equity", "Time
 #: The side panel's pages.
 PAGES = ("What to do", "Strategies", "Levers", "Turns")
 PAGE_KEYS = (pygame.K_a, pygame.K_v, pygame.K_l, pygame.K_t)
+#: The cards' labels, long then short (large text on a narrow window).
+CARD_LABELS = (("Your firm value", "Centricity score (0 mass, 100 oracle)",
+                "Customer equity left: your estimate", "Customer equity left: the truth"),
+               ("Your firm value", "Centricity score", "Equity left: your estimate", "Equity left: the truth"))
 LEVERS_NOTE = ("Acquisition: your acquisition with their service, against their own game. "
                "Service: their acquisition with your service tiers (applied to that game's own "
                "customers), against their own game. Same random draws throughout.")
@@ -156,10 +160,13 @@ class DebriefScene(Scene):
         # The save/export message has its own strip above the buttons: never over a chart.
         self.message_rect = pygame.Rect(m, bottom - gap - t.line("small"), rect.width - 2 * m, t.line("small"))
         self.progress_rect = pygame.Rect(rect.width // 6, int(rect.height * 0.5), rect.width * 2 // 3, t.line())
-        labels = ["Your firm value", "Centricity score (0 mass, 100 oracle)",
-                  "Customer equity left: your estimate", "Customer equity left: the truth"]
         card_w = (rect.width - 2 * m) // 4 - gap
-        card_h = max(draw.card_height(label, card_w, t.label, t.value) for label in labels)
+        one_line = draw.card_height("", card_w, t.label, t.value)
+        # The long labels where each fits one line; else the short ones (the tooltips say the rest),
+        # so large text leaves the charts their height.
+        self.card_labels = next((labels for labels in CARD_LABELS if all(
+            draw.card_height(label, card_w, t.label, t.value) <= one_line for label in labels)), CARD_LABELS[-1])
+        card_h = max(draw.card_height(label, card_w, t.label, t.value) for label in self.card_labels)
         self.cards = pygame.Rect(m, m, rect.width - 2 * m, card_h)
         lesson = self._lesson_text()
         lesson_h = draw.paragraph_height(lesson, t.small, rect.width - 2 * m - 2 * t.em) + t.em
@@ -310,13 +317,11 @@ class DebriefScene(Scene):
         d = self.debrief
         e = d.equity
         estimate = draw.money(e.estimated) + ("" if not math.isfinite(e.error) else f" ({e.error:+.0%})")
-        cards = [("Your firm value", draw.money(d.player.firm_value), draw.ACCENT),
-                 ("Centricity score (0 mass, 100 oracle)",
-                  f"{d.centricity:.0f}" if math.isfinite(d.centricity) else "n/a", draw.TEXT),
-                 ("Customer equity left: your estimate", estimate, draw.TEXT),
-                 ("Customer equity left: the truth", draw.money(e.true), draw.TEXT)]
+        cards = [(draw.money(d.player.firm_value), draw.ACCENT),
+                 (f"{d.centricity:.0f}" if math.isfinite(d.centricity) else "n/a", draw.TEXT),
+                 (estimate, draw.TEXT), (draw.money(e.true), draw.TEXT)]
         w = self.cards.width // 4
-        for i, (label, value, colour) in enumerate(cards):
+        for i, (label, (value, colour)) in enumerate(zip(self.card_labels, cards)):
             draw.card(surface, pygame.Rect(self.cards.left + i * w, self.cards.top, w - gap, self.cards.height),
                       label, value, t.label, t.value, colour)
         pygame.draw.rect(surface, draw.LESSON_BG, self.lesson_rect, border_radius=6)
