@@ -15,6 +15,7 @@ to a 1920x1080 projector without being stretched.
 from __future__ import annotations
 
 import io
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -165,10 +166,60 @@ def _title(ax, style: ChartStyle, title: str) -> None:
         a.set_position([p.x0, p.y0, p.width, max(0.05, p.height - line)])
 
 
-def _legend(ax, style: ChartStyle, **kwargs) -> None:
+def _legend(ax, style: ChartStyle, ncols: int = 1, **kwargs):
+    """The axes' legend in up to ``ncols`` columns: fewer when a row would run past the
+    figure's edge (large text on a narrow chart). Its ``rows`` attribute says how many rows."""
     points = style.font_px * 72 / DPI
-    legend = ax.legend(fontsize=points * 0.85, frameon=False, labelcolor=style.foreground, **kwargs)
+    entries = len(ax.get_legend_handles_labels()[0])
+    renderer = ax.figure.canvas.get_renderer()
+    while True:
+        legend = ax.legend(fontsize=points * 0.85, frameon=False, labelcolor=style.foreground, ncols=ncols,
+                           **kwargs)
+        box = legend.get_window_extent(renderer)
+        if ncols == 1 or (box.x0 >= -1 and box.x1 <= ax.figure.bbox.width + 1):
+            break
+        legend.remove()
+        ncols -= 1
+    legend.rows = math.ceil(entries / ncols) if entries else 0
     return legend
+
+
+def _wrap_category_ticks(ax, labels: Sequence[str], renderer) -> None:
+    """Category names under bars on two lines where one line would run into its neighbour."""
+    ax.figure.canvas.draw()      # tick labels are laid out only when drawn
+    slot = ax.get_window_extent(renderer).width / max(1, len(labels))
+    if any(t.get_window_extent(renderer).width > slot - 6 for t in ax.get_xticklabels()):
+        wrapped = []
+        for label in labels:
+            words = label.split()
+            k = min(range(1, len(words)), key=lambda k: abs(len(" ".join(words[:k])) - len(" ".join(words[k:]))),
+                    default=len(words))
+            wrapped.append(" ".join(words[:k]) + ("\n" + " ".join(words[k:]) if k < len(words) else ""))
+        # Set through the ticks (the formatter writes the labels again at every draw).
+        ax.set_xticks(ax.get_xticks(), wrapped)
+
+
+def _keep_texts_inside(ax, renderer, rounds: int = 4) -> None:
+    """Widen the x range until the value labels written beside bars lie inside the axes."""
+    for _ in range(rounds):
+        box = ax.get_window_extent(renderer)
+        lo, hi = ax.get_xlim()
+        per_px = (hi - lo) / max(1.0, box.width)
+        left = max([box.x0 - t.get_window_extent(renderer).x0 for t in ax.texts] + [0.0])
+        right = max([t.get_window_extent(renderer).x1 - box.x1 for t in ax.texts] + [0.0])
+        if left <= 0 and right <= 0:
+            return
+        ax.set_xlim(lo - (left + 4) * per_px * (left > 0), hi + (right + 4) * per_px * (right > 0))
+
+
+def _clear_of_legend(ax, legend, renderer, rounds: int = 8) -> None:
+    """Raise the top of the y range until no value label in the axes runs into the legend."""
+    for _ in range(rounds):
+        box = legend.get_window_extent(renderer)
+        if not any(box.overlaps(t.get_window_extent(renderer)) for t in ax.texts):
+            return
+        lo, hi = ax.get_ylim()
+        ax.set_ylim(lo, hi + (hi - lo) * 0.12)
 
 
 def dollars(x: float, _pos=None) -> str:
@@ -377,20 +428,46 @@ def profit_chart(books: Sequence[TurnBooks], size_px, style: ChartStyle) -> Figu
 
 # --- debrief -----------------------------------------------------------------------
 
-def firm_value_chart(values: Mapping[str, float], player: str, size_px, style: ChartStyle) -> Figure:
-    """Firm value of the player against the references and the oracle (horizontal bars)."""
-    fig, (ax,) = _figure(size_px, style, left_em=9.5)
-    names = sorted(values, key=lambda n: values[n])
-    colours = [style.palette[1] if n == player else style.palette[0] for n in names]
-    bars = ax.barh(names, [values[n] for n in names], color=colours)
-    for bar, name in zip(bars, names):
-        ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, " " + dollars(values[name]),
-                va="center", ha="left" if values[name] >= 0 else "right",
-                color=style.foreground, fontsize=style.points * 0.85)
+def firm_value_chart(rows: Sequence[tuple[str, float, float]], player: str, size_px,
+                     style: ChartStyle) -> Figure:
+    """Firm value of each strategy split into discounted profit and the customer equity left.
+
+    Args:
+        rows: (label, discounted profit, equity left discounted), dollars at turn 1.
+        player: the player's label (drawn in the accent colour).
+    """
+    fig, (ax,) = _figure(size_px, style, left_em=10.5)
+    rows = sorted(rows, key=lambda r: r[1] + r[2])
+    labels = [r[0] for r in rows]
+    profit = np.array([r[1] for r in rows])
+    equity = np.array([r[2] for r in rows])
+    y = np.arange(len(rows))
+    ax.barh(y, profit, color=style.palette[0], height=0.6, label="discounted profit")
+    # Equity stacks on the profit where the profit is positive, from zero where it is not.
+    ax.barh(y, equity, left=np.maximum(profit, 0.0), color=style.palette[2], height=0.6,
+            label="equity left (discounted)")
+    total = profit + equity
+    ax.plot(total, y, "D", color=style.foreground, ms=6, label="firm value")
+    for yi, (label, value) in enumerate(zip(labels, total)):
+        right = max(value, profit[yi] + equity[yi], np.maximum(profit[yi], 0) + equity[yi])
+        ax.text(right, yi, "  " + dollars(value), va="center", ha="left", color=style.foreground,
+                fontsize=style.points * 0.85, fontweight="bold" if label == player else "normal")
+    ax.set_yticks(y, labels)
+    for tick, label in zip(ax.get_yticklabels(), labels):
+        if label == player:
+            tick.set_fontweight("bold")
     ax.axvline(0, color=style.foreground, lw=1)
     ax.xaxis.set_major_formatter(_DOLLARS)
-    ax.margins(x=0.25)
-    _title(ax, style, "Firm value on the same market (same seed)")
+    ax.margins(x=0.22, y=0.04)
+    _title(ax, style, "Firm value = profit + customer equity left")
+    legend = _legend(ax, style, loc="upper left", ncols=3)
+    # Room above the top bar for the legend (several rows where the chart is narrow): the share
+    # of the axes' height it takes, kept free of bars.
+    renderer = fig.canvas.get_renderer()
+    share = min(0.6, legend.get_window_extent(renderer).height / max(1.0, ax.get_window_extent(renderer).height)
+                + 0.03)
+    bottom, top_bar = -0.6, len(rows) - 0.4
+    ax.set_ylim(bottom, (top_bar - share * bottom) / (1 - share))
     return fig
 
 
@@ -409,21 +486,62 @@ def decile_chart(service_share: Sequence[float], value_share: Sequence[float], s
     return fig
 
 
-def lever_chart(rows: Sequence[tuple[str, float]], size_px, style: ChartStyle) -> Figure:
-    """Dollars of firm value each lever was worth against mass-marketing (bars, signed)."""
-    fig, (ax,) = _figure(size_px, style, left_em=14.5)
-    labels = [r[0] for r in rows]
-    values = [r[1] for r in rows]
-    colours = [style.palette[2] if v >= 0 else style.palette[5] for v in values]
-    bars = ax.barh(labels[::-1], values[::-1], color=colours[::-1])
-    for bar, v in zip(bars, values[::-1]):
-        ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, " " + dollars(v) + " ",
-                va="center", ha="left" if v >= 0 else "right", color=style.foreground,
-                fontsize=style.points * 0.85)
+def lever_chart(partners: Sequence[str], acquisition: Sequence[float],
+                service: Sequence[float | None], size_px, style: ChartStyle) -> Figure:
+    """What the player's acquisition and service were worth against each partner's (signed bars).
+
+    Args:
+        partners: the reference each lever is swapped with.
+        acquisition: firm value of (your acquisition + partner's service) - partner's, dollars.
+        service: firm value of (partner's acquisition + your service) - partner's (None: not measurable).
+    """
+    fig, (ax,) = _figure(size_px, style, left_em=11.5)
+    y = np.arange(len(partners))[::-1]
+    height = 0.38
+    for offset, values, colour, label in ((height / 2, acquisition, style.palette[1], "your acquisition"),
+                                          (-height / 2, service, style.palette[0], "your service")):
+        shown = [0.0 if v is None or not np.isfinite(v) else v for v in values]
+        bars = ax.barh(y + offset, shown, height=height, color=colour, label=label)
+        for bar, v in zip(bars, values):
+            text = " not measurable" if v is None or not np.isfinite(v) else f" {dollars(v)} "
+            ha = "left" if v is None or not np.isfinite(v) or v >= 0 else "right"
+            ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, text, va="center", ha=ha,
+                    color=style.foreground, fontsize=style.points * 0.85)
+    ax.set_yticks(y, [f"vs {p}" for p in partners])
     ax.axvline(0, color=style.foreground, lw=1)
     ax.xaxis.set_major_formatter(_DOLLARS)
-    ax.margins(x=0.3)
-    _title(ax, style, "What each lever was worth (firm value vs mass-marketing)")
+    ax.margins(x=0.3, y=0.08)
+    ax.set_ylim(-0.6, len(partners) - 0.4 + 0.5)
+    ax.set_xlabel("firm value your lever gained, same draws")
+    _title(ax, style, "Each lever swapped with another strategy's")
+    legend = _legend(ax, style, loc="upper right", ncols=2)
+    renderer = fig.canvas.get_renderer()
+    _keep_texts_inside(ax, renderer)
+    _clear_of_legend(ax, legend, renderer)
+    return fig
+
+
+def channel_chart(labels: Sequence[str], spent: Sequence[float], value: Sequence[float], size_px,
+                  style: ChartStyle) -> Figure:
+    """Acquisition dollars by channel against the true value of the customers they bought."""
+    fig, (ax,) = _figure(size_px, style, left_em=4.8)
+    x = np.arange(len(labels))
+    ax.bar(x - 0.2, spent, width=0.4, color=style.palette[1], label="acquisition dollars")
+    ax.bar(x + 0.2, value, width=0.4, color=style.palette[2], label="true value bought")
+    top = max([*spent, *value, 1.0])
+    for xi, (s, v) in enumerate(zip(spent, value)):
+        if s > 0:
+            ax.text(xi, max(s, v, 0) + 0.03 * top, f"${v / s:,.2f} per $1", ha="center", va="bottom",
+                    color=style.foreground, fontsize=style.points * 0.85, parse_math=False)
+    ax.set_xticks(x, labels)
+    ax.axhline(0, color=style.foreground, lw=1)
+    ax.yaxis.set_major_formatter(_DOLLARS)
+    ax.set_ylim(min(0.0, min(value, default=0.0) * 1.15), top * 1.35)
+    _title(ax, style, "Acquisition by channel: dollars spent against the value bought")
+    legend = _legend(ax, style, loc="upper right", ncols=2)
+    renderer = fig.canvas.get_renderer()
+    _wrap_category_ticks(ax, labels, renderer)
+    _clear_of_legend(ax, legend, renderer)
     return fig
 
 
@@ -445,18 +563,23 @@ def timeline_chart(turns: Sequence[int], profit: Sequence[float], mass_profit: S
     return fig
 
 
-def equity_chart(estimated: float, true: float, size_px, style: ChartStyle) -> Figure:
-    """Customer equity at the end: the lab's estimate from your data against the truth."""
+def equity_chart(estimated: float, low: float, high: float, true: float, size_px,
+                 style: ChartStyle) -> Figure:
+    """Customer equity at the end: the lab's estimate (with its interval) against the truth."""
     fig, (ax,) = _figure(size_px, style, left_em=4.8)
-    names = ["your lab's estimate", "true equity"]
-    vals = [estimated, true]
-    bars = ax.bar(names, vals, color=[style.palette[1], style.palette[0]], width=0.55)
-    for bar, v in zip(bars, vals):
-        ax.text(bar.get_x() + bar.get_width() / 2, bar.get_height(), dollars(v), ha="center",
-                va="bottom", color=style.foreground, fontsize=style.points * 0.95)
+    names = ["your lab's estimate", "the truth"]
+    estimate = estimated if np.isfinite(estimated) else 0.0
+    bars = ax.bar(names, [estimate, true], color=[style.palette[1], style.palette[0]], width=0.5)
+    if np.isfinite(low) and np.isfinite(high):
+        ax.errorbar([0], [estimate], yerr=[[estimate - low], [high - estimate]], fmt="none",
+                    ecolor=style.foreground, capsize=10, lw=2)
+    for bar, v, label in zip(bars, [estimated, true], ["", ""]):
+        ax.text(bar.get_x() + bar.get_width() / 2, bar.get_height() / 2,
+                dollars(v) if np.isfinite(v) else "not estimated", ha="center", va="center",
+                color="#ffffff", fontsize=style.points, fontweight="bold")
     ax.yaxis.set_major_formatter(_DOLLARS)
-    ax.margins(y=0.15)
-    _title(ax, style, "Customer equity at the end")
+    ax.set_ylim(0, max(true, high if np.isfinite(high) else 0.0, estimate, 1.0) * 1.15)
+    _title(ax, style, "Customer equity left at the end, both valued as the score does")
     return fig
 
 

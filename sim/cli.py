@@ -299,8 +299,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     check_output_folder(args.out, "--out")
     try:
-        page = report_from_record(args.record, args.out,
-                                  progress=lambda what: print(f"  {what}...", file=sys.stderr, flush=True))
+        page = report_from_record(
+            args.record, args.out, team=args.team, workers=2,
+            progress=lambda what, done: print(f"  [{done:4.0%}] {what}...", file=sys.stderr, flush=True))
     except RecordError as exc:
         return _refused(exc)
     print(page)
@@ -332,6 +333,8 @@ def _add_game_parsers(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="write a game record's debrief as HTML with PNG charts")
     p.add_argument("record", metavar="RECORD")
     p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument("--team", default=None, help="the team or player named on the report "
+                   "(default: the record's strategy)")
     p.set_defaults(func=_cmd_report)
     return play
 

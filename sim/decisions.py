@@ -265,6 +265,16 @@ def assign_tiers(decision: Decision, columns: Mapping[str, np.ndarray],
     return Assignment(tier, spend, disengaged, tuple(counts), cost)
 
 
+def rule_uses(rule: Any, name: str) -> bool:
+    """True if ``rule`` (a tier's rule, nested or not) reads the column ``name``."""
+    if isinstance(rule, dict):
+        return (rule.get("field") == name or rule.get("by") == name
+                or any(rule_uses(v, name) for v in rule.values() if isinstance(v, (dict, list))))
+    if isinstance(rule, list):
+        return any(rule_uses(r, name) for r in rule)
+    return False
+
+
 def evaluate_rule(rule: Any, fields: Mapping[str, np.ndarray],
                   categories: Mapping[str, tuple[str, ...]] | None = None,
                   where: str = "rule") -> np.ndarray:

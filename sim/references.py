@@ -8,14 +8,26 @@ module plays each once per process and keeps its value: the debrief and
 the verification of a record played in the same process share the games
 instead of each playing them again.
 
+Games can be started in the background (``start_in_background``: worker
+processes at low priority, e.g. while a student plays, since the references
+depend only on the scenario and the seed); whoever asks for one later gets
+it from there instead of playing it again.
+
+The *composed* games that measure the player's levers live here too
+(``composed_values``): the player's acquisition with a reference's service,
+and a reference's acquisition with the player's service tiers, played in
+the same worker processes in parallel.
+
 The strategies are imported when first played, so importing this module
 (a bot's sandbox process does, through the runner) costs nothing.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Callable
 
 from .errors import UnknownNameError
@@ -35,6 +47,8 @@ EXPECTED_COST = {"oracle": 3, "customer-centric": 3, "mass-marketing": 2, "volum
                   "do-nothing": 1}
 
 _cache: OrderedDict[tuple, GameValue] = OrderedDict()
+#: Reference games being played in the background workers, by cache key.
+_background: dict[tuple, object] = {}
 _lock = threading.Lock()
 
 
@@ -49,12 +63,24 @@ def _key(scenario: Scenario, name: str, seed: int) -> tuple:
 
 
 def cached_value(scenario: Scenario, name: str, seed: int) -> GameValue | None:
-    """The reference's game value if this process has played it already, else None."""
+    """The reference's game value if this process has it already (played or collected), else None."""
+    key = _key(scenario, name, seed)
     with _lock:
-        value = _cache.get(_key(scenario, name, seed))
+        future = _background.get(key)
+    if future is not None and future.done() and not future.cancelled() and future.exception() is None:
+        remember(scenario, name, seed, future.result())
+    with _lock:
+        value = _cache.get(key)
         if value is not None:
-            _cache.move_to_end(_key(scenario, name, seed))
+            _cache.move_to_end(key)
         return value
+
+
+def pending(scenario: Scenario, name: str, seed: int) -> bool:
+    """True while the reference's game is being played in the background."""
+    with _lock:
+        future = _background.get(_key(scenario, name, seed))
+    return future is not None and not future.done()
 
 
 def remember(scenario: Scenario, name: str, seed: int, value: GameValue) -> None:
@@ -73,6 +99,10 @@ def clear_cache() -> None:
     """Forget every reference game played in this process (tests, benchmarks)."""
     with _lock:
         _cache.clear()
+        futures = list(_background.values())
+        _background.clear()
+    for future in futures:
+        future.cancel()
 
 
 def play_reference(scenario: Scenario, name: str, seed: int) -> GameValue:
@@ -89,8 +119,24 @@ def play_reference(scenario: Scenario, name: str, seed: int) -> GameValue:
                                f"(known: {', '.join(REFERENCES)})")
     value = cached_value(scenario, name, seed)
     if value is None:
+        value = _from_background(scenario, name, seed)
+    if value is None:
         value = play_game(scenario, get_strategy(name), seed).value
         remember(scenario, name, seed, value)
+    return value
+
+
+def _from_background(scenario: Scenario, name: str, seed: int) -> GameValue | None:
+    """Wait for the reference's game if it is being played in the background (None if not)."""
+    with _lock:
+        future = _background.get(_key(scenario, name, seed))
+    if future is None or future.cancelled():
+        return None
+    try:
+        value = future.result()
+    except Exception:          # a worker that died: play the game here instead
+        return None
+    remember(scenario, name, seed, value)
     return value
 
 
@@ -118,11 +164,16 @@ def reference_values(scenario: Scenario, seed: int, names=REFERENCES, workers: i
         raise UnknownNameError(f"{unknown[0]!r} is not a reference strategy "
                                f"(known: {', '.join(REFERENCES)})")
     values = {n: v for n in names if (v := cached_value(scenario, n, seed)) is not None}
-    missing = sorted((n for n in names if n not in values),
+    running = [n for n in names if n not in values and pending(scenario, n, seed)]
+    missing = sorted((n for n in names if n not in values and n not in running),
                      key=lambda n: EXPECTED_COST.get(n, 0), reverse=True)
-    with start_references(scenario, seed, missing, workers, progress) as pending:
+    with start_references(scenario, seed, missing, workers, progress) as started:
+        for name in running:
+            if progress:
+                progress(name)
+            values[name] = play_reference(scenario, name, seed)
         for name in missing:
-            values[name] = pending.result(name)
+            values[name] = started.result(name)
     return {n: values[n] for n in names}
 
 
@@ -177,13 +228,23 @@ def _played_elsewhere(scenario: Scenario, name: str, seed: int) -> GameValue:
     return play_reference(scenario, name, seed)
 
 
+def _lower_priority() -> None:
+    """Let the player's window have the cores first (background games wait their turn)."""
+    import os
+
+    try:
+        os.nice(10)
+    except (AttributeError, OSError):
+        pass
+
+
 #: Thread counts of the numeric libraries in worker processes: one each, since
 #: the processes already fill the cores (BLAS threads on top slow the fits).
 _ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
-def _pool(workers: int):
-    """A pool of fresh worker processes, each with one BLAS thread."""
+def _pool(workers: int, nice: bool = False):
+    """A pool of fresh worker processes, each with one BLAS thread (at low priority if ``nice``)."""
     import multiprocessing
     import os
     from concurrent.futures import ProcessPoolExecutor
@@ -192,7 +253,8 @@ def _pool(workers: int):
     os.environ.update(_ONE_THREAD)
     try:
         # Spawned (not forked) workers read the environment as they start.
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_lower_priority if nice else None)
         # Workers start as tasks arrive: start them all now, while the variables are set.
         list(pool.map(int, range(workers)))
     finally:
@@ -202,3 +264,241 @@ def _pool(workers: int):
             else:
                 os.environ[key] = value
     return pool
+
+
+# --- in the background ------------------------------------------------------------------
+
+#: Worker processes shared by the background references and the composed games.
+BACKGROUND_WORKERS = 2
+_shared = None
+
+
+def background_pool(workers: int = BACKGROUND_WORKERS):
+    """The process's shared pool of low-priority worker processes (started on first use)."""
+    global _shared
+    with _lock:
+        if _shared is None:
+            _shared = _pool(workers, nice=True)
+        return _shared
+
+
+def shutdown_background() -> None:
+    """Stop the shared workers (at the end of a session or of the program)."""
+    global _shared
+    with _lock:
+        pool, _shared = _shared, None
+        futures = list(_background.values())
+        _background.clear()
+    for future in futures:
+        future.cancel()
+    if pool is not None:
+        # A game still running would keep the program alive at exit until it ends:
+        # the background workers are ours alone, so they are stopped outright.
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def start_in_background(scenario: Scenario, seed: int, names=REFERENCES) -> None:
+    """Start playing the named references on ``seed`` in the shared workers; returns at once.
+
+    The references depend only on the scenario and the seed, so a session
+    starts them when its game starts and the reveal finds them played;
+    ``play_reference`` and ``reference_values`` collect them (waiting if
+    they are still being played).  The workers themselves are started on a
+    thread, so not even their start-up holds up the caller's window.
+    """
+    from concurrent.futures import Future
+
+    order = sorted(names, key=lambda n: EXPECTED_COST.get(n, 0), reverse=True)
+    unknown = [n for n in order if not is_reference(n)]
+    if unknown:
+        raise ValueError(f"{unknown[0]!r} is not a reference strategy (known: {', '.join(REFERENCES)})")
+    placeholders = {}
+    with _lock:
+        for name in order:
+            key = _key(scenario, name, seed)
+            if key not in _cache and key not in _background:
+                placeholders[name] = _background[key] = Future()
+
+    def submit() -> None:
+        try:
+            pool = background_pool()
+            for name, placeholder in placeholders.items():
+                if placeholder.set_running_or_notify_cancel():
+                    pool.submit(_played_elsewhere, scenario, name, int(seed)).add_done_callback(
+                        lambda done, p=placeholder: _settle(p, done))
+        except Exception as exc:          # no workers: whoever asks plays the game itself
+            for placeholder in placeholders.values():
+                if not placeholder.done():
+                    placeholder.set_exception(exc)
+
+    if placeholders:
+        threading.Thread(target=submit, daemon=True).start()
+
+
+def _settle(placeholder, done) -> None:
+    """Pass a worker's result (or failure) on to the future the callers hold."""
+    if done.cancelled():
+        placeholder.cancel() or placeholder.set_exception(RuntimeError("cancelled"))
+    elif done.exception() is not None:
+        placeholder.set_exception(done.exception())
+    else:
+        placeholder.set_result(done.result())
+
+
+# --- composed games: one lever swapped ----------------------------------------------------
+
+#: The references whose levers are swapped with the player's.
+PARTNERS = ("mass-marketing", "customer-centric", "oracle")
+
+
+@dataclass(frozen=True)
+class Composition:
+    """A composed game: the player's acquisition with a partner's service, or the other way round.
+
+    Attributes:
+        keep: "acquisition" (the player's acquisition dollars, the partner's
+            service tiers) or "service" (the partner's acquisition, the
+            player's tiers applied to this game's own customers).
+        partner: the reference strategy supplying the other lever.
+    """
+
+    keep: str
+    partner: str
+
+    @property
+    def name(self) -> str:
+        if self.keep == "acquisition":
+            return f"your acquisition + {self.partner}'s service"
+        return f"{self.partner}'s acquisition + your service"
+
+
+def compositions(partners=PARTNERS) -> tuple[Composition, ...]:
+    """Both composed games for every partner, in the order they are shown."""
+    return tuple(Composition(keep, p) for p in partners for keep in ("acquisition", "service"))
+
+
+def own_score_columns(decisions) -> tuple[str, ...]:
+    """Score columns the player's tiers use that the lab cannot recompute on another market.
+
+    A tier on the lab's predictions (``sim.analytics.clv.LAB_COLUMNS``) is
+    recomputed on the composed game's own customers, as the player's lab
+    would have; a column of the player's own (a bot's ``rfm_tier``, say) was
+    computed on the player's customers only.
+    """
+    from .analytics.clv import LAB_COLUMNS
+
+    return tuple(sorted({name for d in decisions for name in d.scores if name not in LAB_COLUMNS}))
+
+
+class ComposedStrategy:
+    """A composed game's strategy: each turn, one lever from the player's decisions, one from a partner.
+
+    The partner plays the composed game itself (its decisions see this
+    game's customers); it alone sees the truth, and only if it is the
+    oracle.  Where the two levers together do not fit the budget, the
+    service spends are scaled down until they do (never acquisition), so
+    the game is played rather than refused.
+    """
+
+    def __init__(self, composition: Composition, decisions):
+        from .strategies import get_strategy
+
+        self.composition = composition
+        self.name = composition.name
+        self._decisions = list(decisions)
+        self._partner = get_strategy(composition.partner)
+        self.sees_truth = bool(getattr(self._partner, "sees_truth", False))
+
+    def reset(self, scenario, seed: int) -> None:
+        self._partner.reset(scenario, seed)
+
+    def decide(self, observation, truth=None):
+        from .decisions import Decision
+
+        theirs = self._partner.decide(observation, truth if self.sees_truth else None)
+        mine = self._decisions[observation.turn - 1]
+        if self.composition.keep == "acquisition":
+            decision = Decision(dict(mine.acquisition), theirs.tiers, theirs.scores)
+        else:
+            decision = Decision(dict(theirs.acquisition), mine.tiers, _lab_scores(observation, mine.tiers))
+        return fit_budget(decision, observation)
+
+
+def _lab_scores(observation, tiers) -> dict:
+    """The lab's score columns the tiers use, recomputed on this game's customers."""
+    import numpy as np
+
+    from .analytics.clv import LAB_COLUMNS, predict_clv
+    from .analytics.fitting import DataError
+    from .decisions import rule_uses
+
+    used = [n for n in LAB_COLUMNS if any(rule_uses(t.rule, n) for t in tiers)]
+    if not used:
+        return {}
+    try:
+        columns = predict_clv(observation).columns()
+    except DataError:
+        # No fit possible: nobody matches a score rule (NaN compares false, ranks last).
+        columns = {n: np.full(observation.n_customers, np.nan) for n in LAB_COLUMNS}
+    return {n: columns[n] for n in used}
+
+
+def fit_budget(decision, observation):
+    """The decision with its service spends scaled down (never acquisition) until it fits the budget."""
+    from .decisions import Decision, Tier, assign_tiers
+
+    budget = float(observation.scenario.budget.marketing)
+    assignment = assign_tiers(decision, dict(observation.columns), observation.categories, math.inf,
+                              servable=observation.active)
+    acquisition = decision.acquisition_total
+    if acquisition + assignment.service_cost <= budget * (1 + 1e-9):
+        return decision
+    room = max(budget - acquisition, 0.0)
+    factor = room / assignment.service_cost if assignment.service_cost > 0 else 0.0
+    # A hair under the limit, so rounding never tips the scaled plan over it.
+    factor *= 1 - 1e-9
+    tiers = tuple(t if t.disengaged else Tier(t.name, t.rule, t.spend_per_customer * factor)
+                  for t in decision.tiers)
+    return Decision(decision.acquisition, tiers, decision.scores)
+
+
+def play_composed(scenario: Scenario, seed: int, composition: Composition, decisions) -> GameValue:
+    """The value of one composed game (played here)."""
+    from .runner import play_game
+
+    return play_game(scenario, ComposedStrategy(composition, decisions), seed).value
+
+
+def composed_values(scenario: Scenario, seed: int, decisions, wanted=None, workers: int = 1,
+                    progress: Callable[[str], None] | None = None) -> dict[Composition, GameValue | None]:
+    """Every wanted composed game's value; None for one that cannot be measured.
+
+    "Your service" cannot be measured on another market when the player's
+    tiers use score columns of its own (``own_score_columns``).  With
+    ``workers`` > 1 the games are played in the shared background workers,
+    in parallel.
+
+    Args:
+        progress: called with each game's name as it is collected.
+    """
+    wanted = tuple(wanted if wanted is not None else compositions())
+    own = own_score_columns(decisions)
+    playable = [c for c in wanted if not (c.keep == "service" and own)]
+    values: dict[Composition, GameValue | None] = {c: None for c in wanted}
+    if workers > 1 and len(playable) > 1:
+        pool = background_pool(max(workers, BACKGROUND_WORKERS))
+        # The oracle's and customer-centric's games take longest: queue them first.
+        order = sorted(playable, key=lambda c: EXPECTED_COST.get(c.partner, 0), reverse=True)
+        futures = {c: pool.submit(play_composed, scenario, int(seed), c, list(decisions)) for c in order}
+        for c in order:
+            if progress:
+                progress(c.name)
+            values[c] = futures[c].result()
+    else:
+        for c in playable:
+            if progress:
+                progress(c.name)
+            values[c] = play_composed(scenario, seed, c, decisions)
+    return values

@@ -3,9 +3,9 @@
 ``write_report(debrief, folder)`` writes ``index.html`` and one PNG per chart
 into ``folder``; the page uses no script, stylesheet or font from elsewhere,
 so it opens offline and can be zipped and handed in.  The charts come from
-``sim.charts``, the same functions the debrief screen uses.
-``report_from_record`` rebuilds the debrief from a game record: the record's
-decisions are replayed on its seed to get the truth.
+``sim.charts``, the same functions the debrief screen uses, through
+``debrief_figure``.  ``report_from_record`` rebuilds the debrief from a game
+record: the record's decisions are replayed on its seed to get the truth.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import charts
+from .analytics.equity import LEVEL
 from .debrief import PLAYER, Debrief, debrief_of
 from .output_paths import write_atomically
 from .records import read_record
@@ -24,31 +25,56 @@ from .records import read_record
 _SIZE = (960, 420)
 
 
-def _money(x: float) -> str:
-    if not math.isfinite(x):
+def _money(x: float | None) -> str:
+    if x is None or not math.isfinite(x):
         return "n/a"
     return f"-${-x:,.0f}" if x < 0 else f"${x:,.0f}"
 
 
 #: The debrief's charts, by file stem, in the order the screen offers them.
-DEBRIEF_STEMS = ("firm_value", "levers", "service_by_decile", "equity", "timeline")
+DEBRIEF_STEMS = ("firm_value", "levers", "channels", "service_by_decile", "equity", "timeline")
+
+CAPTIONS = {
+    "firm_value": "Firm value on the same market, split into the discounted profit of the turns "
+                  "played and the true customer equity left at the end (discounted): a firm can "
+                  "lose money every turn and still be worth the most.",
+    "levers": "Each lever swapped: your acquisition with another strategy's service, and its "
+              "acquisition with your service, replayed on the same draws; a bar is what your lever "
+              "was worth over that strategy's.",
+    "channels": "Where the acquisition money went, by channel, against the true value of the "
+                "customers it bought (their first purchase and equity at acquisition, no service).",
+    "service_by_decile": "Where your service money went, by decile of your customers' true value, "
+                         "against where the value was.",
+    "equity": "Customer equity at the end: what your data pointed to (valued the way the score "
+              f"values it, with its {LEVEL:.0%} interval) against the truth.",
+    "timeline": "Turn by turn: your profit against mass-marketing's, and how many of your customers "
+                "were really alive (hidden during play).",
+}
 
 
 def debrief_figure(d: Debrief, stem: str, size_px, style: charts.ChartStyle):
     """One of the debrief's charts (``stem`` from ``DEBRIEF_STEMS``); the screen shows the same."""
     if stem == "firm_value":
-        return charts.firm_value_chart(d.firm_values(), PLAYER, size_px, style)
+        twin = d.twin
+        rows = [(s.label or s.name, s.discounted_profit, s.equity_left)
+                for s in d.strategies if s.name != twin]
+        return charts.firm_value_chart(rows, d.player_label, size_px, style)
     if stem == "levers":
-        return charts.lever_chart(d.levers, size_px, style)
+        return charts.lever_chart([lv.partner for lv in d.levers],
+                                  [lv.acquisition_worth for lv in d.levers],
+                                  [lv.service_worth for lv in d.levers], size_px, style)
+    if stem == "channels":
+        return charts.channel_chart([c.label for c in d.channels], [c.spent for c in d.channels],
+                                    [c.true_value for c in d.channels], size_px, style)
     if stem == "service_by_decile":
-        return charts.decile_chart(d.player.service_by_value_decile, d.value_by_decile, size_px, style)
+        return charts.decile_chart(d.service_by_value_decile, d.value_by_decile, size_px, style)
     if stem == "equity":
-        estimate = d.estimated_equity if math.isfinite(d.estimated_equity) else 0.0
-        return charts.equity_chart(estimate, d.true_equity, size_px, style)
+        e = d.equity
+        return charts.equity_chart(e.estimated, e.low, e.high, e.true, size_px, style)
     if stem == "timeline":
-        return charts.timeline_chart([r.books.turn for r in d.player.turns],
-                                     [r.books.profit for r in d.player.turns], list(d.mass_profit),
-                                     [t.alive for t in d.player.true_turns], size_px, style)
+        return charts.timeline_chart([r["turn"] for r in d.turn_rows], [r["profit"] for r in d.turn_rows],
+                                     list(d.mass_profit), [r["alive"] for r in d.turn_rows], size_px,
+                                     style)
     raise ValueError(f"unknown debrief chart {stem!r} (known: {', '.join(DEBRIEF_STEMS)})")
 
 
@@ -61,83 +87,113 @@ def write_report(d: Debrief, folder: str | Path, palette: str = "colour-blind sa
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     style = charts.ChartStyle.for_size(720, palette)
-    captions = {
-        "firm_value": "Firm value on the same market: you, the reference strategies and the "
-                      "oracle (who sees every customer's true worth).",
-        "levers": "What each lever was worth: the same game replayed with your acquisition and "
-                  "mass-marketing's service, and the other way round, compared with mass-marketing.",
-        "service_by_decile": "Where your service money went, by decile of your customers' true "
-                             "value, against where the value was.",
-        "equity": "Customer equity at the end: what your lab predicted from your own data "
-                  "against the truth.",
-        "timeline": "Turn by turn: your profit against mass-marketing's, and how many of your "
-                    "customers were really alive (hidden during play).",
-    }
     for stem in DEBRIEF_STEMS:
         charts.save_png(debrief_figure(d, stem, _SIZE, style), folder / f"{stem}.png")
-    write_atomically(folder / "index.html", _page(d, captions), "the report")
+    write_atomically(folder / "index.html", page(d), "the report")
     return folder / "index.html"
 
 
-def _page(d: Debrief, captions: dict[str, str]) -> str:
+def _table(header: list[str], rows: list[list[str]], numeric_from: int = 1) -> str:
+    e = html.escape
+    head = "".join(f"<th>{e(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(
+        f"<td class=n>{e(c)}</td>" if i >= numeric_from else f"<td>{e(c)}</td>" for i, c in enumerate(r))
+        + "</tr>" for r in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def page(d: Debrief) -> str:
+    """The report's HTML (every text escaped)."""
     e = html.escape
     score = f"{d.centricity:.0f}" if math.isfinite(d.centricity) else "n/a"
-    rows = "".join(f"<tr><td>{e(name)}</td><td class=n>{_money(v)}</td></tr>"
-                   for name, v in sorted(d.firm_values().items(), key=lambda kv: -kv[1]))
-    levers = "".join(f"<tr><td>{e(name)}</td><td class=n>{_money(v)}</td></tr>" for name, v in d.levers)
-    error = (d.estimated_equity - d.true_equity) / d.true_equity \
-        if math.isfinite(d.estimated_equity) and d.true_equity else math.nan
-    turn_rows = "".join(
-        f"<tr><td class=n>{r['turn']}</td><td class=n>{r['acquired']:,}</td>"
-        f"<td class=n>{r['buyers']:,}</td><td class=n>{_money(r['revenue'])}</td>"
-        f"<td class=n>{_money(r['acquisition_spend'])}</td><td class=n>{_money(r['service_spend'])}</td>"
-        f"<td class=n>{_money(r['profit'])}</td><td class=n>{r['alive']:,}</td>"
-        f"<td class=n>{r['lost']:,}</td></tr>" for r in d.player.to_rows())
-    figs = "".join(f"<figure><img src=\"{stem}.png\" alt=\"{e(caption)}\">"
-                   f"<figcaption>{e(caption)}</figcaption></figure>"
-                   for stem, caption in captions.items())
+    twin = d.twin
+    strategies = _table(["strategy", "firm value", "discounted profit", "customer equity left"],
+                        [[s.label or s.name, _money(s.firm_value), _money(s.discounted_profit),
+                          _money(s.equity_left)]
+                         for s in sorted(d.strategies, key=lambda s: -s.firm_value) if s.name != twin])
+    levers = _table(["partner", "its firm value", "your acquisition + its service",
+                     "its acquisition + your service", "your acquisition worth",
+                     "your service worth"],
+                    [[lv.partner, _money(lv.partner_value), _money(lv.your_acquisition),
+                      _money(lv.your_service) if lv.your_service is not None else "not measurable",
+                      _money(lv.acquisition_worth),
+                      _money(lv.service_worth) if lv.service_worth is not None else "not measurable"]
+                     for lv in d.levers])
+    channels = _table(["channel", "acquisition dollars", "customers", "true value bought",
+                       "value per dollar"],
+                      [[c.label, _money(c.spent), f"{c.acquired:,}", _money(c.true_value),
+                        "n/a" if not math.isfinite(c.value_per_dollar) else f"${c.value_per_dollar:,.2f}"]
+                       for c in d.channels])
+    tiers = _table(["tier", "customer-turns", "customers", "service dollars", "top 30% by value",
+                    "bottom half", "worth < 0"],
+                   [[t.name + (" (turned away)" if t.disengaged else ""), f"{t.customer_turns:,}",
+                     f"{t.customers:,}", _money(t.dollars), f"{t.top30_share:.0%}",
+                     f"{t.bottom_half_share:.0%}", f"{t.negative_share:.0%}"] for t in d.tiers])
+    turn_rows = _table(["turn", "acquired", "buyers", "revenue", "acquisition", "service", "profit",
+                        "really alive", "really lost"],
+                       [[str(r["turn"]), f"{r['acquired']:,}", f"{r['buyers']:,}", _money(r["revenue"]),
+                         _money(r["acquisition_spend"]), _money(r["service_spend"]), _money(r["profit"]),
+                         f"{r['alive']:,}", f"{r['lost']:,}"] for r in d.turn_rows], numeric_from=0)
+    eq = d.equity
+    error = "" if not math.isfinite(eq.error) else f" ({eq.error:+.0%} against the truth)"
+    interval = ("" if not math.isfinite(eq.low) else
+                f"; {LEVEL:.0%} interval {_money(eq.low)} to {_money(eq.high)}")
+    figs = "".join(f"<figure><img src=\"{stem}.png\" alt=\"{e(CAPTIONS[stem])}\">"
+                   f"<figcaption>{e(CAPTIONS[stem])}</figcaption></figure>" for stem in DEBRIEF_STEMS)
+    advice = "".join(f"<li>{e(a)}</li>" for a in d.advice)
+    notes = "".join(f"<p class=note>{e(n)}</p>" for n in d.notes)
+    me = d.player
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
-<title>Debrief: {e(d.scenario)}, seed {d.seed}</title>
+<title>Debrief: {e(d.scenario)}, {e(d.played_by)}, seed {d.seed}</title>
 <style>
 body {{ font-family: system-ui, sans-serif; max-width: 1000px; margin: 2em auto; color: #1d2733;
        line-height: 1.45; padding: 0 1em; }}
-h1 {{ margin-bottom: .2em; }} .sub {{ color: #555; margin-top: 0; }}
+h1 {{ margin-bottom: .2em; }} .sub {{ color: #4a5560; margin-top: 0; }}
 .kpis {{ display: flex; gap: 1.5em; flex-wrap: wrap; margin: 1em 0; }}
 .kpi {{ background: #eef3f8; padding: .7em 1em; border-radius: 6px; }}
 .kpi b {{ display: block; font-size: 1.6em; }}
 table {{ border-collapse: collapse; margin: 1em 0; }}
 td, th {{ padding: .25em .8em; border-bottom: 1px solid #dde3ea; }}
 th {{ text-align: left; }} td.n {{ text-align: right; font-variant-numeric: tabular-nums; }}
-figure {{ margin: 1.5em 0; }} img {{ max-width: 100%; }} figcaption {{ color: #555; }}
+figure {{ margin: 1.5em 0; }} img {{ max-width: 100%; }} figcaption {{ color: #4a5560; }}
 .lesson {{ font-size: 1.15em; background: #fff8e6; padding: 1em; border-left: 4px solid #E69F00; }}
+.note {{ color: #6b4b00; }}
 </style></head><body>
 <h1>Debrief: {e(d.scenario)}</h1>
-<p class=sub>Played by {e(d.played_by)} ("you" below); seed {d.seed}, {d.prospects:,} prospects,
-{len(d.player.turns)} turns.</p>
-<p class=lesson>{e(d.lesson)}</p>
+<p class=sub>Played by <b>{e(d.played_by)}</b> ("{PLAYER}" below) &middot; {e(d.date)} &middot;
+seed {d.seed}, {d.prospects:,} prospects, {d.turns} turns of a {e(d.turn_length)}.</p>
+<div class=lesson><p><b>The lesson:</b> {e(d.lesson)}</p><p>{e(d.meaning)}</p></div>
+<h2>What to do differently</h2><ul>{advice}</ul>
 <div class=kpis>
-<div class=kpi>firm value<b>{_money(d.values[PLAYER])}</b></div>
+<div class=kpi>firm value<b>{_money(me.firm_value)}</b>discounted profit {_money(me.discounted_profit)}
++ customer equity left {_money(me.equity_left)}</div>
 <div class=kpi>centricity score<b>{score}</b>0 = mass-marketing, 100 = oracle</div>
-<div class=kpi>customer equity: your estimate<b>{_money(d.estimated_equity)}</b>
-true {_money(d.true_equity)}{'' if not math.isfinite(error) else f' ({error:+.0%})'}</div>
+<div class=kpi>customer equity left: your estimate<b>{_money(eq.estimated)}</b>
+true {_money(eq.true)}{error}{interval}</div>
 </div>
-<h2>Firm value on the same market</h2><table><tr><th>strategy</th><th>firm value</th></tr>{rows}</table>
-<h2>What each lever was worth (against mass-marketing)</h2><table>{levers}</table>
+{notes}
+<h2>Firm value on the same market</h2>{strategies}
+<h2>Each lever swapped with another strategy's</h2>{levers}
+<h2>Acquisition by channel</h2>{channels}
+<h2>Your tiers, and who they reached</h2>{tiers}
 {figs}
-<h2>Turn by turn</h2>
-<table><tr><th>turn</th><th>acquired</th><th>buyers</th><th>revenue</th><th>acquisition</th>
-<th>service</th><th>profit</th><th>really alive</th><th>really lost</th></tr>{turn_rows}</table>
+<h2>Turn by turn</h2>{turn_rows}
 <p class=sub>Firm value = discounted profit of every turn + the true customer equity left at the
-end, discounted. Made by ccsim from the game record; every number is recomputed by replaying
-the record's decisions on its seed.</p>
+end, discounted. The estimate of customer equity values customers the way the score does: no
+service and nobody turned away after the game, each turn discounted at its end. Made by ccsim from
+the game record; every number is recomputed by replaying the record's decisions on its seed.</p>
 </body></html>
 """
 
 
 def report_from_record(path: str | Path, folder: str | Path,
-                       progress: Callable[[str], None] | None = None) -> Path:
+                       progress: Callable[[str, float], None] | None = None,
+                       team: str | None = None, workers: int = 1) -> Path:
     """Replay the record at ``path`` and write its debrief report into ``folder``.
+
+    Args:
+        team: the name shown as who played (default: the record's strategy).
 
     Raises:
         sim.records.RecordError: the record cannot be read.
@@ -145,5 +201,5 @@ def report_from_record(path: str | Path, folder: str | Path,
     """
     record = read_record(path)
     d = debrief_of(record.scenario, record.seed, record.decisions, progress=progress,
-                   played_by=record.strategy)
+                   played_by=team or record.strategy, strategy=record.strategy, workers=workers)
     return write_report(d, folder)

@@ -16,6 +16,7 @@ from typing import Callable
 from .decisions import Decision
 from .engine import Game, TurnResult
 from .errors import SimError
+from .observation import Observation
 from .scenario import Scenario
 from .score_columns import essential_scores
 from .references import (EXPECTED_COST, REFERENCES, cached_value, is_reference, remember,
@@ -49,7 +50,8 @@ class PlayedGame:
 
 
 def play_game(scenario: Scenario, strategy, seed: int,
-              on_turn: Callable[[Game, Decision, TurnResult], None] | None = None) -> PlayedGame:
+              on_turn: Callable[[Game, Decision, TurnResult], None] | None = None,
+              before_turn: Callable[[Observation, Decision], None] | None = None) -> PlayedGame:
     """Play a whole game of ``scenario`` with ``strategy`` on ``seed`` and value it.
 
     Args:
@@ -60,6 +62,8 @@ def play_game(scenario: Scenario, strategy, seed: int,
         seed: the root seed (a whole number >= 0).
         on_turn: called after each turn with the game, the decision played
             and the turn's result (progress, autosave).
+        before_turn: called with the observation and the decision before
+            each turn is played (e.g. ``sim.treatment.TreatmentLog.record``).
 
     Raises:
         DecisionError: the strategy made a decision the game refuses.
@@ -76,6 +80,8 @@ def play_game(scenario: Scenario, strategy, seed: int,
         decision = strategy.decide(observation, truth)
         if isinstance(decision, Decision):
             decision = essential_scores(decision, observation.n_customers, set(observation.columns))
+        if before_turn:
+            before_turn(observation, decision)
         observation, result = game.step(decision)
         decisions.append(decision)
         if on_turn:
@@ -86,11 +92,13 @@ def play_game(scenario: Scenario, strategy, seed: int,
 
 def replay_game(scenario: Scenario, seed: int, decisions: list[Decision],
                 strategy: str = "replay",
-                on_turn: Callable[[Game, Decision, TurnResult], None] | None = None) -> PlayedGame:
+                on_turn: Callable[[Game, Decision, TurnResult], None] | None = None,
+                before_turn: Callable[[Observation, Decision], None] | None = None) -> PlayedGame:
     """Play recorded decisions again on the same scenario and seed.
 
     Args:
         on_turn: called after each turn, as in ``play_game``.
+        before_turn: called before each turn, as in ``play_game``.
 
     Raises:
         DecisionError: a decision the game refuses (naming the entry).
@@ -99,9 +107,11 @@ def replay_game(scenario: Scenario, seed: int, decisions: list[Decision],
     if len(decisions) != scenario.turns:
         raise SimError(f"{len(decisions)} decisions for a game of {scenario.turns} turns")
     game = Game(scenario)
-    game.reset(seed)
+    observation = game.reset(seed)
     for decision in decisions:
-        _, result = game.step(decision)
+        if before_turn:
+            before_turn(observation, decision)
+        observation, result = game.step(decision)
         if on_turn:
             on_turn(game, decision, result)
     return PlayedGame(scenario, strategy, int(seed), game, list(decisions),

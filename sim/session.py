@@ -21,15 +21,17 @@ from __future__ import annotations
 import json
 import math
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .analytics.clv import CustomerValue, predict_clv
+from .analytics.clv import LAB_COLUMNS, CustomerValue, predict_clv
+from .analytics.equity import LEVEL, EquityEstimate, estimate_equity
 from .analytics.fitting import DataError
-from .decisions import DISENGAGE, Decision, DecisionError, Tier, assign_tiers, evaluate_rule
+from .decisions import DISENGAGE, Decision, DecisionError, Tier, assign_tiers, evaluate_rule, rule_uses
 from .engine import Game, TurnResult
 from .errors import GameStateError, SimError
 from .observation import Observation, TurnBooks
@@ -37,9 +39,25 @@ from .public import PublicScenario
 from .records import GameRecord, RecordError, read_record, write_record
 from .scenario import Scenario
 from .score_columns import essential_scores
+from .treatment import TreatmentLog
 
-#: Score columns the lab provides to tier rules (``CustomerValue.columns``).
-LAB_COLUMNS = ("p_alive", "expected_purchases", "predicted_clv", "horizon_value")
+#: From this market size on, the reference games are played in background worker
+#: processes from the start of a game, and the reveal's lever games in parallel.
+BACKGROUND_FROM_PROSPECTS = 20_000
+
+# LAB_COLUMNS (the score columns the lab provides to tier rules) lives with the lab's CLV, and
+# rule_uses with the rules: the reference games (play) recompute those columns without a session.
+
+
+def stop_background() -> None:
+    """Stop the reference games played in the background (the window closing).
+
+    The window reaches the references only through the session (never
+    ``sim.references`` itself), so the stop is passed on from here.
+    """
+    from .references import shutdown_background
+
+    shutdown_background()
 
 
 class AutosaveError(RecordError):
@@ -130,15 +148,6 @@ class Plan:
     def copy(self) -> "Plan":
         return Plan(dict(self.acquisition), [TierPlan(t.name, t.rule, t.service, t.disengaged)
                                              for t in self.tiers])
-
-
-def rule_uses(rule: Any, name: str) -> bool:
-    if isinstance(rule, dict):
-        return (rule.get("field") == name or rule.get("by") == name
-                or any(rule_uses(v, name) for v in rule.values() if isinstance(v, (dict, list))))
-    if isinstance(rule, list):
-        return any(rule_uses(r, name) for r in rule)
-    return False
 
 
 def describe_rule(rule: Any, categories: dict[str, tuple[str, ...]] | None = None) -> str:
@@ -283,13 +292,17 @@ class PlanningSession:
     """The planning half of a player's session, shared by the local and the remote one.
 
     Everything here reads only what a player has: the observation, the public
-    scenario, the lab and the plans played (``_observation``, ``public``, ``lab``,
-    ``plans``, ``turn`` and ``results`` of the subclass), so a game on a class
-    server previews and projects a plan exactly as a game on this machine does.
+    scenario, the lab, the plans played and what they did to each customer
+    (``_observation``, ``public``, ``lab``, ``plans``, ``treatment``,
+    ``_estimate``, ``turn`` and ``results`` of the subclass), so a game on a
+    class server previews, projects and values a plan exactly as a game on
+    this machine does.
     """
 
     lab: "Lab"
     plans: list["Plan"]
+    treatment: "TreatmentLog"
+    _estimate: "_Estimate | None"
 
     # ------------------------------------------------------------ the lab
     def refit(self) -> Lab:
@@ -314,12 +327,41 @@ class PlanningSession:
 
     # ------------------------------------------------------------ planning
     def default_plan(self) -> Plan:
-        """Last turn's plan; on turn 1 the previous management's policy."""
+        """Last turn's plan; on turn 1 mass-marketing's, the score's zero.
+
+        Mass-marketing (``sim.strategies.reference.MassMarketing``) spreads the
+        previous management's acquisition money evenly over the channels and
+        gives every customer its small perk, so a player who keeps every
+        pre-filled value for the whole game plays mass-marketing's game and
+        scores 0.
+        """
         if self.plans:
             return self.plans[-1].copy()
-        inherited = self.public.inherited
-        return Plan({c: float(inherited.acquisition.get(c, 0.0)) for c in self.public.channel_names},
-                    [TierPlan("everyone", "all", float(inherited.service))])
+        return self._mass_marketing_plan()
+
+    def _mass_marketing_plan(self) -> Plan:
+        from .strategies.reference import MassMarketing
+
+        decision = MassMarketing().decide(self._observation)
+        return Plan.from_decision(decision, self.public.channel_names)
+
+    def default_plan_note(self) -> str:
+        """What the pre-filled values on the Decisions screen are, in a sentence or two."""
+        from .strategies.base import acquisition_money
+
+        public = self.public
+        money = acquisition_money(public)
+        mass = (f"the previous management's ${money:,.0f} of acquisition split evenly over the "
+                f"{len(public.channels)} channels (${money / len(public.channels):,.0f} each) and "
+                f"its ${public.inherited.service:,.2f} perk for every customer")
+        if not self.plans:
+            return (f"The starting values are mass-marketing, the score's zero: {mass}. Keep "
+                    "them all game and you score 0; beat it by changing them.")
+        if _same_plan(self.plans[-1], self._mass_marketing_plan()):
+            return ("The starting values are last turn's, still mass-marketing's plan (the "
+                    "score's zero): keep them all game and you score 0.")
+        return (f"The starting values are your plan of turn {len(self.plans)}. Mass-marketing, "
+                f"the score's zero, would play {mass}.")
 
     def preview(self, plan: Plan) -> Preview:
         """Tier sizes, cost and budget left of ``plan`` this turn (nothing is played)."""
@@ -367,20 +409,64 @@ class PlanningSession:
         return Projection(current, newcomers, marketing, float(self.public.fixed_cost), bought,
                           dict(per_customer))
 
-    def estimated_firm_value(self) -> tuple[float, float, float]:
-        """(discounted profit so far, the lab's customer equity, their sum), dollars at turn 1.
+    # ------------------------------------------------------------ the estimate
+    def _start_estimate(self) -> None:
+        """Start estimating customer equity for this turn in the background (it takes a second)."""
+        previous = self._estimate
+        warm = None
+        if previous is not None:
+            done = previous.result(wait=False)
+            warm = done.fit if isinstance(done, EquityEstimate) else None
+        self._estimate = _Estimate(self._observation, self.treatment, warm)
 
-        The equity is the sum of the lab's predicted CLV over the customers,
-        discounted from the start of the current turn: an *estimate* from the
-        player's own data (the true value is revealed only in the debrief).
-        NaN equity when the lab has no predictions.
+    def equity_estimate(self) -> EquityEstimate | None:
+        """The lab's estimate of the customer equity the score would count now (waits for it).
+
+        The models are fitted with the player's own service and turning away
+        as covariates and every customer is valued as the scorer values the
+        customers left at the end: no service, not turned away
+        (``sim.analytics.equity``).  None when there is too little history
+        to fit.
+        """
+        if self._estimate is None:
+            self._start_estimate()
+        result = self._estimate.result()
+        return result if isinstance(result, EquityEstimate) else None
+
+    def estimated_firm_value(self) -> tuple[float, float, float]:
+        """(discounted profit so far, estimated customer equity, their sum), dollars at turn 1.
+
+        The equity is ``equity_estimate()``'s, discounted from the start of
+        the current turn: an *estimate* from the player's own data, valued
+        the way the score values the customers left at the end (the true
+        value is revealed only in the debrief).  NaN equity when there is
+        too little history to fit.
         """
         v = 1.0 / (1.0 + self.public.discount_rate)
         profit = sum(r.books.profit * v ** r.books.turn for r in self.results)
-        if self.lab.value is None:
+        estimate = self.equity_estimate()
+        if estimate is None:
             return profit, math.nan, math.nan
-        equity = float(np.sum(self.lab.value.predicted_clv)) * v ** (self.turn - 1)
+        equity = estimate.total * v ** (self.turn - 1)
         return profit, equity, profit + equity
+
+    def estimate_note(self) -> str:
+        """The estimated firm value in words, with its interval and what it counts."""
+        profit, equity, total = self.estimated_firm_value()
+        estimate = self.equity_estimate()
+        if estimate is None:
+            return ("Estimated firm value: not yet (too little history to fit the models); "
+                    f"discounted profit so far {_dollars(profit)}.")
+        scale = equity / estimate.total if estimate.total else 0.0
+        low, high = profit + estimate.low * scale, profit + estimate.high * scale
+        return (f"Estimated firm value {_dollars(total)} ({LEVEL:.0%} interval {_dollars(low)} to "
+                f"{_dollars(high)}): discounted profit so far {_dollars(profit)} plus the customer "
+                f"equity your data point to, {_dollars(equity)}, valued as the score values the "
+                "customers left at the end: without service and without turning anyone away "
+                "(keeping service up costs money). The interval covers the models' statistical "
+                "uncertainty, not their assumptions.")
+
+    # ------------------------------------------------------------ saving
 
 
 class PlayerSession(PlanningSession):
@@ -407,6 +493,9 @@ class PlayerSession(PlanningSession):
         self.tier_outcomes: list[list[TierOutcome]] = []
         self.lab = Lab()
         self._observation: Observation | None = None
+        #: What the player did to each customer each turn (for the equity estimate).
+        self.treatment = TreatmentLog()
+        self._estimate: _Estimate | None = None
 
     # ------------------------------------------------------------ lifecycle
     @classmethod
@@ -415,6 +504,8 @@ class PlayerSession(PlanningSession):
         session = cls(scenario, seed, autosave)
         session._observation = session.game.reset(seed)
         session.refit()
+        session._start_estimate()
+        session._start_references()
         return session
 
     @classmethod
@@ -445,10 +536,13 @@ class PlayerSession(PlanningSession):
             session.decisions.append(decision)
             session.plans.append(Plan.from_decision(decision, scenario.channel_names))
             session.tier_outcomes.append(tier_outcomes(decision, assignment.tier, session._observation))
+            session.treatment.record_assignment(i + 1, assignment, decision)
         if session.lab.value is not None and lab_turn is not None and lab_turn < session.turn:
             session.refresh()
         else:
             session.refit()
+        session._start_estimate()
+        session._start_references()
         return session
 
     @property
@@ -502,31 +596,56 @@ class PlayerSession(PlanningSession):
         self.decisions.append(decision)
         self.plans.append(plan.copy())
         self.tier_outcomes.append(tier_outcomes(decision, assignment.tier, self._observation))
+        self.treatment.record_assignment(obs.turn, assignment, decision)
         if not self.done:
             self.refresh()
+        self._start_estimate()
         if self.autosave_path is not None:
             self.save(self.autosave_path)
         return result
 
+    @property
+    def _parallel(self) -> bool:
+        return self._scenario.prospects >= BACKGROUND_FROM_PROSPECTS
+
+    def _start_references(self) -> None:
+        """Start the reference games now: they depend only on the scenario and the seed.
+
+        Played in low-priority worker processes while the player plays, they
+        are ready for the reveal (``sim.references`` collects them).
+        """
+        if self._parallel:
+            from .references import start_in_background
+
+            start_in_background(self._scenario, self.seed)
+
+    # ------------------------------------------------------------ the end
     def _played(self, name: str = "player"):
         from .runner import PlayedGame
         from .scoring import value_game
 
         if not self.done:
-            raise RuntimeError("the game is not over")
+            raise GameStateError("the debrief comes after the last turn")
         return PlayedGame(self._scenario, name, self.seed, self.game, list(self.decisions),
                           value_game(self.game, name))
 
     def reveal(self, progress=None):
-        """The debrief of the finished game: references, levers, the truth revealed.
+        """The debrief of the finished game (``sim.debrief.debrief_of``): references, levers, lesson.
 
-        Slow on a big market (the references are played): call it off the
-        screen's thread.  ``progress`` is called with what is being played.
+        Slow on a big market (the references are played, often already in
+        the background): call it off the screen's thread.
+
+        Args:
+            progress: called with what is being done and the share done (0-1).
+
+        Raises:
+            GameStateError: the game is not over.
         """
         from .debrief import PLAYER, debrief_of
 
         return debrief_of(self._scenario, self.seed, list(self.decisions), played=self._played(PLAYER),
-                          progress=progress)
+                          treatment=self.treatment, estimate=self.equity_estimate(),
+                          progress=progress, workers=2 if self._parallel else 1)
 
     def game_record(self, scores: dict | None = None) -> GameRecord:
         """The finished game's record (strategy "player"), claiming ``scores`` too."""
@@ -534,7 +653,6 @@ class PlayerSession(PlanningSession):
 
         return record_of(self._played(), scores)
 
-    # ------------------------------------------------------------ saving
     def save(self, path: str | Path) -> Path:
         """Write the decisions so far atomically: a partial record (a finished game: a full one)."""
         books = [r.books for r in self.results]
@@ -620,6 +738,40 @@ def _rule_matches(decision: Decision, obs: Observation) -> tuple[int, ...]:
     servable = np.asarray(obs.active, dtype=bool)
     return tuple(int(np.count_nonzero(evaluate_rule(t.rule, fields, obs.categories) & servable))
                  for t in decision.tiers)
+
+
+class _Estimate:
+    """An equity estimate computed on a worker thread (numpy releases the interpreter while it works)."""
+
+    def __init__(self, observation: Observation, treatment: TreatmentLog, warm_start):
+        self._result: EquityEstimate | DataError | None = None
+        effect, away = treatment.effect(observation)
+        self._thread = threading.Thread(target=self._run, args=(observation, effect, away, warm_start),
+                                        daemon=True)
+        self._thread.start()
+
+    def _run(self, observation, effect, away, warm_start) -> None:
+        try:
+            self._result = estimate_equity(observation, effect, away, warm_start=warm_start)
+        except DataError as exc:
+            self._result = exc
+
+    def result(self, wait: bool = True):
+        if wait:
+            self._thread.join()
+        return self._result
+
+
+def _dollars(x: float) -> str:
+    return f"-${-x:,.0f}" if x < 0 else f"${x:,.0f}"
+
+
+def _same_plan(a: Plan, b: Plan) -> bool:
+    """True if two plans make the same decision (a dollar fraction apart at most)."""
+    channels = set(a.acquisition) | set(b.acquisition)
+    return (all(abs(a.acquisition.get(c, 0.0) - b.acquisition.get(c, 0.0)) < 0.01 for c in channels)
+            and [(t.rule, t.disengaged, round(t.service, 2)) for t in a.tiers]
+            == [(t.rule, t.disengaged, round(t.service, 2)) for t in b.tiers])
 
 
 def tier_outcomes(decision: Decision, tier: np.ndarray, after: Observation) -> list[TierOutcome]:

@@ -413,7 +413,7 @@ def test_instructor_page_closing_turns_release_class_debrief_csv_and_reports(ser
 
     # The teams' windows get the debrief now: the same firm value the server measured.
     debrief = red.reveal()
-    assert debrief.values["you"] == pytest.approx(next(r["firm_value"] for r in rows if r["team"] == "Red"))
+    assert debrief.player.firm_value == pytest.approx(next(r["firm_value"] for r in rows if r["team"] == "Red"))
     assert math.isfinite(debrief.centricity)
     red.close()
     blue.close()

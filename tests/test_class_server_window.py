@@ -66,7 +66,7 @@ def test_the_window_plays_a_whole_game_on_the_server_and_shows_the_released_debr
         assert scene.name == "debrief"
         assert scene.wait(300), scene.error
         rows, _refs = room.results()
-        assert scene.debrief.values["you"] == pytest.approx(next(r["firm_value"] for r in rows if r["team"] == "Red"))
+        assert scene.debrief.player.firm_value == pytest.approx(next(r["firm_value"] for r in rows if r["team"] == "Red"))
         app.pump(2)
     finally:
         pygame.quit()

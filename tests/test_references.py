@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from conftest import small
@@ -43,3 +44,73 @@ def test_score_uses_the_same_values_in_any_order_and_with_workers():
 def test_an_unknown_reference_is_refused():
     with pytest.raises(ValueError, match="not a reference strategy"):
         reference_values(small("coffee", 2000), 1, ("genius",))
+
+
+def test_references_started_in_the_background_are_the_same_games():
+    scenario = small("department_store", 2500)
+    references.clear_cache()
+    expected = {n: play_game(scenario, get_strategy(n), 4).value.firm_value for n in REFERENCES}
+    references.clear_cache()
+    references.start_in_background(scenario, 4)
+    assert any(references.pending(scenario, n, 4) for n in REFERENCES)
+    seen = []
+    got = reference_values(scenario, 4, progress=seen.append)
+    assert {n: v.firm_value for n, v in got.items()} == expected
+    # Collected once, then served from the cache: asking again plays nothing.
+    again = []
+    reference_values(scenario, 4, progress=again.append)
+    assert again == [] and not any(references.pending(scenario, n, 4) for n in REFERENCES)
+
+
+@pytest.mark.parametrize("scenario_name", ["coffee", "meal_kit"])
+def test_a_lever_swapped_with_itself_is_the_same_game(scenario_name):
+    """Mass-marketing's decisions composed with mass-marketing's other lever: its own game, exactly."""
+    from sim.references import Composition, composed_values
+
+    scenario = small(scenario_name, 2000)
+    mass = play_game(scenario, get_strategy("mass-marketing"), 3)
+    centric = play_game(scenario, get_strategy("customer-centric"), 3)
+    values = composed_values(scenario, 3, mass.decisions,
+                             [Composition("acquisition", "mass-marketing"),
+                              Composition("service", "mass-marketing")])
+    assert {c.keep: v.firm_value for c, v in values.items()} == \
+        {"acquisition": mass.value.firm_value, "service": mass.value.firm_value}
+    # The customer-centric reference's acquisition with its own service: its own game.
+    again = composed_values(scenario, 3, centric.decisions, [Composition("acquisition", "customer-centric")])
+    assert next(iter(again.values())).firm_value == centric.value.firm_value
+
+
+def test_the_oracles_part_alone_sees_the_truth():
+    from sim.references import ComposedStrategy, Composition
+
+    decisions = play_game(small("coffee", 2000), get_strategy("mass-marketing"), 1).decisions
+    assert ComposedStrategy(Composition("acquisition", "oracle"), decisions).sees_truth
+    assert not ComposedStrategy(Composition("service", "customer-centric"), decisions).sees_truth
+
+
+def test_your_service_is_not_measured_with_score_columns_of_your_own():
+    from sim.decisions import Decision, Tier
+    from sim.references import Composition, composed_values, own_score_columns
+
+    scenario = small("coffee", 2000)
+    played = play_game(scenario, get_strategy("mass-marketing"), 1)
+    mine = [Decision(d.acquisition, (Tier("best", {"field": "my_score", "op": ">", "value": 0.5}, 5.0),),
+                     {"my_score": np.linspace(0, 1, n)})
+            for d, n in zip(played.decisions, _customers_per_turn(scenario, played))]
+    assert own_score_columns(mine) == ("my_score",)
+    values = composed_values(scenario, 1, mine, [Composition("service", "oracle"),
+                                                  Composition("acquisition", "oracle")])
+    assert values[Composition("service", "oracle")] is None
+    assert values[Composition("acquisition", "oracle")] is not None
+
+
+def _customers_per_turn(scenario, played):
+    from sim.engine import Game
+
+    game = Game(scenario)
+    observation = game.reset(played.seed)
+    counts = []
+    for decision in played.decisions:
+        counts.append(observation.n_customers)
+        observation, _ = game.step(decision)
+    return counts

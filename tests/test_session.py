@@ -43,14 +43,37 @@ def session(tmp_path):
     return PlayerSession.new(small("coffee", 3000), seed=4, autosave=tmp_path / "autosave.json")
 
 
-def test_default_plan_is_the_inherited_policy_then_last_turns(session):
+def test_default_plan_is_mass_marketings_then_last_turns(session):
+    from sim.strategies.reference import MassMarketing
+
     plan = session.default_plan()
-    inherited = session.public.inherited
-    assert plan.acquisition == {c: float(inherited.acquisition.get(c, 0.0)) for c in session.public.channel_names}
-    assert [t.service for t in plan.tiers] == [inherited.service]
+    mass = MassMarketing().decide(session.observation)
+    assert plan.decision() == mass
+    # Not the inherited uneven split: the money is spread evenly.
+    assert len(set(plan.acquisition.values())) == 1
+    assert "mass-marketing" in session.default_plan_note() and "score 0" in session.default_plan_note()
+    session.end_turn(plan)
+    assert "still mass-marketing's plan" in session.default_plan_note()
+    plan = session.default_plan()
     plan.acquisition[session.public.channel_names[0]] = 10.0
     session.end_turn(plan)
     assert session.default_plan().acquisition == plan.acquisition
+    assert "your plan of turn 2" in session.default_plan_note()
+
+
+def test_keeping_the_defaults_all_game_scores_zero(scenario_name):
+    """The score's zero is what a student gets by never touching a pre-filled value."""
+    from sim.references import reference_values
+    from sim.scoring import centricity_score, value_game
+
+    scenario = small(scenario_name, 3000)
+    session = PlayerSession.new(scenario, seed=6)
+    while not session.done:
+        session.end_turn(session.default_plan())
+    mine = value_game(session.game).firm_value
+    refs = reference_values(scenario, 6, ("mass-marketing", "oracle"))
+    score = centricity_score(mine, refs["mass-marketing"].firm_value, refs["oracle"].firm_value)
+    assert abs(score) <= 1.0, score
 
 
 def test_preview_counts_tiers_and_costs_first_match_wins(session):
@@ -127,10 +150,33 @@ def test_a_save_whose_books_differ_is_refused(session, tmp_path):
         PlayerSession.resume(path)
 
 
-def test_estimated_firm_value_adds_discounted_profit_and_lab_equity(session):
+def test_estimated_firm_value_adds_discounted_profit_and_the_equity_estimate(session):
     session.end_turn(session.default_plan())
     profit, equity, total = session.estimated_firm_value()
     v = 1 / (1 + session.public.discount_rate)
+    estimate = session.equity_estimate()
     assert profit == pytest.approx(session.results[0].books.profit * v)
-    assert equity == pytest.approx(session.lab.value.predicted_clv.sum() * v)
+    assert equity == pytest.approx(estimate.total * v)
     assert total == pytest.approx(profit + equity)
+    assert estimate.low < estimate.total < estimate.high
+    note = session.estimate_note()
+    assert f"${total:,.0f}" in note and "interval" in note and "without service" in note
+
+
+def test_the_treatment_is_recorded_turn_by_turn_and_on_resume(session, tmp_path):
+    plan = session.default_plan()
+    plan.tiers = [TierPlan("losers", {"field": "profit", "op": "<", "value": 0.0}, 0.0, True),
+                  TierPlan("best", {"top": 0.1, "by": "profit"}, 12.0)]
+    session.end_turn(plan)
+    service, away = session.treatment.matrices(session.observation)
+    column = list(session.observation.turn_columns).index(1)
+    counts = session.results[0].tier_counts
+    assert int(away[:, column].sum()) == counts[0]
+    assert int((service[:, column] == 12.0).sum()) == counts[1]
+    # Warm-up turns: the inherited perk for everyone the firm had at the turn's start
+    # (nobody yet in the first warm-up turn).
+    assert service[:, 0].max() == 0.0
+    warm = session.observation.acquisition_turn < session.observation.turn_columns[1]
+    assert set(service[warm, 1]) == {session.public.inherited.service}
+    resumed = PlayerSession.resume(tmp_path / "autosave.json")
+    np.testing.assert_array_equal(resumed.treatment.matrices(resumed.observation)[0], service)

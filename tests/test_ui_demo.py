@@ -12,8 +12,9 @@ from sim.cli import main
 
 SCENES = ("title", "confirm_quit", "settings", "briefing", "guide", "dashboard_whale", "dashboard_cohorts",
           "dashboard_retention", "dashboard_acquisition", "dashboard_rfm", "glossary", "lab", "new_tier", "decisions",
-          "decisions_refused", "results", "debrief_firm_value", "debrief_levers", "debrief_money",
-          "debrief_equity", "debrief_timeline")
+          "decisions_refused", "results", "debrief_progress", "debrief_firm_value", "debrief_levers",
+          "debrief_channels", "debrief_money", "debrief_equity", "debrief_timeline", "debrief_strategies",
+          "debrief_lever_table", "debrief_turns", "debrief_exported")
 
 
 @pytest.mark.parametrize("argv, size, scenes", [
@@ -42,10 +43,12 @@ def test_report_from_a_record_writes_html_and_charts(tmp_path, capsys):
     out = tmp_path / "report"
     assert main(["report", str(record), "--out", str(out)]) == 0
     page = (out / "index.html").read_text()
-    for stem in ("firm_value", "levers", "service_by_decile", "equity", "timeline"):
+    from sim.report import DEBRIEF_STEMS
+
+    for stem in DEBRIEF_STEMS:
         assert (out / f"{stem}.png").stat().st_size > 5000
         assert f'src="{stem}.png"' in page
-    assert "centricity score" in page and "What each lever was worth" in page
+    assert "centricity score" in page and "Each lever swapped" in page
     assert "http" not in page.split("</style>")[0]      # nothing fetched from elsewhere
     # The firm value in the report is the one the record claims (the replay is exact).
     claimed = __import__("json").loads(record.read_text())["scores"]["firm_value"]

@@ -250,7 +250,9 @@ def test_a_student_plays_a_whole_game_and_every_trap_is_safe(tmp_path, scenario)
     assert top(app).name == "debrief"
     assert top(app).wait()
     app.pump(2)
-    assert top(app).debrief.player.firm_value == pytest.approx(top(app).debrief.values["you"])
+    d = top(app).debrief
+    assert d.firm_values()[d.player_label] == pytest.approx(d.player.firm_value)
+    assert d.player.firm_value == pytest.approx(app.session.game_record().scores["firm_value"])
 
     # --- quitting asks: the window's close button, then a second close quits.
     pygame.event.post(pygame.event.Event(pygame.QUIT))

@@ -41,6 +41,10 @@ __all__ = ["CustomerValue", "predict_clv", "predicted_clv_columns", "margin_shar
 MAX_FIT_CUSTOMERS = 600
 
 
+#: Score columns the lab provides to tier rules (``CustomerValue.columns``).
+LAB_COLUMNS = ("p_alive", "expected_purchases", "predicted_clv", "horizon_value")
+
+
 @dataclass(frozen=True)
 class CustomerValue:
     """Per-customer predictions, rows aligned with the observation's customers.

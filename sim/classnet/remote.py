@@ -41,6 +41,7 @@ from ..observation import Observation, TurnBooks
 from ..records import GameRecord, encode_decision, write_record
 from ..scenario import ScenarioError, parse_scenario
 from ..session import Lab, Plan, PlanningSession
+from ..treatment import TreatmentLog
 from ..tournament.protocol import ObservationMirror
 from . import wire
 
@@ -199,6 +200,10 @@ class RemoteSession(PlanningSession):
         self.decisions: list = []
         self.plans: list[Plan] = []
         self.tier_outcomes: list = []
+        #: What this window's plans did to each customer (the equity estimate's covariate);
+        #: turns played before a rejoin, or closed by the instructor, are not in it.
+        self.treatment = TreatmentLog()
+        self._estimate = None
         self._results: list[TurnResult] = []
         self._released: dict | None = None
         self._closed: list[int] = []
@@ -320,7 +325,7 @@ class RemoteSession(PlanningSession):
             raise DecisionError(self._closed_message(turn))
         if self.done:
             raise GameStateError("the game is over")
-        preview, _assignment = self._resolve(plan)
+        preview, assignment = self._resolve(plan)
         if preview.problem:
             raise DecisionError(preview.problem)
         from ..score_columns import essential_scores
@@ -342,6 +347,8 @@ class RemoteSession(PlanningSession):
             played = self._apply(message)
             if any(e.get("turn") == turn and not e.get("closed") for e in played):
                 self.plans[-1] = plan.copy()
+                self.treatment.record_assignment(obs.turn, assignment, decision)
+                self._start_estimate()
                 return self._results[turn - 1]
 
     def _sync(self) -> None:
@@ -364,7 +371,7 @@ class RemoteSession(PlanningSession):
                 f"This is {self.public.turn_length} {self.turn}; end it to play this plan.")
 
     # ------------------------------------------------------------ the end
-    def _wait_for_release(self, progress: Callable[[str], None] | None) -> dict:
+    def _wait_for_release(self, progress: Callable[[str, float], None] | None) -> dict:
         self._catch_up()
         while self._released is None:
             self.channel.send({"op": "reveal"})
@@ -377,7 +384,7 @@ class RemoteSession(PlanningSession):
                     break
             if self._released is None:
                 if progress:
-                    progress("waiting for the instructor to release the debrief")
+                    progress("waiting for the instructor to release the debrief", 0.0)
                 # Waits on the inbox: a release pushed meanwhile ends the wait at once.
                 message = self.channel.receive(REVEAL_POLL)
                 if message is not None:
@@ -390,7 +397,7 @@ class RemoteSession(PlanningSession):
         except ScenarioError as exc:
             raise wire.ProtocolError(f"the released market: {exc}") from None
 
-    def reveal(self, progress: Callable[[str], None] | None = None):
+    def reveal(self, progress: Callable[[str, float], None] | None = None):
         """The debrief, once the instructor releases it (waits until then; call off the UI thread)."""
         from ..debrief import debrief_of
 

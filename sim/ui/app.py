@@ -32,7 +32,7 @@ import pygame_gui
 
 from ..output_paths import write_atomically
 from ..planning import PlanEditor
-from ..session import AutosaveError, default_home, read_autosave
+from ..session import AutosaveError, default_home, read_autosave, stop_background
 from ..session_api import GameSession
 from . import draw
 from .assets import font, theme_for
@@ -376,5 +376,8 @@ def run_game(scenario: str | None = None, seed: int | None = None, large_text: b
     app = App(scenario=scenario, seed=seed, large_text=large_text or None)
     if session is not None:
         app.open_session(session)
-    app.run()
+    try:
+        app.run()
+    finally:
+        stop_background()
     return 0

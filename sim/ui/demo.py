@@ -175,9 +175,19 @@ def run_demo(folder: str | Path, size: tuple[int, int] = (1280, 720), scenario: 
             shot("results")
         press(app, pygame.K_RETURN)
     debrief = app.scenes.top
+    shot("debrief_progress")
     debrief.wait()
-    for i, label in enumerate(("firm_value", "levers", "money", "equity", "timeline")):
+    for i, label in enumerate(DEBRIEF_SHOTS):
         press(app, pygame.K_1 + i)
         shot(f"debrief_{label}")
+    for key, label in ((pygame.K_v, "strategies"), (pygame.K_l, "lever_table"), (pygame.K_t, "turns")):
+        press(app, key)
+        shot(f"debrief_{label}")
+    press(app, pygame.K_r)
+    shot("debrief_exported")
     pygame.quit()
     return shots
+
+
+#: The debrief's charts, in the order of their tabs (keys 1-6).
+DEBRIEF_SHOTS = ("firm_value", "levers", "channels", "money", "equity", "timeline")

@@ -38,7 +38,9 @@ class BriefingScene(Scene):
     def __init__(self, app):
         super().__init__(app)
         self.names = shipped_scenario_names()
-        self.scenarios = {n: load_scenario(n) for n in self.names}
+        # At the size that will be played (a demo's or a test's market), so every number shown is.
+        self.scenarios = {n: load_scenario(n).with_prospects(app.prospects) if app.prospects
+                          else load_scenario(n) for n in self.names}
         wanted, seed = app.preselect
         self.choice = wanted if wanted in self.scenarios else ("coffee" if "coffee" in self.names
                                                               else self.names[0])
