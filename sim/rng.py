@@ -27,6 +27,7 @@ PURPOSES: dict[str, int] = {
     "continuation": 10,
     "service_incidents": 11,
     "incident_cost": 12,
+    "response_test": 13,
 }
 
 #: Warm-up turns are numbered 0, -1, -2, ...; spawn keys must be >= 0.
