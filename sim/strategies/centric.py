@@ -29,7 +29,7 @@ from ..analytics.fitting import DataError
 from ..analytics.response_test import ResponseTest
 from ..analytics.service_lift import LEVELS, ServiceOptions, service_options
 from ..behaviour import hill_response
-from ..decisions import DISENGAGE, Decision, Tier, evaluate_rule
+from ..decisions import DISENGAGE, Decision, Tier, assign_tiers, evaluate_rule
 from ..engine import Truth
 from ..observation import Observation
 from .base import BaseStrategy, even_acquisition, greedy_acquisition, split_marketing
@@ -44,10 +44,6 @@ _MIN_COHORT = 30
 _SMOOTHING = 0.4
 #: Per-turn retention assumed at most, so a short history never implies immortality.
 _MAX_RETENTION = 0.95
-#: The score column naming each customer's treatment, and its codes.
-_PLAN = "centric_plan"
-_TURN_AWAY = -2.0
-_NOTHING = -1.0
 #: Fewest customers per channel served or held out each turn as a test of their response,
 #: and at most this share of the channel's customers.
 _PROBE = 60
@@ -225,7 +221,8 @@ class CustomerCentric(BaseStrategy):
         else:
             acquisition, chosen = split_marketing(s, values * self._yield, plan.net,
                                                   plan.options.cost, budget)
-        tiers, scores, service_cost = self.tiers(observation, value, plan, chosen)
+        room = budget - float(plan.options.cost[chosen].sum())
+        tiers, scores, service_cost = self.tiers(observation, value, plan, chosen, room)
         over = sum(acquisition.values()) + service_cost - budget
         if over > 0:
             # The test's probes (a few customers per channel) come out of acquisition.
@@ -244,8 +241,8 @@ class CustomerCentric(BaseStrategy):
         options = service_options(value.p_alive, value.margin_share * fee,
                                   value.margin_share * value.purchase_rate * value.expected_spend,
                                   value.survival, theta, s, observation.turn)
-        # A negative margin share: the customer costs more to serve than she brings.
-        turn_away = active & (value.margin_share < 0)
+        # A negative predicted CLV (margin share): she costs more to serve than she brings.
+        turn_away = active & (value.predicted_clv < 0)
         worth_serving = active & ~turn_away & (options.gain > 0)
         net = np.where(worth_serving, options.gain / options.cost, -np.inf)
         return _ServicePlan(options, turn_away, net)
@@ -271,47 +268,88 @@ class CustomerCentric(BaseStrategy):
         return 0.5 * (observed + from_lab)
 
     def tiers(self, observation: Observation, value: CustomerValue, plan: "_ServicePlan",
-              chosen: np.ndarray) -> tuple[tuple[Tier, ...], dict[str, np.ndarray], float]:
+              chosen: np.ndarray, room: float) -> tuple[tuple[Tier, ...], dict[str, np.ndarray], float]:
         """The tiers of this turn's plan; a random share of the chosen is held out as a test.
+
+        The tiers are rules on the lab's columns and observable fields, never
+        a per-customer list of spends: a record stays small and the plan can
+        be replayed on another customer base (the debrief's service lever).
+        Customers lost money on (predicted CLV < 0) are turned away; in each
+        channel the customers with the highest expected contribution next
+        turn (``horizon_value``) get the plan's spends, the most valuable the
+        highest spend, in as many as the plan serves at each spend.  Only
+        the test's few customers are named by id: those held out, and the
+        probes served where the plan serves few.
+
+        Args:
+            room: service dollars the probes may add to the plan's.
 
         Returns:
             (the tiers, the score columns they use, their service cost in dollars).
         """
         s = observation.scenario
+        n = observation.n_customers
+        channel = observation.channel.astype(np.int64)
         rows = np.flatnonzero(chosen)
-        held = self._test.held_out(rows, observation.turn, observation.n_customers)
+        held = self._test.held_out(rows, observation.turn, n)
         # Keep testing where few are served: an estimate that no one in a segment
         # responds would otherwise never be checked again.
-        probe = self._probe(observation, value, plan, chosen)
-        if probe.size:
-            rows = np.concatenate([rows, probe])
-            held = np.concatenate([held, self._test.held_out(probe, observation.turn,
-                                                             observation.n_customers, 0.5)])
-        level = plan.options.best[rows]
-        # A probe is served where the response shows clearly, whatever the estimate.
-        level[level.size - probe.size:] = _PROBE_LEVEL
-        g = hill_response(plan.options.levels[level], s.service)
-        stay = value.survival.expect(value.survival.nodes)[value.survival.group[rows]]
-        self._test.record(observation.turn, rows, held, observation.channel[rows].astype(np.int64),
-                          g, value.purchase_rate[rows] * value.p_alive[rows], -np.log(stay),
+        probe = self._probe(observation, value, plan, chosen, room)
+        probe_held = self._test.held_out(probe, observation.turn, n, 0.5)
+        levels = plan.options.levels
+        ids = observation.customer_id
+        tiers = [Tier("negative value", {"field": "predicted_clv", "op": "<", "value": 0.0}, DISENGAGE)]
+        held_rows = np.concatenate([rows[held], probe[probe_held]])
+        if held_rows.size:
+            tiers.append(Tier("test: held out", {"field": "customer_id", "op": "in",
+                                                 "value": [int(i) for i in ids[held_rows]]}, 0.0))
+        if (~probe_held).any():
+            tiers.append(Tier("test: served", {"field": "customer_id", "op": "in",
+                                               "value": [int(i) for i in ids[probe[~probe_held]]]},
+                              float(levels[_PROBE_LEVEL])))
+        hv = value.horizon_value
+        served_rows, level = rows[~held], plan.options.best[rows[~held]]
+        for k, c in enumerate(s.channels):
+            mine = level[channel[served_rows] == k]
+            if mine.size == 0:
+                continue
+            # The channel's customers by expected contribution, best first, in blocks
+            # of the plan's counts per spend (highest spend first).
+            ranked = np.sort(hv[served_rows[channel[served_rows] == k]])[::-1]
+            counts = np.bincount(mine, minlength=levels.size)[::-1]
+            taken = 0
+            for j, count in zip(range(levels.size - 1, -1, -1), counts):
+                if count == 0:
+                    continue
+                taken += int(count)
+                rule = {"all": [{"field": "channel", "op": "==", "value": c.name},
+                                {"field": "horizon_value", "op": ">=", "value": float(ranked[taken - 1])}]}
+                tiers.append(Tier(f"{c.name}: service ${levels[j]:,.2f}", rule, float(levels[j])))
+        scores = value.columns()
+        assignment = assign_tiers(Decision({}, tuple(tiers), scores), dict(observation.columns),
+                                  observation.categories, np.inf, servable=observation.active)
+        test_rows = np.concatenate([held_rows, np.flatnonzero(assignment.service_per_customer > 0)])
+        test_held = np.arange(test_rows.size) < held_rows.size
+        spend = assignment.service_per_customer[test_rows]
+        # The held-out customers' planned spend: what the served of their kind got.
+        planned = np.concatenate([levels[plan.options.best[rows[held]]],
+                                  np.full(int(probe_held.sum()), levels[_PROBE_LEVEL])])
+        spend[test_held] = planned
+        g = hill_response(spend, s.service)
+        stay = value.survival.expect(value.survival.nodes)[value.survival.group[test_rows]]
+        self._test.record(observation.turn, test_rows, test_held, channel[test_rows], g,
+                          value.purchase_rate[test_rows] * value.p_alive[test_rows], -np.log(stay),
                           1.0 - stay if s.contractual else None)
-        code = np.full(observation.n_customers, _NOTHING)
-        code[plan.turn_away] = _TURN_AWAY
-        code[rows[~held]] = level[~held]
-        tiers = [Tier("loses money", {"field": _PLAN, "op": "==", "value": _TURN_AWAY}, DISENGAGE)]
-        tiers += [Tier(f"service ${e:,.2f}", {"field": _PLAN, "op": "==", "value": float(j)}, float(e))
-                  for j, e in enumerate(plan.options.levels) if np.any(code == j)]
-        served = code >= 0
-        cost = float(plan.options.levels[code[served].astype(np.int64)].sum())
-        return tuple(tiers), {**value.columns(), _PLAN: code}, cost
+        return tuple(tiers), scores, float(assignment.service_cost)
 
     def _probe(self, observation: Observation, value: CustomerValue, plan: "_ServicePlan",
-               chosen: np.ndarray) -> np.ndarray:
+               chosen: np.ndarray, room: float) -> np.ndarray:
         """Rows to serve as a test in segments where fewer than ``_PROBE`` are chosen.
 
         The most valuable customers left (by expected contribution per turn)
         of each such segment, up to ``_PROBE`` (at most ``_PROBE_SHARE`` of
-        the segment) chosen and probed in all.
+        the segment) chosen and probed in all, as many as ``room`` dollars
+        pay for at the probe spend (held-out probes counted too).
         """
         channel = observation.channel.astype(np.int64)
         n = len(observation.scenario.channels)
@@ -332,7 +370,9 @@ class CustomerCentric(BaseStrategy):
             if mine.size:
                 take = min(int(short[k]), mine.size)
                 picks.append(mine[np.argpartition(-worth[mine], take - 1)[:take]])
-        return np.concatenate(picks) if picks else np.empty(0, dtype=np.int64)
+        picks = np.concatenate(picks) if picks else np.empty(0, dtype=np.int64)
+        affordable = int(max(room, 0.0) // float(plan.options.levels[_PROBE_LEVEL]))
+        return picks[:affordable]
 
     def _smoothed(self, values: np.ndarray | None) -> np.ndarray | None:
         # Each turn's estimate rests on few cohorts: average it with the earlier ones.
