@@ -118,8 +118,12 @@ def write_table(table: dict) -> None:
     path = ROOT / "sim" / "strategies" / "tuned.py"
     text = path.read_text(encoding="utf-8")
     body = pprint.pformat(table, width=96, sort_dicts=True)
-    new = re.sub(r"TUNED: dict\[str, dict\[str, dict\]\] = \{.*?\n\}\n|TUNED: dict\[str, dict\[str, dict\]\] = \{\}\n",
-                 "TUNED: dict[str, dict[str, dict]] = " + body + "\n", text, count=1, flags=re.S)
+    # The table runs from its name to the blank lines before the next definition.
+    new, count = re.subn(r"TUNED: dict\[str, dict\[str, dict\]\] = \{.*?\n(?=\n\n)",
+                         lambda m: "TUNED: dict[str, dict[str, dict]] = " + body + "\n", text,
+                         count=1, flags=re.S)
+    if count != 1:
+        raise SystemExit(f"{path}: the TUNED table was not found")
     path.write_text(new, encoding="utf-8")
 
 
