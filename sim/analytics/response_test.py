@@ -123,18 +123,23 @@ class ResponseTest:
             served, held = mine & ~p.held, mine & p.held
             if served.sum() < _MIN_GROUP or held.sum() < _MIN_GROUP:
                 continue
-            effect = GRID[None, :] * p.effect[served][:, None]
+            # The served share a few (dropout, effect) pairs (one per age and spend): the
+            # expected count per θ is summed per pair, not per customer.
+            pairs, pair = np.unique(np.stack([p.dropout[served], p.effect[served]]), axis=1,
+                                    return_inverse=True)
+            weight = np.bincount(pair.reshape(-1), p.purchases[served], pairs.shape[1])
+            effect = GRID[None, :] * pairs[1][:, None]
             longer = 1.0
             if cancelled is None:
-                mu = p.dropout[served][:, None]
+                mu = pairs[0][:, None]
                 longer = _exposure(mu * np.exp(-effect)) / _exposure(mu)
-            expected = (p.purchases[served][:, None] * (1.0 + purchase_boost * effect)
-                        * longer).sum(axis=0)
+            expected = weight @ ((1.0 + purchase_boost * effect) * longer)
             ll = _PURCHASE_WEIGHT * _split(bought[served].sum(), bought[held].sum(), expected,
                                            p.purchases[held].sum())
             if cancelled is not None:
                 stay = 1.0 - p.cancel[served][:, None]
-                expected = (1.0 - stay ** np.exp(-effect)).sum(axis=0)
+                each = GRID[None, :] * p.effect[served][:, None]
+                expected = (1.0 - stay ** np.exp(-each)).sum(axis=0)
                 ll = ll + _CANCEL_WEIGHT * _split(cancelled[served].sum(), cancelled[held].sum(),
                                                   expected, p.cancel[held].sum())
             self.log_lik[k] += ll - ll.max()
