@@ -50,6 +50,7 @@ BOTS = ("even_bot.py", "rfm_bot.py", "clv_bot.py")
 #: The tuned families that use no prediction of the lab (observed totals and replays only).
 NO_LAB = ("weights", "observed")
 SERVICE_ONLY = "customer-centric service, mass acquisition"
+ORACLE_SERVICE = "oracle service, mass acquisition"
 
 
 def strategies_for(key: str) -> dict[str, object]:
@@ -65,6 +66,7 @@ def strategies_for(key: str) -> dict[str, object]:
         if family in TUNED.get(key, {}):
             out[f"tuned heuristic ({family})"] = tuned(key, family)
     out[SERVICE_ONLY] = CustomerCentric(acquisition=even_acquisition)
+    out[ORACLE_SERVICE] = playtest.OracleService()
     for bot in BOTS:
         out[f"example: {bot}"] = load_bot(EXAMPLES / bot)
     return out
@@ -151,6 +153,8 @@ def issue22_targets(m: dict) -> list[tuple[str, float, bool]]:
         ("best lab strategy - best observed-only >= 5", lab_gain, lab_gain >= 5),
         ("customer-centric service, mass acquisition >= 30", mean[SERVICE_ONLY],
          mean[SERVICE_ONLY] >= 30),
+        ("its service / the oracle's service (mass acquisition) >= 1/3",
+         mean[SERVICE_ONLY] / mean[ORACLE_SERVICE], mean[SERVICE_ONLY] >= mean[ORACLE_SERVICE] / 3),
         ("clv_bot.py - customer-centric >= -10", mean["example: clv_bot.py"] - cc,
          mean["example: clv_bot.py"] - cc >= -10),
     ]
