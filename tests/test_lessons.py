@@ -15,7 +15,10 @@ seeds) is played once and shared by the tests of that scenario:
   service is worth at least a third of the oracle's advantage;
 * realistic heterogeneity of the game's own customers;
 * the example bot that uses the analytics lab (``examples/bots/clv_bot.py``)
-  scores within 10 points of the customer-centric reference (issue 22).
+  scores within 10 points of the customer-centric reference (issue 22);
+* the service lever teaches: with mass-marketing's acquisition, the
+  reference's service and turn-away policy is worth at least a third of the
+  oracle's (issue 22).
 
 ``benchmarks/lessons.py`` runs the same checks on seeds the tests never use,
 with larger pools (where the customer-centric score's sd <= 3 is measured).
@@ -34,6 +37,8 @@ from sim.analytics import pareto_nbd
 from sim.analytics.transactions import summarise_observation
 from sim.bots import load_bot
 from sim.runner import play_game
+from sim.strategies.base import even_acquisition
+from sim.strategies.centric import CustomerCentric
 from sim.strategies import get_strategy, playtest
 
 SEEDS = tuple(range(1, 11))
@@ -61,6 +66,8 @@ def _strategies(key: str) -> dict:
     out["follows the lesson"] = lambda: follow
     out["ignores the lesson"] = lambda: ignore
     out["clv bot"] = lambda: load_bot(CLV_BOT)
+    out["customer-centric service"] = lambda: CustomerCentric(acquisition=even_acquisition)
+    out["oracle service"] = playtest.OracleService
     return out
 
 
@@ -123,6 +130,10 @@ def checks(key: str) -> dict[str, tuple[bool, object]]:
     clv_gap = float(np.mean(sc["clv bot"] - sc["customer-centric"]))
     out["examples/bots/clv_bot.py within 10 of customer-centric (mean)"] = (clv_gap >= -10,
                                                                           round(clv_gap, 1))
+    service, oracle_service = (float(np.mean(sc[k])) for k in ("customer-centric service",
+                                                                "oracle service"))
+    out["customer-centric service >= a third of the oracle's (mass acquisition)"] = (
+        service >= oracle_service / 3, (round(service, 1), round(oracle_service, 1)))
     top20, unprofitable = p["whale"][:, 0], p["whale"][:, 1]
     out["top 20% make 55-85% of profit (mean; each seed 50-90%)"] = (
         bool(0.55 <= np.mean(top20) <= 0.85 and np.all((top20 >= 0.5) & (top20 <= 0.9))),
