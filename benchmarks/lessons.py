@@ -6,7 +6,13 @@ disengaging everyone, the oracle's acquisition with mass service) are
 played on the same draws; every firm value is turned into a centricity
 score (0 = mass-marketing, 100 = oracle).  Prints per scenario the mean and
 sd of each strategy's score over the seeds, then the targets of issue 11
-with PASS/FAIL (reported, never asserted).
+and of issue 22 with PASS/FAIL (reported, never asserted).
+
+Issue 22's yardsticks are played beside them: the rule-of-thumb heuristics
+of ``sim.strategies.tuned`` (tuned on seeds 401-405 by
+``benchmarks/tune_heuristics.py``, so play them on other seeds), the
+customer-centric reference's service and turn-away policy with
+mass-marketing's acquisition, and the example bots of ``examples/bots/``.
 
     PYTHONPATH=. python benchmarks/lessons.py                  # seeds 101-110, 20k prospects
     PYTHONPATH=. python benchmarks/lessons.py --seeds 1 2 3 --prospects 10000 --scenario coffee
@@ -33,8 +39,18 @@ from sim.scenario import load_scenario, shipped_scenario_names  # noqa: E402
 from sim.runner import play_game  # noqa: E402
 from sim.strategies import get_strategy  # noqa: E402
 from sim.strategies import playtest  # noqa: E402
+from sim.bots import load_bot  # noqa: E402
+from sim.strategies.base import even_acquisition  # noqa: E402
+from sim.strategies.centric import CustomerCentric  # noqa: E402
+from sim.strategies.tuned import FAMILIES, TUNED, tuned  # noqa: E402
 
 REFERENCES = ("do-nothing", "mass-marketing", "volume", "customer-centric", "oracle")
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "bots"
+BOTS = ("even_bot.py", "rfm_bot.py", "clv_bot.py")
+#: The tuned families that use no prediction of the lab (observed totals and replays only).
+NO_LAB = ("weights", "observed")
+SERVICE_ONLY = "customer-centric service, mass acquisition"
+ORACLE_SERVICE = "oracle service, mass acquisition"
 
 
 def strategies_for(key: str) -> dict[str, object]:
@@ -46,6 +62,13 @@ def strategies_for(key: str) -> dict[str, object]:
         out[s.name] = s
     out["lesson: " + follow.name] = follow
     out["ignores: " + ignore.name] = ignore
+    for family in FAMILIES:
+        if family in TUNED.get(key, {}):
+            out[f"tuned heuristic ({family})"] = tuned(key, family)
+    out[SERVICE_ONLY] = CustomerCentric(acquisition=even_acquisition)
+    out[ORACLE_SERVICE] = playtest.OracleService()
+    for bot in BOTS:
+        out[f"example: {bot}"] = load_bot(EXAMPLES / bot)
     return out
 
 
@@ -107,6 +130,36 @@ def targets(key: str, m: dict) -> list[tuple[str, float, bool]]:
     return rows
 
 
+def issue22_targets(m: dict) -> list[tuple[str, float, bool]]:
+    """(description, measured, pass) for each target of issue 22 this benchmark measures.
+
+    "Observed only" strategies use no prediction of the lab: the tuned
+    no-lab heuristics, the one-rule shortcuts and the RFM example bot; "lab"
+    strategies use its predictions: the reference, the tuned lab heuristic
+    and the CLV example bot.
+    """
+    mean = {k: float(np.mean(v)) for k, v in m["scores"].items()}
+    cc = mean["customer-centric"]
+    no_lab = [mean[f"tuned heuristic ({f})"] for f in NO_LAB if f"tuned heuristic ({f})" in mean]
+    best_heuristic = max(no_lab) if no_lab else float("nan")
+    observed = no_lab + [mean[s.name] for s in playtest.shortcuts()] + [mean["example: rfm_bot.py"]]
+    lab = [cc, mean["example: clv_bot.py"]] + (
+        [mean["tuned heuristic (lab)"]] if "tuned heuristic (lab)" in mean else [])
+    lab_gain = max(lab) - max(observed)
+    return [
+        ("customer-centric >= 80", cc, cc >= 80),
+        ("customer-centric - best tuned no-lab heuristic >= -3", cc - best_heuristic,
+         cc - best_heuristic >= -3),
+        ("best lab strategy - best observed-only >= 5", lab_gain, lab_gain >= 5),
+        ("customer-centric service, mass acquisition >= 30", mean[SERVICE_ONLY],
+         mean[SERVICE_ONLY] >= 30),
+        ("its service / the oracle's service (mass acquisition) >= 1/3",
+         mean[SERVICE_ONLY] / mean[ORACLE_SERVICE], mean[SERVICE_ONLY] >= mean[ORACLE_SERVICE] / 3),
+        ("clv_bot.py - customer-centric >= -10", mean["example: clv_bot.py"] - cc,
+         mean["example: clv_bot.py"] - cc >= -10),
+    ]
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", nargs="*", default=shipped_scenario_names())
@@ -116,7 +169,7 @@ def main(argv=None) -> int:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     report = {}
-    failures = 0
+    failures = failures22 = 0
     for key in args.scenario:
         t0 = time.perf_counter()
         prospects = args.prospects or load_scenario(key).prospects
@@ -132,11 +185,17 @@ def main(argv=None) -> int:
         for text, measured, ok in rows:
             failures += not ok
             print(f"  {'PASS' if ok else 'FAIL'}  {text:52s} {measured:8.2f}")
+        print("targets of issue 22:")
+        rows22 = issue22_targets(m)
+        for text, measured, ok in rows22:
+            failures22 += not ok
+            print(f"  {'PASS' if ok else 'FAIL'}  {text:52s} {measured:8.2f}")
         report[key] = {"scores": {k: v.tolist() for k, v in m["scores"].items()},
-                       "targets": [[t, float(x), bool(ok)] for t, x, ok in rows]}
+                       "targets": [[t, float(x), bool(ok)] for t, x, ok in rows],
+                       "targets_issue22": [[t, float(x), bool(ok)] for t, x, ok in rows22]}
     if args.json:
         args.json.write_text(json.dumps(report, indent=1))
-    print(f"\n{failures} target(s) failed")
+    print(f"\n{failures} target(s) of issue 11 failed, {failures22} of issue 22")
     return 0
 
 

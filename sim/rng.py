@@ -30,6 +30,7 @@ PURPOSES: dict[str, int] = {
     "service_incidents": 11,
     "incident_cost": 12,
     "customer_id": 13,
+    "response_test": 14,
 }
 
 #: Warm-up turns are numbered 0, -1, -2, ...; spawn keys must be >= 0.

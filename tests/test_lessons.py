@@ -13,7 +13,12 @@ seeds) is played once and shared by the tests of that scenario:
 * turning everyone away scores below mass-marketing on every seed;
 * the acquisition lever: the oracle's acquisition with mass-marketing's
   service is worth at least a third of the oracle's advantage;
-* realistic heterogeneity of the game's own customers.
+* realistic heterogeneity of the game's own customers;
+* the example bot that uses the analytics lab (``examples/bots/clv_bot.py``)
+  scores within 10 points of the customer-centric reference (issue 22);
+* the service lever teaches: with mass-marketing's acquisition, the
+  reference's service and turn-away policy is worth at least a third of the
+  oracle's (issue 22).
 
 ``benchmarks/lessons.py`` runs the same checks on seeds the tests never use,
 with larger pools (where the customer-centric score's sd <= 3 is measured).
@@ -22,6 +27,7 @@ with larger pools (where the customer-centric score's sd <= 3 is measured).
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -29,7 +35,10 @@ import pytest
 from conftest import SCENARIOS, small
 from sim.analytics import pareto_nbd
 from sim.analytics.transactions import summarise_observation
+from sim.bots import load_bot
 from sim.runner import play_game
+from sim.strategies.base import even_acquisition
+from sim.strategies.centric import CustomerCentric
 from sim.strategies import get_strategy, playtest
 
 SEEDS = tuple(range(1, 11))
@@ -41,6 +50,7 @@ POOL = {"coffee": 20_000, "department_store": 20_000}
 REFERENCES = ("do-nothing", "mass-marketing", "customer-centric", "oracle")
 #: The shortcuts that came closest to the customer-centric reference in the benchmark.
 SHORTCUTS = ("disengage by cost share", "disengage losses, VIP by profit", "VIP by profit per turn")
+CLV_BOT = Path(__file__).resolve().parents[1] / "examples" / "bots" / "clv_bot.py"
 
 
 def _strategies(key: str) -> dict:
@@ -55,6 +65,9 @@ def _strategies(key: str) -> dict:
     follow, ignore = playtest.lesson_pair(key)
     out["follows the lesson"] = lambda: follow
     out["ignores the lesson"] = lambda: ignore
+    out["clv bot"] = lambda: load_bot(CLV_BOT)
+    out["customer-centric service"] = lambda: CustomerCentric(acquisition=even_acquisition)
+    out["oracle service"] = playtest.OracleService
     return out
 
 
@@ -114,6 +127,13 @@ def checks(key: str) -> dict[str, tuple[bool, object]]:
     acquisition = float(np.mean(sc["oracle acquisition, mass service"]))
     out["oracle's acquisition >= a third of its advantage"] = (acquisition >= 100 / 3,
                                                                round(acquisition, 1))
+    clv_gap = float(np.mean(sc["clv bot"] - sc["customer-centric"]))
+    out["examples/bots/clv_bot.py within 10 of customer-centric (mean)"] = (clv_gap >= -10,
+                                                                          round(clv_gap, 1))
+    service, oracle_service = (float(np.mean(sc[k])) for k in ("customer-centric service",
+                                                                "oracle service"))
+    out["customer-centric service >= a third of the oracle's (mass acquisition)"] = (
+        service >= oracle_service / 3, (round(service, 1), round(oracle_service, 1)))
     top20, unprofitable = p["whale"][:, 0], p["whale"][:, 1]
     out["top 20% make 55-85% of profit (mean; each seed 50-90%)"] = (
         bool(0.55 <= np.mean(top20) <= 0.85 and np.all((top20 >= 0.5) & (top20 <= 0.9))),

@@ -1,9 +1,23 @@
-"""CLV bot: tiers by the analytics lab's predicted customer lifetime value.
+"""CLV bot: the analytics lab's predictions decide where to acquire, whom to serve and whom to turn away.
 
-``sim.analytics.clv.predict_clv`` fits Pareto/NBD and Gamma-Gamma (sBG for
-members) to the observation and predicts each customer's CLV; its columns
-(``p_alive``, ``expected_purchases``, ``predicted_clv``, ``horizon_value``)
-become score columns that the tier rules name.
+``sim.analytics.clv.predict_clv`` fits Pareto/NBD and Gamma-Gamma (a
+latent-class retention model for members) to the observation and predicts
+each customer's CLV; its columns (``p_alive``, ``expected_purchases``,
+``predicted_clv``, ``horizon_value``) become score columns that the tier
+rules name.  Three uses of the predictions:
+
+* where to acquire: a channel's new customer is worth what its recent
+  cohorts made so far plus what the lab predicts they will still make (not
+  their profit to date: young customers have not shown their value yet,
+  and a promo cohort's early revenue flatters it); each channel's published
+  response curve says how many customers the next dollars buy, so the
+  money goes where the next dollar returns the most, while it returns more
+  than a dollar;
+* whom to serve: the customers with the highest expected contribution next
+  turn (``horizon_value``), likely still customers (P(alive)), while it
+  covers a few times the spend;
+* whom to turn away: a negative predicted CLV (they cost more to serve than
+  they bring).
 """
 
 import numpy as np
@@ -12,42 +26,73 @@ from sim import DISENGAGE, Decision, Tier
 from sim.analytics.clv import predict_clv
 from sim.analytics.fitting import DataError
 
+ACQUISITION_SHARE = 0.65   # most of the budget for acquisition
+STEP = 0.02                # acquisition is bought in steps of this share of the budget
+SERVICE_LEVEL = 1.5        # service spend, in half-saturation spends (g is near 3/4 of its most)
+COVER = 2.0                # a served customer's next turn must bring this many times the spend
+SMOOTHING = 0.5            # weight of this turn's channel values against the earlier ones
+
 
 class Bot:
     name = "clv"
 
     def reset(self, scenario, seed=None):
         self.scenario = scenario
+        self.values = None
 
     def decide(self, observation, truth=None):
         s = self.scenario
+        budget = s.budget.marketing
         try:
             value = predict_clv(observation)
         except DataError:
             # Too little history to fit the models: spread acquisition, serve no one.
-            return Decision({c.name: s.budget.marketing / len(s.channels) for c in s.channels})
-        clv = value.predicted_clv
-        # One marketing budget: 60% for acquisition, the rest for service.
-        # Acquisition: evenly over the channels whose customers have a
-        # positive mean predicted CLV (all of them if none has).
-        n = len(s.channels)
-        channel = observation.channel.astype(int)
-        mean = np.bincount(channel, clv, minlength=n) / np.maximum(np.bincount(channel, minlength=n), 1)
-        chosen = mean > 0 if (mean > 0).any() else np.ones(n, bool)
-        share = 0.6 * s.budget.marketing / chosen.sum()
-        acquisition = {c.name: share for c, pick in zip(s.channels, chosen) if pick}
-        # Service: turn away negative predicted CLV; serve the highest predicted
-        # CLV whose next turn's value covers the service, within the budget.
-        level = 2.0 * s.service.half_saturation
+            return Decision({c.name: ACQUISITION_SHARE * budget / len(s.channels) for c in s.channels})
+        acquisition = self.acquire(observation, value, ACQUISITION_SHARE * budget)
+        left = budget - sum(acquisition.values())
+        level = SERVICE_LEVEL * s.service.half_saturation
         tiers = [Tier("negative CLV", {"field": "predicted_clv", "op": "<", "value": 0.0}, DISENGAGE)]
-        worth = (value.horizon_value >= level) & (clv > 0) & observation.active.astype(bool)
-        count = min(int(worth.sum()), int(0.4 * s.budget.marketing // level))
+        worth = ((value.horizon_value >= COVER * level) & (value.predicted_clv > 0)
+                 & (value.p_alive >= 0.5) & observation.active.astype(bool))
+        count = min(int(worth.sum()), int(left // level))
         if count > 0:
-            threshold = float(np.sort(clv[worth])[::-1][count - 1])
-            if int((clv[worth] >= threshold).sum()) > count:
+            threshold = float(np.sort(value.horizon_value[worth])[::-1][count - 1])
+            if int((value.horizon_value[worth] >= threshold).sum()) > count:
                 # Ties at the threshold would push the tier over budget: serve above it only.
                 threshold = float(np.nextafter(threshold, np.inf))
-            rule = {"all": [{"field": "predicted_clv", "op": ">=", "value": threshold},
-                            {"field": "horizon_value", "op": ">=", "value": level}]}
-            tiers.append(Tier("highest CLV", rule, level))
+            rule = {"all": [{"field": "horizon_value", "op": ">=", "value": threshold},
+                            {"field": "p_alive", "op": ">=", "value": 0.5},
+                            {"field": "predicted_clv", "op": ">", "value": 0.0}]}
+            tiers.append(Tier("most valuable next turn", rule, level))
         return Decision(acquisition, tuple(tiers), scores=value.columns())
+
+    def acquire(self, observation, value, money):
+        """Dollars per channel, bought where the next step returns the most (predicted value)."""
+        s = self.scenario
+        cols = observation.columns
+        n = len(s.channels)
+        channel = cols["channel"].astype(int)
+        # Recent cohorts (2-6 turns old): old enough to have been fitted, young enough
+        # to say what the channel brings today.  Too few: all customers old enough.
+        worth = cols["profit"] + value.predicted_clv
+        recent = (cols["age"] >= 2) & (cols["age"] <= 6)
+        if np.bincount(channel[recent], minlength=n).min() < 30:
+            recent = cols["age"] >= 2
+        count = np.bincount(channel[recent], minlength=n)
+        if (count == 0).any():
+            return {c.name: money / n for c in s.channels}
+        values = np.bincount(channel[recent], worth[recent], minlength=n) / count
+        if self.values is not None:
+            values = SMOOTHING * values + (1 - SMOOTHING) * self.values
+        self.values = values
+        spend = np.zeros(n)
+        step = STEP * s.budget.marketing
+        while spend.sum() + step <= money:
+            more = np.array([c.expected_acquisitions(x + step) - c.expected_acquisitions(x)
+                             for c, x in zip(s.channels, spend)])
+            gain = more * values / step
+            best = int(np.argmax(gain))
+            if gain[best] <= 1.0:
+                break
+            spend[best] += step
+        return {c.name: float(x) for c, x in zip(s.channels, spend) if x > 0}

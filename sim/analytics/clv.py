@@ -7,16 +7,22 @@ CLV"). Two settings:
 * non-contractual (the shops): Pareto/NBD for purchases, whose discounted
   expected residual transactions (DERT) are the first factor, and
   Gamma–Gamma for spend;
-* contractual (subscriptions): the shifted-beta-geometric model fitted to
-  every acquisition cohort's renewals gives each member's discounted
-  expected residual lifetime; value per period is the fee plus the member's
-  add-on spend (Fader & Hardie 2010).
+* contractual (subscriptions): a latent-class retention model
+  (``sim.analytics.retention``: a few classes of members with their own
+  churn, each acquisition channel its own mix of them) gives each member's
+  discounted expected residual lifetime; value per period is the fee plus
+  the member's add-on spend (Fader & Hardie 2010).  A single shifted-beta-
+  geometric fitted to all cohorts gives every member of the same tenure the
+  same future, and with a few periods of history it overstates a young
+  base's value several times over (its Beta tail near zero churn).
 
 Margin per dollar is the scenario's gross margin less each customer's own
-cost-to-serve share, read from the turn they joined: cost to serve is a
-fixed share of each customer's revenue in this market, and later turns may
-be distorted by the firm's own decisions (a turned-away customer's costs
-fall).
+cost-to-serve share, shrunk toward the whole base's share by a few
+occasions' worth of evidence (``margin_share``).
+
+Besides the CLV the predictions carry what a decision about service needs
+(``sim.analytics.service_lift``): each customer's expected purchases per
+turn while still a customer and a posterior of the per-turn survival.
 
 The fits use at most ``max_fit_customers`` customers, a fixed stride through
 the base (deterministic, no random draw), so a bot's cost per turn stays
@@ -29,9 +35,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from scipy import special
+
 from ..observation import Observation
-from . import gamma_gamma, pareto_nbd, sbg
+from . import gamma_gamma, pareto_nbd, retention
 from .fitting import DataError, FitResult
+from .service_lift import SurvivalPosterior, neutral_annuity
 from .transactions import CustomerSummary, summarise_observation
 
 __all__ = ["CustomerValue", "predict_clv", "predicted_clv_columns", "margin_share",
@@ -39,6 +48,8 @@ __all__ = ["CustomerValue", "predict_clv", "predicted_clv_columns", "margin_shar
 
 #: Customers used to fit the models, at most (predictions cover all).
 MAX_FIT_CUSTOMERS = 600
+#: Nodes of a survival posterior (mid-quantiles of the dropout rate's Gamma).
+_SURVIVAL_NODES = 24
 
 
 #: Score columns the lab provides to tier rules (``CustomerValue.columns``).
@@ -62,6 +73,10 @@ class CustomerValue:
         horizon_value: Expected contribution in the next ``horizon`` turns,
             undiscounted, dollars: what serving the customer has to beat.
         fits: The model fits used, by model name.
+        purchase_rate: Expected purchases per turn while still a customer
+            (for members: add-on purchases).
+        survival: Posterior of each customer's per-turn survival
+            probability if still a customer (neutral policy).
     """
 
     p_alive: np.ndarray
@@ -72,6 +87,8 @@ class CustomerValue:
     predicted_clv: np.ndarray
     horizon_value: np.ndarray
     fits: dict[str, FitResult]
+    purchase_rate: np.ndarray | None = None
+    survival: SurvivalPosterior | None = None
 
     def columns(self) -> dict[str, np.ndarray]:
         """Score columns for tier rules: p_alive, expected_purchases, predicted_clv, horizon_value."""
@@ -124,6 +141,7 @@ def noncontractual_clv(summary: CustomerSummary, margin: np.ndarray | float,
     dert = alive * pareto_nbd.dert_if_alive(transactions, x, T, discount_rate)
     margin = np.broadcast_to(np.asarray(margin, dtype=float), x.shape)
     expected = alive * pareto_nbd.expected_purchases_if_alive(transactions, horizon, x, T)
+    r, alpha, s, beta = (transactions.params[k] for k in pareto_nbd.PARAM_NAMES)
     return CustomerValue(
         p_alive=alive,
         expected_purchases=expected,
@@ -133,26 +151,45 @@ def noncontractual_clv(summary: CustomerSummary, margin: np.ndarray | float,
         predicted_clv=dert * expected_spend * margin,
         horizon_value=expected * expected_spend * margin,
         fits={"pareto_nbd": transactions, "gamma_gamma": spend},
+        purchase_rate=(r + x) / (alpha + T),
+        survival=dropout_posterior(s, beta, T),
     )
+
+
+def dropout_posterior(s: float, beta: float, T: np.ndarray) -> SurvivalPosterior:
+    """Pareto/NBD survival per unit of time if alive: μ ~ Gamma(s, β + T), q = e^(−μ).
+
+    Given alive, the dropout rate's posterior depends on the age T alone,
+    so customers of one age share it; nodes are the Gamma's mid-quantiles.
+    """
+    ages, group = np.unique(np.asarray(T, dtype=float), return_inverse=True)
+    u = (np.arange(_SURVIVAL_NODES) + 0.5) / _SURVIVAL_NODES
+    mu = special.gammaincinv(s, u)[None, :] / (beta + ages[:, None])
+    nodes = np.exp(-mu)
+    weights = np.full(nodes.shape, 1.0 / _SURVIVAL_NODES)
+    return SurvivalPosterior(group.reshape(-1), nodes, weights)
 
 
 def margin_share(observation: Observation, prior_tickets: float = 2.0) -> np.ndarray:
     """Each customer's contribution per revenue dollar: gross margin − estimated cost share.
 
-    Cost to serve is random per purchase (returns, support), so a
-    customer's observed share, total cost to serve ÷ revenue, is a noisy
-    estimate that sharpens with purchases.  It is shrunk toward the whole
-    base's share: (cost + w · pooled share) ÷ (revenue + w), with w worth
-    ``prior_tickets`` average purchases (a customer with one purchase is
-    mostly the base average; one with twenty mostly itself).
+    Cost to serve is random per occasion (a purchase, or a member's monthly
+    box: returned or needing support), so a customer's observed share, total
+    cost to serve ÷ revenue, is a noisy estimate that sharpens with
+    occasions.  It is shrunk toward the whole base's share: (cost + w ·
+    pooled share) ÷ (revenue + w), with w worth ``prior_tickets`` average
+    occasions' revenue (a customer with one purchase is mostly the base
+    average; one with twenty mostly itself).
     """
     s = observation.scenario
     revenue = observation.total_spend + observation.fees_paid
     cost = observation.total_cost_to_serve
     total_revenue = float(revenue.sum())
     pooled = float(cost.sum()) / total_revenue if total_revenue > 0 else 0.0
-    purchases = float(observation.total_purchases.sum())
-    ticket = total_revenue / purchases if purchases > 0 else 0.0
+    occasions = float(observation.total_purchases.sum())
+    if s.contractual and s.membership_fee > 0:
+        occasions += float(observation.fees_paid.sum()) / s.membership_fee
+    ticket = total_revenue / occasions if occasions > 0 else 0.0
     w = prior_tickets * ticket
     share = np.divide(cost + w * pooled, revenue + w, out=np.full(revenue.size, pooled),
                       where=(revenue + w) > 0)
@@ -191,26 +228,29 @@ def predict_clv(observation: Observation, horizon: float = 1.0,
                                   s.discount_rate, horizon, fits.get("pareto_nbd"),
                                   fits.get("gamma_gamma"), max_fit_customers,
                                   (warm_start or {}).get("pareto_nbd"))
-    return _contractual_clv(observation, horizon, fits.get("sbg"))
+    return _contractual_clv(observation, horizon, fits.get("retention"),
+                            (warm_start or {}).get("retention"))
 
 
 def _contractual_clv(observation: Observation, horizon: float,
-                     churn: FitResult | None) -> CustomerValue:
+                     model: FitResult | None,
+                     warm_start: FitResult | None = None) -> CustomerValue:
     s = observation.scenario
     active = observation.active.astype(bool)
-    acquired = observation.acquisition_turn.astype(np.int64)
-    if churn is None:
-        churn = sbg.fit_cohorts(cohort_survivors(observation))
-    # A member who joined in turn a is, at the start of turn k, in period k − a + 1.
-    period = (observation.turn - acquired + 1).astype(float)
-    survived = sbg.survival(churn, period - 1.0)
-    v = 1.0 / (1.0 + s.discount_rate)
+    if model is None:
+        model = retention.fit_observation(observation, start=warm_start)
+    paid, _ = retention.tenure(observation)
+    # Members of one channel and tenure share a posterior: computed once per pair.
+    channel = observation.channel.astype(np.int64)
+    pair, group = np.unique(channel * (paid.max() + 1) + paid, return_inverse=True)
+    stay = 1.0 - model.churn
+    weights = retention.class_posterior(model, pair // (paid.max() + 1), pair % (paid.max() + 1))
+    survival = SurvivalPosterior(group.reshape(-1), np.broadcast_to(stay, weights.shape), weights)
     # This turn's payment (certain for a member) and each later one if she renews,
-    # all discounted to the turn's end as the scorer does.
-    paying_turns = v * (1.0 + v * sbg.discounted_expected_residual_lifetime(
-        churn, period, s.discount_rate))
-    turns_in_horizon = sum(sbg.survival(churn, period - 1.0 + j) / survived
-                           for j in range(int(np.ceil(horizon))))
+    # all discounted to the turn's end as the scorer does: A(q) = v / (1 − v·q).
+    paying_turns = survival.expect(neutral_annuity(survival.nodes, s.discount_rate, True))[group]
+    turns_in_horizon = survival.expect(sum(survival.nodes ** j
+                                           for j in range(int(np.ceil(horizon)))))[group]
 
     members = observation.membership_matrix()
     member_turns = members.sum(axis=1)
@@ -233,7 +273,9 @@ def _contractual_clv(observation: Observation, horizon: float,
         discounted_purchases=np.where(active, paying_turns, 0.0),
         predicted_clv=np.where(active, paying_turns * value_per_turn, 0.0),
         horizon_value=np.where(active, turns_in_horizon * value_per_turn, 0.0),
-        fits={"sbg": churn},
+        fits={"retention": model},
+        purchase_rate=purchase_rate,
+        survival=survival,
     )
 
 

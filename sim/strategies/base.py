@@ -127,7 +127,8 @@ def greedy_acquisition(scenario: Scenario, value_per_customer: np.ndarray,
 
 
 def split_marketing(scenario: Scenario, value_per_customer: np.ndarray, service_net_ratio: np.ndarray,
-                    service_cost: np.ndarray) -> tuple[dict[str, float], np.ndarray]:
+                    service_cost: np.ndarray,
+                    budget: float | None = None) -> tuple[dict[str, float], np.ndarray]:
     """Split one marketing budget between channels and customers' service, greedily.
 
     Acquisition increments (net value per dollar = value per dollar - 1)
@@ -135,11 +136,14 @@ def split_marketing(scenario: Scenario, value_per_customer: np.ndarray, service_
     are taken in one order, best first, while the net return is positive
     and the budget lasts.
 
+    Args:
+        budget: dollars to split (default the whole marketing budget).
+
     Returns:
         (acquisition dollars per channel, True for each service candidate
         taken).
     """
-    budget = scenario.budget.marketing
+    budget = scenario.budget.marketing if budget is None else budget
     channel, ratio, step = acquisition_steps(scenario, value_per_customer, budget)
     acq_net = ratio - 1.0
     order = np.argsort(-service_net_ratio, kind="stable")

@@ -21,12 +21,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from dataclasses import dataclass
+from typing import Callable
+
 from ..analytics.clv import CustomerValue, predict_clv
 from ..analytics.fitting import DataError
-from ..decisions import DISENGAGE, Decision, Tier, evaluate_rule
+from ..analytics.response_test import ResponseTest
+from ..analytics.service_lift import LEVELS, ServiceOptions, service_options
+from ..behaviour import hill_response
+from ..decisions import DISENGAGE, Decision, Tier, assign_tiers, evaluate_rule
 from ..engine import Truth
 from ..observation import Observation
-from .base import BaseStrategy, even_acquisition, greedy_acquisition
+from .base import BaseStrategy, even_acquisition, greedy_acquisition, split_marketing
 
 #: Turns of cohort history used to value a channel's customers.
 _HISTORY_TURNS = 4
@@ -38,6 +44,31 @@ _MIN_COHORT = 30
 _SMOOTHING = 0.4
 #: Per-turn retention assumed at most, so a short history never implies immortality.
 _MAX_RETENTION = 0.95
+#: Fewest customers per channel served or held out each turn as a test of their response,
+#: and at most this share of the channel's customers.
+_PROBE = 60
+_PROBE_SHARE = 0.03
+#: Index in ``LEVELS`` of a probe's spend (1.5 half-saturation spends: g near 3/4 of its most).
+_PROBE_LEVEL = LEVELS.index(1.5)
+
+
+@dataclass(frozen=True)
+class _ServicePlan:
+    """What service is worth per customer this turn (before the budget is split)."""
+
+    options: ServiceOptions
+    turn_away: np.ndarray
+    net: np.ndarray          # one-turn gain per service dollar; -inf where not worth serving
+
+
+def _affordable(net: np.ndarray, cost: np.ndarray, budget: float) -> np.ndarray:
+    """The best candidates by gain per dollar whose spends fit in ``budget``."""
+    order = np.argsort(-net, kind="stable")
+    order = order[net[order] > 0]
+    take = order[np.cumsum(cost[order]) <= budget * (1 - 1e-9)]
+    chosen = np.zeros(net.size, dtype=bool)
+    chosen[take] = True
+    return chosen
 
 
 def channel_values(observation: Observation) -> np.ndarray | None:
@@ -111,26 +142,23 @@ def channel_yield(scenario, acquired: dict[str, int], spend: dict[str, float],
     return out
 
 
-def channel_values_from_clv(observation: Observation, value: CustomerValue,
-                            min_age: int = 2, max_age: int = 6) -> np.ndarray | None:
-    """Estimated value of one new customer from each channel, dollars (None if too few).
+def cohort_values(observation: Observation, worth: np.ndarray, min_age: int = 2,
+                  max_age: int = 6) -> np.ndarray | None:
+    """Mean ``worth`` per customer of each channel's recent cohorts, dollars (None if too few).
 
-    For the cohorts acquired ``min_age`` to ``max_age`` turns ago: the
-    profit each customer has brought so far (gross margin less cost to
-    serve) plus the lab's predicted CLV from now on, averaged per channel.
-    Older cohorts say more about a customer, younger ones about today's
-    market; this window holds a few of each.
+    For the cohorts acquired ``min_age`` to ``max_age`` turns ago: older
+    cohorts say more about a customer, younger ones about today's market;
+    this window holds a few of each.  A channel left unused lately is
+    valued on all its mature customers.
     """
     s = observation.scenario
     age = observation.turn - observation.acquisition_turn.astype(np.int64)
-    worth = observation.columns["profit"] + value.predicted_clv
     channel = observation.channel.astype(np.int64)
     n = len(s.channels)
     mature = age >= min_age
     window = mature & (age <= max_age)
     count = np.bincount(channel[window], minlength=n)
     total = np.bincount(channel[window], weights=worth[window], minlength=n)
-    # A channel left unused lately is valued on all its mature customers.
     count_all = np.bincount(channel[mature], minlength=n)
     total_all = np.bincount(channel[mature], weights=worth[mature], minlength=n)
     few = count < _MIN_COHORT
@@ -142,89 +170,229 @@ def channel_values_from_clv(observation: Observation, value: CustomerValue,
 
 
 class CustomerCentric(BaseStrategy):
-    """Focus acquisition on valuable channels and service on valuable customers."""
+    """Serve whom service pays for, turn away who loses money, acquire where value is.
+
+    Args:
+        acquisition: a fixed acquisition plan (scenario -> dollars per
+            channel) instead of the reference's own; its service policy then
+            spends what the plan leaves (how the service lever is measured).
+    """
 
     name = "customer-centric"
 
-    def reset(self, scenario, seed: int) -> None:
+    def __init__(self, acquisition: Callable[[object], dict[str, float]] | None = None):
+        self._fixed_acquisition = acquisition
+
+    def reset(self, scenario, seed: int | None = None) -> None:
         self._last_spend: dict[str, float] | None = None
         self._yield = np.ones(len(scenario.channels))
         self._values: np.ndarray | None = None
         self._fits: dict | None = None
+        self._test = ResponseTest(len(scenario.channels))
 
     def decide(self, observation: Observation, truth: Truth | None = None) -> Decision:
         s = observation.scenario
         if not hasattr(self, "_yield"):
-            self.reset(s, 0)
+            self.reset(s)
         if observation.books:
             # Last turn's spend: ours, or the previous management's before turn 1.
             spend = self._last_spend if self._last_spend is not None else s.inherited.acquisition
             self._yield = channel_yield(s, observation.books[-1].acquired_by_channel, spend,
                                         self._yield)
-        cap = _SERVICE_SHARE * s.budget.marketing
         try:
             # Last turn's fits start this turn's search: the base changes little in a turn.
             value = predict_clv(observation, warm_start=self._fits)
         except DataError:
-            tiers, cost = self.rfm_tiers(observation, cap)
-            scores = {}
-            values = channel_values(observation)
+            tiers, cost = self.rfm_tiers(observation, _SERVICE_SHARE * s.budget.marketing)
+            acquisition = self._acquire(s, self._smoothed(channel_values(observation)),
+                                        s.budget.marketing - cost)
+            return Decision(acquisition, tiers)
+        self._fits = value.fits
+        self._test.update(observation, s.service.purchase_boost)
+        plan = self.service_plan(observation, value)
+        values = self._smoothed(self.channel_worth(observation, value, plan))
+        budget = s.budget.marketing
+        if self._fixed_acquisition is not None:
+            acquisition = dict(self._fixed_acquisition(s))
+            chosen = _affordable(plan.net, plan.options.cost, budget - sum(acquisition.values()))
+        elif values is None:
+            acquisition = self._acquire(s, None, budget)
+            chosen = _affordable(plan.net, plan.options.cost, budget - sum(acquisition.values()))
         else:
-            self._fits = value.fits
-            tiers, cost = self.clv_tiers(observation, value, cap)
-            scores = value.columns()
-            values = channel_values(observation)
-            if not s.contractual:
-                # Two estimates with different errors: the cohorts' observed profit with a
-                # geometric tail, and the lab's CLV of a window of cohorts.
-                from_clv = channel_values_from_clv(observation, value)
-                if values is None or from_clv is None:
-                    values = from_clv if values is None else values
-                else:
-                    values = 0.5 * (values + from_clv)
-        # Acquisition gets what service leaves of the marketing budget.
-        left = max(0.0, s.budget.marketing - cost)
-        if values is not None and self._values is not None:
-            # Each turn's estimate rests on few cohorts: average it with the earlier ones.
-            values = _SMOOTHING * values + (1.0 - _SMOOTHING) * self._values
-        self._values = values
-        if values is None:
-            acquisition = even_acquisition(s)
-            scale = min(1.0, left / max(sum(acquisition.values()), 1e-9))
-            acquisition = {c: x * scale for c, x in acquisition.items()}
-        else:
-            acquisition = greedy_acquisition(s, values * self._yield, budget=left)
+            acquisition, chosen = split_marketing(s, values * self._yield, plan.net,
+                                                  plan.options.cost, budget)
+        room = budget - float(plan.options.cost[chosen].sum())
+        tiers, scores, service_cost = self.tiers(observation, value, plan, chosen, room)
+        over = sum(acquisition.values()) + service_cost - budget
+        if over > 0:
+            # The test's probes (a few customers per channel) come out of acquisition.
+            total = sum(acquisition.values())
+            scale = max(total - over, 0.0) / total if total > 0 else 0.0
+            acquisition = {c: x * scale * (1 - 1e-12) for c, x in acquisition.items()}
         self._last_spend = dict(acquisition)
         return Decision(acquisition, tiers, scores)
 
-    @staticmethod
-    def clv_tiers(observation: Observation, value: CustomerValue,
-                  budget: float) -> tuple[tuple[Tier, ...], float]:
-        """Turn away negative predicted CLV; serve the highest predicted CLV within ``budget``.
+    def service_plan(self, observation: Observation, value: CustomerValue) -> "_ServicePlan":
+        """Every customer's best service spend, its predicted lift, and who to turn away."""
+        s = observation.scenario
+        active = observation.active.astype(bool)
+        fee = s.membership_fee if s.contractual else 0.0
+        theta = self._test.theta()[observation.channel.astype(np.int64)]
+        options = service_options(value.p_alive, value.margin_share * fee,
+                                  value.margin_share * value.purchase_rate * value.expected_spend,
+                                  value.survival, theta, s, observation.turn)
+        # A negative predicted CLV (margin share): she costs more to serve than she brings.
+        turn_away = active & (value.predicted_clv < 0)
+        worth_serving = active & ~turn_away & (options.gain > 0)
+        net = np.where(worth_serving, options.gain / options.cost, -np.inf)
+        return _ServicePlan(options, turn_away, net)
+
+    def channel_worth(self, observation: Observation, value: CustomerValue,
+                      plan: "_ServicePlan") -> np.ndarray | None:
+        """Estimated value of one new customer from each channel under this policy, dollars.
+
+        Two estimates with different errors, averaged: each channel's cohorts'
+        observed profit with a geometric tail (``channel_values``), and its
+        recent cohorts' profit so far plus the lab's predicted value from
+        now on, under the policy the customer will be valued under (served
+        as planned to the end of the game, left alone after it: the
+        program gain of those the plan serves).
+        """
+        served = plan.net > 0
+        worth = (observation.columns["profit"] + plan.options.neutral_value
+                 + np.where(served, np.maximum(plan.options.program_gain, 0.0), 0.0))
+        from_lab = cohort_values(observation, worth)
+        observed = channel_values(observation)
+        if observed is None or from_lab is None:
+            return from_lab if observed is None else observed
+        return 0.5 * (observed + from_lab)
+
+    def tiers(self, observation: Observation, value: CustomerValue, plan: "_ServicePlan",
+              chosen: np.ndarray, room: float) -> tuple[tuple[Tier, ...], dict[str, np.ndarray], float]:
+        """The tiers of this turn's plan; a random share of the chosen is held out as a test.
+
+        The tiers are rules on the lab's columns and observable fields, never
+        a per-customer list of spends: a record stays small and the plan can
+        be replayed on another customer base (the debrief's service lever).
+        Customers lost money on (predicted CLV < 0) are turned away; in each
+        channel the customers with the highest expected contribution next
+        turn (``horizon_value``) get the plan's spends, the most valuable the
+        highest spend, in as many as the plan serves at each spend.  Only
+        the test's few customers are named by id: those held out, and the
+        probes served where the plan serves few.
+
+        Args:
+            room: service dollars the probes may add to the plan's.
 
         Returns:
-            (the tiers, their service cost in dollars this turn).
+            (the tiers, the score columns they use, their service cost in dollars).
         """
         s = observation.scenario
-        level = 2.0 * s.service.half_saturation
-        tiers = [Tier("negative value", {"field": "predicted_clv", "op": "<", "value": 0.0},
-                      DISENGAGE)]
-        clv = value.predicted_clv
-        # Service pays back only where next turn's contribution covers it.
-        worth_serving = (value.horizon_value >= level) & (clv > 0) & observation.active
-        count = min(int(worth_serving.sum()), int(budget // level))
-        cost = 0.0
-        if count > 0:
-            ranked = np.where(worth_serving, clv, -np.inf)
-            threshold = float(np.partition(ranked, ranked.size - count)[ranked.size - count])
-            rule = {"all": [{"field": "predicted_clv", "op": ">=", "value": threshold},
-                            {"field": "horizon_value", "op": ">=", "value": level}]}
-            served = int((ranked >= threshold).sum())
-            # Ties at the threshold could push the tier over budget; skip it then.
-            if served * level <= budget:
-                tiers.append(Tier("most valuable", rule, level))
-                cost = served * level
-        return tuple(tiers), cost
+        n = observation.n_customers
+        channel = observation.channel.astype(np.int64)
+        rows = np.flatnonzero(chosen)
+        held = self._test.held_out(rows, observation.turn, n)
+        # Keep testing where few are served: an estimate that no one in a segment
+        # responds would otherwise never be checked again.
+        probe = self._probe(observation, value, plan, chosen, room)
+        probe_held = self._test.held_out(probe, observation.turn, n, 0.5)
+        levels = plan.options.levels
+        ids = observation.customer_id
+        tiers = [Tier("negative value", {"field": "predicted_clv", "op": "<", "value": 0.0}, DISENGAGE)]
+        held_rows = np.concatenate([rows[held], probe[probe_held]])
+        if held_rows.size:
+            tiers.append(Tier("test: held out", {"field": "customer_id", "op": "in",
+                                                 "value": [int(i) for i in ids[held_rows]]}, 0.0))
+        if (~probe_held).any():
+            tiers.append(Tier("test: served", {"field": "customer_id", "op": "in",
+                                               "value": [int(i) for i in ids[probe[~probe_held]]]},
+                              float(levels[_PROBE_LEVEL])))
+        hv = value.horizon_value
+        served_rows, level = rows[~held], plan.options.best[rows[~held]]
+        for k, c in enumerate(s.channels):
+            mine = level[channel[served_rows] == k]
+            if mine.size == 0:
+                continue
+            # The channel's customers by expected contribution, best first, in blocks
+            # of the plan's counts per spend (highest spend first).
+            ranked = np.sort(hv[served_rows[channel[served_rows] == k]])[::-1]
+            counts = np.bincount(mine, minlength=levels.size)[::-1]
+            taken = 0
+            for j, count in zip(range(levels.size - 1, -1, -1), counts):
+                if count == 0:
+                    continue
+                taken += int(count)
+                rule = {"all": [{"field": "channel", "op": "==", "value": c.name},
+                                {"field": "horizon_value", "op": ">=", "value": float(ranked[taken - 1])}]}
+                tiers.append(Tier(f"{c.name}: service ${levels[j]:,.2f}", rule, float(levels[j])))
+        scores = value.columns()
+        assignment = assign_tiers(Decision({}, tuple(tiers), scores), dict(observation.columns),
+                                  observation.categories, np.inf, servable=observation.active)
+        test_rows = np.concatenate([held_rows, np.flatnonzero(assignment.service_per_customer > 0)])
+        test_held = np.arange(test_rows.size) < held_rows.size
+        spend = assignment.service_per_customer[test_rows]
+        # The held-out customers' planned spend: what the served of their kind got.
+        planned = np.concatenate([levels[plan.options.best[rows[held]]],
+                                  np.full(int(probe_held.sum()), levels[_PROBE_LEVEL])])
+        spend[test_held] = planned
+        g = hill_response(spend, s.service)
+        stay = value.survival.expect(value.survival.nodes)[value.survival.group[test_rows]]
+        self._test.record(observation.turn, test_rows, test_held, channel[test_rows], g,
+                          value.purchase_rate[test_rows] * value.p_alive[test_rows], -np.log(stay),
+                          1.0 - stay if s.contractual else None)
+        return tuple(tiers), scores, float(assignment.service_cost)
+
+    def _probe(self, observation: Observation, value: CustomerValue, plan: "_ServicePlan",
+               chosen: np.ndarray, room: float) -> np.ndarray:
+        """Rows to serve as a test in segments where fewer than ``_PROBE`` are chosen.
+
+        The most valuable customers left (by expected contribution per turn)
+        of each such segment, up to ``_PROBE`` (at most ``_PROBE_SHARE`` of
+        the segment) chosen and probed in all, as many as ``room`` dollars
+        pay for at the probe spend (held-out probes counted too).
+        """
+        channel = observation.channel.astype(np.int64)
+        n = len(observation.scenario.channels)
+        active = observation.active.astype(bool)
+        # A small market gets a smaller test: probes cost what they cost whatever the size.
+        want = np.minimum(_PROBE, np.ceil(_PROBE_SHARE * np.bincount(channel[active], minlength=n)))
+        short = want - np.bincount(channel[chosen], minlength=n)
+        if not (short > 0).any():
+            return np.empty(0, dtype=np.int64)
+        open_ = active & ~chosen & ~plan.turn_away
+        worth = np.where(open_, value.p_alive * value.margin_share
+                         * (value.purchase_rate * value.expected_spend
+                            + (observation.scenario.membership_fee
+                               if observation.scenario.contractual else 0.0)), -np.inf)
+        picks = []
+        for k in np.flatnonzero(short > 0):
+            mine = np.flatnonzero((channel == k) & np.isfinite(worth))
+            if mine.size:
+                take = min(int(short[k]), mine.size)
+                picks.append(mine[np.argpartition(-worth[mine], take - 1)[:take]])
+        picks = np.concatenate(picks) if picks else np.empty(0, dtype=np.int64)
+        affordable = int(max(room, 0.0) // float(plan.options.levels[_PROBE_LEVEL]))
+        return picks[:affordable]
+
+    def _smoothed(self, values: np.ndarray | None) -> np.ndarray | None:
+        # Each turn's estimate rests on few cohorts: average it with the earlier ones.
+        if values is not None and self._values is not None:
+            values = _SMOOTHING * values + (1.0 - _SMOOTHING) * self._values
+        if values is not None:
+            self._values = values
+        return values
+
+    def _acquire(self, s, values: np.ndarray | None, budget: float) -> dict[str, float]:
+        if self._fixed_acquisition is not None:
+            acquisition = dict(self._fixed_acquisition(s))
+        elif values is None:
+            acquisition = even_acquisition(s)
+            scale = min(1.0, budget / max(sum(acquisition.values()), 1e-9))
+            acquisition = {c: x * scale for c, x in acquisition.items()}
+        else:
+            acquisition = greedy_acquisition(s, values * self._yield, budget=budget)
+        self._last_spend = dict(acquisition)
+        return acquisition
 
     @staticmethod
     def rfm_tiers(observation: Observation, budget: float) -> tuple[tuple[Tier, ...], float]:

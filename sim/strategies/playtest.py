@@ -8,7 +8,8 @@ the lesson tests (``tests/test_lessons.py``) and of ``benchmarks/lessons.py``:
   over the channels with no service);
 * disengaging everyone;
 * the oracle's acquisition with mass-marketing's service (how much the
-  acquisition lever is worth);
+  acquisition lever is worth), and the oracle's service with mass-
+  marketing's acquisition (how much the service lever is worth);
 * shortcuts: one rule on a single observable column, no model;
 * each shipped scenario's lesson as a pair of strategies, one following the
   lesson and one ignoring it.
@@ -74,6 +75,30 @@ class OracleAcquisition(BaseStrategy):
         cost = tiers[0].spend_per_customer * servable_count(observation)
         values = Oracle._channel_values(observation, truth)
         return Decision(greedy_acquisition(s, values, budget=s.budget.marketing - cost), tiers)
+
+
+class OracleService(BaseStrategy):
+    """Mass-marketing's acquisition; the oracle's service and turn-away with the rest of the budget."""
+
+    name = "oracle service, mass acquisition"
+    sees_truth = True
+
+    def decide(self, observation: Observation, truth: Truth | None = None) -> Decision:
+        s = observation.scenario
+        acquisition = even_acquisition(s)
+        rows, best, gain, cost, turn_away = Oracle._service_options(observation, truth)
+        # The oracle's service candidates, best gain per dollar first, while the budget lasts.
+        order = np.argsort(-gain / cost, kind="stable")
+        order = order[gain[order] > 0]
+        left = s.budget.marketing - sum(acquisition.values())
+        order = order[np.cumsum(cost[order]) <= left * (1 - 1e-9)]
+        plan = np.full(observation.n_customers, -1.0)
+        plan[rows[turn_away]] = -2.0
+        plan[rows[order]] = cost[order]
+        tiers = [Tier("turn away", {"field": "oracle_plan", "op": "==", "value": -2.0}, DISENGAGE)]
+        tiers += [Tier(f"service ${e:,.2f}", {"field": "oracle_plan", "op": "==", "value": float(e)},
+                       float(e)) for e in np.unique(cost[order])]
+        return Decision(acquisition, tuple(tiers), {"oracle_plan": plan})
 
 
 def _vip_level(observation: Observation) -> float:
