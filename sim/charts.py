@@ -199,6 +199,12 @@ def _wrap_category_ticks(ax, labels: Sequence[str], renderer) -> None:
         ax.set_xticks(ax.get_xticks(), wrapped)
 
 
+def _spaced_x_ticks(ax, style: ChartStyle) -> None:
+    """Few enough dollar ticks on the x axis that their labels never touch (large text, narrow chart)."""
+    width = ax.get_position().width * ax.figure.bbox.width
+    ax.locator_params(axis="x", nbins=max(3, int(width / (5.5 * style.font_px))))
+
+
 def _keep_texts_inside(ax, renderer, rounds: int = 4) -> None:
     """Widen the x range until the value labels written beside bars lie inside the axes."""
     for _ in range(rounds):
@@ -459,6 +465,7 @@ def firm_value_chart(rows: Sequence[tuple[str, float, float]], player: str, size
     ax.axvline(0, color=style.foreground, lw=1)
     ax.xaxis.set_major_formatter(_DOLLARS)
     ax.margins(x=0.22, y=0.04)
+    _spaced_x_ticks(ax, style)
     _title(ax, style, "Firm value = profit + customer equity left")
     legend = _legend(ax, style, loc="upper left", ncols=3)
     # Room above the top bar for the legend (several rows where the chart is narrow): the share
@@ -513,6 +520,7 @@ def lever_chart(partners: Sequence[str], acquisition: Sequence[float],
     ax.margins(x=0.3, y=0.08)
     ax.set_ylim(-0.6, len(partners) - 0.4 + 0.5)
     ax.set_xlabel("firm value your lever gained, same draws")
+    _spaced_x_ticks(ax, style)
     _title(ax, style, "Each lever swapped with another strategy's")
     legend = _legend(ax, style, loc="upper right", ncols=2)
     renderer = fig.canvas.get_renderer()
