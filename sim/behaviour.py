@@ -15,17 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from .scenario import Disengagement, Scenario, ServiceResponse
+from .response_curve import hill_response
+from .scenario import Disengagement, Scenario
 
 #: Above this mean the sequential Poisson search would take too many steps.
 _POISSON_SEARCH_LIMIT = 200.0
-
-
-def hill_response(spend_per_customer: np.ndarray, service: ServiceResponse) -> np.ndarray:
-    """S-shaped service effect g(e) = g_max e^h / (e^h + e50^h), e in dollars per turn."""
-    e = np.asarray(spend_per_customer, dtype=float)
-    ratio = (e / service.half_saturation) ** service.hill
-    return service.g_max * ratio / (1.0 + ratio)
 
 
 def served_rates(purchase_rate: np.ndarray, dropout_rate: np.ndarray, theta: np.ndarray,

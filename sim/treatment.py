@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from .behaviour import hill_response
+from .response_curve import hill_response
 from .decisions import Assignment, Decision, assign_tiers
 from .observation import Observation
 

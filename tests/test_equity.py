@@ -7,7 +7,6 @@ import pytest
 
 from conftest import small
 from sim.analytics import equity
-from sim.analytics.clv import predict_clv
 from sim.runner import play_game
 from sim.strategies import get_strategy
 from sim.treatment import TreatmentLog
@@ -53,20 +52,18 @@ def test_the_likelihoods_slopes_are_its_derivatives(name):
 
 
 def test_estimate_values_customers_as_the_scorer_does(scenario_name):
-    """On the customer-centric reference's game the estimate is near the truth; the served CLV is not.
+    """On the customer-centric reference's game the estimate is near the truth the score counts.
 
-    The lab's predicted CLV extrapolates behaviour under the player's service
-    (50-175% above the truth on these games); the estimate takes the
-    service off, as the score does.
+    The estimate takes the player's service off, as the score does; the
+    benchmark ``benchmarks/estimate_vs_truth.py`` holds it to +-25% on ten
+    seeds per scenario, this one seed of a small market to +-35%.
     """
     played, log = _played(scenario_name, 10_000)
     observation = played.game.observation
     effect, away = log.effect(observation)
     estimate = equity.estimate_equity(observation, effect, away)
     true = played.value.terminal_equity
-    served_clv = float(np.sum(predict_clv(observation).predicted_clv))
     assert abs(estimate.total / true - 1) < 0.35
-    assert abs(estimate.total / true - 1) < abs(served_clv / true - 1)
     assert estimate.low < estimate.total < estimate.high
     assert estimate.per_customer.sum() == pytest.approx(estimate.total)
     assert np.all((estimate.p_alive >= 0) & (estimate.p_alive <= 1))

@@ -7,7 +7,7 @@ import pytest
 
 from conftest import small
 from sim.analytics.service_lift import SurvivalPosterior, neutral_annuity, service_options
-from sim.behaviour import hill_response
+from sim.response_curve import hill_response
 
 
 def _one_member(q: float):

@@ -1,7 +1,7 @@
 """Predicted lift in value from service: whom to serve, and at what spend.
 
 The firm's service response curve is public: spending e dollars on a
-customer in a turn has the effect g(e) (``sim.behaviour.hill_response``),
+customer in a turn has the effect g(e) (``sim.response_curve.hill_response``),
 and a customer whose response is θ then buys at λ(1 + φθg) and leaves at
 μ·e^(−θg).  What the firm does not know is each customer's λ, μ and θ: the
 lab's models give a posterior for the first two (``CustomerValue``: the
@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..behaviour import hill_response
+from ..response_curve import hill_response
 
 __all__ = ["LEVELS", "SurvivalPosterior", "ServiceOptions", "service_options",
            "neutral_annuity"]

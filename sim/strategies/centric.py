@@ -28,7 +28,7 @@ from ..analytics.clv import CustomerValue, predict_clv
 from ..analytics.fitting import DataError
 from ..analytics.response_test import ResponseTest
 from ..analytics.service_lift import LEVELS, ServiceOptions, service_options
-from ..behaviour import hill_response
+from ..response_curve import hill_response
 from ..decisions import DISENGAGE, Decision, Tier, assign_tiers, evaluate_rule
 from ..engine import Truth
 from ..observation import Observation

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..behaviour import hill_response, served_rates
+from ..behaviour import served_rates
+from ..response_curve import hill_response
 from ..decisions import DISENGAGE, Decision, Tier
 from ..engine import Truth
 from ..errors import SimError
