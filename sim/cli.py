@@ -24,6 +24,7 @@ import time
 import traceback
 from typing import Sequence
 
+from . import _blas_threads  # noqa: F401 - first of ours: before anything loads numpy
 from . import limits, strict_json
 from ._version import package_version
 from .analytics import fit_command
