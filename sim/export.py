@@ -196,9 +196,38 @@ def _quoted(names) -> np.ndarray:
     return np.array(cells, dtype=object)
 
 
-def _number_text(values: np.ndarray) -> np.ndarray:
-    """Floats as the shortest text that reads back as the same double (numpy's repr)."""
-    return values.astype(str)
+def _float_text(values: np.ndarray) -> list[str]:
+    """Floats as the shortest text that reads back as the same double (``repr``)."""
+    return list(map(repr, values.tolist()))
+
+
+def _repeated_float_text(values: np.ndarray) -> np.ndarray:
+    """``_float_text`` for a column with many repeats: each distinct value formatted once.
+
+    A turn's spend and cost to serve are split evenly over its purchases,
+    so a chunk holds about a fifth as many distinct values as rows, and
+    formatting is the costly part of writing.
+    """
+    distinct, index = np.unique(values, return_inverse=True)
+    return np.array(_float_text(distinct), dtype=object)[index.ravel()]
+
+
+def _customer_text(observation: Observation, tags: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Per customer: its id as text, and the rest of its row after the purchase's cells.
+
+    The channel, the tags and a member's cancellation are the customer's,
+    the same on each of its rows, so they are joined once per customer.
+    """
+    names = observation.categories
+    ids = np.array(list(map(str, np.asarray(observation.customer_id).tolist())), dtype=object)
+    tail = [_quoted(names["channel"])[np.asarray(observation.channel)]]
+    tail += [_quoted(names[name])[np.asarray(observation.tags[name])] for name in tags]
+    if observation.scenario.contractual:
+        turn = np.asarray(observation.cancel_turn)
+        tail.append(np.where(turn == STILL_ACTIVE, "", turn.astype(str)).astype(object))
+    joined = np.array(list(map(",".join, zip(*(column.tolist() for column in tail)))),
+                      dtype=object)
+    return ids, joined
 
 
 def csv_chunks(observation: Observation, log: TransactionLog,
@@ -206,26 +235,20 @@ def csv_chunks(observation: Observation, log: TransactionLog,
     """The CSV text of ``log``: the header, then ``chunk_rows`` rows at a time."""
     header, tags = _header(observation)
     yield ",".join(_quoted(header)) + "\n"
-    names = observation.categories
-    channel_cells = _quoted(names["channel"])
-    tag_cells = [(np.asarray(observation.tags[name]), _quoted(names[name])) for name in tags]
-    customer_id = np.asarray(observation.customer_id)
-    cancel = None
-    if observation.scenario.contractual:
-        turn = np.asarray(observation.cancel_turn)
-        cancel = np.where(turn == STILL_ACTIVE, "", turn.astype(str)).astype(object)
-    channel = np.asarray(observation.channel)
+    if observation.n_customers == 0:
+        return
+    ids, tail = _customer_text(observation, tags)
+    first_turn = int(observation.turn_columns[0])
+    turns = np.array([str(t) for t in range(first_turn, observation.turn)], dtype=object)
     for start in range(0, len(log), chunk_rows):
         part = slice(start, start + chunk_rows)
         rows = log.row[part]
-        columns = [customer_id[rows].astype(str), log.turn[part].astype(str),
-                   _number_text(log.time[part]), _number_text(log.amount[part]),
-                   _number_text(log.cost_to_serve[part]), channel_cells[channel[rows]]]
-        columns += [cells[codes[rows]] for codes, cells in tag_cells]
-        if cancel is not None:
-            columns.append(cancel[rows])
-        lines = map(",".join, zip(*(column.tolist() for column in columns)))
-        yield "\n".join(lines) + "\n"
+        columns = [ids[rows].tolist(), turns[log.turn[part] - first_turn].tolist(),
+                   _float_text(log.time[part]),
+                   _repeated_float_text(log.amount[part]).tolist(),
+                   _repeated_float_text(log.cost_to_serve[part]).tolist(),
+                   tail[rows].tolist()]
+        yield "\n".join(map(",".join, zip(*columns))) + "\n"
 
 
 def _replay(record):
