@@ -53,7 +53,7 @@ from .observation import STILL_ACTIVE, Observation
 from .output_paths import check_output_file, write_chunks_atomically
 
 __all__ = ["ExportError", "TransactionLog", "ExportSummary", "transaction_log", "observation_end",
-           "export_transactions", "FIXED_COLUMNS"]
+           "export_transactions", "write_transaction_log", "csv_chunks", "FIXED_COLUMNS"]
 
 #: The columns every export has, in order (tags and cancellations follow).
 FIXED_COLUMNS = ("customer_id", "turn", "time", "amount", "cost_to_serve", "channel")
@@ -314,9 +314,29 @@ def export_transactions(record_path: str | Path, out_path: str | Path,
     if progress:
         progress("writing the transaction log")
     started = _time.perf_counter()
+    summary = write_transaction_log(observation, target)
+    return ExportSummary(path=summary.path, rows=summary.rows, customers=summary.customers,
+                         columns=summary.columns, observation_end=summary.observation_end,
+                         seconds={"replay": replayed, "write": _time.perf_counter() - started})
+
+
+def write_transaction_log(observation: Observation, out_path: str | Path) -> ExportSummary:
+    """Write an observation's transaction log to ``out_path`` (atomically), no replay.
+
+    For a game already in memory (e.g. the debrief of the game just
+    played): pass its final observation.  The caller checks the path first
+    (``sim.output_paths.check_output_file``).
+
+    Returns:
+        What was written (``seconds`` holds the writing time only).
+
+    Raises:
+        OutputPathError: ``out_path`` cannot be written.
+    """
+    started = _time.perf_counter()
     log = transaction_log(observation)
     header, _ = _header(observation)
-    write_chunks_atomically(target, csv_chunks(observation, log), "the transaction log")
-    return ExportSummary(path=target, rows=len(log), customers=observation.n_customers,
+    target = write_chunks_atomically(out_path, csv_chunks(observation, log), "the transaction log")
+    return ExportSummary(path=Path(target), rows=len(log), customers=observation.n_customers,
                          columns=tuple(header), observation_end=log.observation_end,
-                         seconds={"replay": replayed, "write": _time.perf_counter() - started})
+                         seconds={"write": _time.perf_counter() - started})

@@ -16,7 +16,7 @@ from sim.analytics.clv import predict_clv
 from sim.analytics.csv_input import load_fit_input
 from sim.analytics.transactions import summarise_observation
 from sim.bots import load_bot
-from sim.export import FIXED_COLUMNS, transaction_log
+from sim.export import FIXED_COLUMNS, transaction_log, write_transaction_log
 from sim.records import read_record, record_of, write_record
 from sim.runner import play_game, replay_game
 from sim.strategies import get_strategy
@@ -156,10 +156,16 @@ def test_a_bot_record_exports(tmp_path, capsys):
     assert sum(1 for _ in open(out)) == len(log) + 1
 
 
-def test_the_log_is_the_vectorised_layout(tmp_path):
+def test_the_log_is_the_vectorised_layout(tmp_path, capsys):
     """Times: first at the turn's start, latest at its exact time, the others evenly between."""
     played = play_game(small("coffee", PROSPECTS), get_strategy("customer-centric"), 4)
     observation = played.game.observation
+    # A game in memory (the debrief's) writes the same file as its record's export.
+    record = write_record(record_of(played), tmp_path / "game.json")
+    _export(capsys, record, tmp_path / "from_record.csv")
+    written = write_transaction_log(observation, tmp_path / "from_game.csv")
+    assert (tmp_path / "from_game.csv").read_bytes() == (tmp_path / "from_record.csv").read_bytes()
+    assert written.rows == int(observation.total_purchases.sum())
     log = transaction_log(observation)
     warmup = 1 - int(observation.turn_columns[0])
     starts = np.flatnonzero(np.concatenate([[True], log.row[1:] != log.row[:-1]]))
