@@ -4,7 +4,8 @@ Commands: ``scenarios``, ``validate FILE...``, ``run SCENARIO``, ``replay RECORD
 (``--join URL`` on a class server), ``serve TOURNAMENT`` (the class server),
 ``demo --screenshots DIR``, ``report RECORD --out DIR``,
 ``fit CSV --model NAME`` (the analytics lab's models, see
-:mod:`sim.analytics.fit_command`).
+:mod:`sim.analytics.fit_command`), ``export RECORD --transactions FILE.csv``
+(:mod:`sim.export`).
 Errors in user input print one clear line and exit 2; no traceback.  Exit
 statuses (also in ``ccsim --help``): 0 success; 1 a failed verification or
 fit; 2 bad input (file, option, scenario, decision or data); 3 an internal
@@ -340,6 +341,23 @@ def _add_game_parsers(sub) -> argparse.ArgumentParser:
     return play
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from .export import export_transactions
+
+    done = export_transactions(
+        args.record, args.transactions,
+        progress=lambda what: print(f"{_printable(args.record)}: {what}...", file=sys.stderr,
+                                    flush=True))
+    end = f"{done.observation_end:g}"
+    print(f"wrote {done.rows:,} purchases of {done.customers:,} customers to "
+          f"{_printable(str(done.path))} ({done.seconds['replay']:.1f} s replaying, "
+          f"{done.seconds['write']:.1f} s writing)")
+    print(f"time is in turns from the start of the first warm-up turn; the game ended at "
+          f"time {end}. Fit it as the lab does:")
+    print(f"  ccsim fit {_printable(str(done.path))} --model pareto_nbd --observation-end {end}")
+    return 0
+
+
 def _cmd_fit(args: argparse.Namespace) -> int:
     return fit_command.run(args)
 
@@ -390,6 +408,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-references", action="store_true",
                    help="verify the game only, not the baselines it claims")
     p.set_defaults(func=_cmd_replay)
+
+    p = sub.add_parser("export", help="replay a game record and write its customers' "
+                                      "transaction log (CSV) for Excel, R or Python")
+    p.add_argument("record", metavar="RECORD")
+    p.add_argument("--transactions", required=True, metavar="FILE.csv",
+                   help="one row per purchase: customer_id, turn, time, amount, "
+                        "cost_to_serve, channel, profile tags")
+    p.set_defaults(func=_cmd_export)
 
     play = _add_game_parsers(sub)
     _add_tournament_commands(sub, play)

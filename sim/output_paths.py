@@ -22,12 +22,14 @@ import contextlib
 import os
 import stat
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from .capped_read import file_kind
 from .errors import SimError
 
-__all__ = ["OutputPathError", "check_output_file", "check_output_folder", "write_atomically"]
+__all__ = ["OutputPathError", "check_output_file", "check_output_folder", "write_atomically",
+           "write_chunks_atomically"]
 
 
 class OutputPathError(SimError):
@@ -209,11 +211,25 @@ def write_atomically(path: str | os.PathLike, data: bytes | str, what: str = "th
         OutputPathError: the destination is a symbolic link, a folder, a
             device, a pipe, a socket or read-only, or cannot be written.
     """
+    return write_chunks_atomically(path, (data,), what)
+
+
+def write_chunks_atomically(path: str | os.PathLike, chunks: Iterable[bytes | str],
+                            what: str = "the file") -> Path:
+    """``write_atomically`` for content made piece by piece (a large CSV file).
+
+    The chunks are written to the temporary file as they come, so the whole
+    content never has to be in memory at once; the rename happens only after
+    the last one, so a failure mid-way (also in the code making the chunks)
+    leaves the previous file, if any, untouched.
+
+    Raises:
+        OutputPathError: as ``write_atomically``.
+    """
     target = _given(path, what)
     st = _lstat(target, what)
     if st is not None:
         _check_replaceable(target, st, f"cannot write {what}:")
-    payload = data.encode("utf-8") if isinstance(data, str) else bytes(data)
     folder = target.parent
     try:
         fd, temporary = tempfile.mkstemp(prefix=f".{target.name[:100]}.", suffix=".tmp",
@@ -223,7 +239,8 @@ def write_atomically(path: str | os.PathLike, data: bytes | str, what: str = "th
                               f"{exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
+            for chunk in chunks:
+                handle.write(chunk.encode("utf-8") if isinstance(chunk, str) else bytes(chunk))
             handle.flush()
             os.fsync(handle.fileno())
         # mkstemp makes the file private; the result is an ordinary document.
