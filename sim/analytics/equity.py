@@ -64,7 +64,7 @@ from scipy import optimize, special
 
 from ..observation import Observation
 from . import gamma_gamma
-from .fitting import DataError, FitResult, hessian_from_gradient
+from .fitting import DataError, FitResult, hessian_from_gradient, inverse_if_positive_definite
 from .transactions import summarise_observation
 
 __all__ = ["EquityEstimate", "estimate_equity", "neutral_margin_share"]
@@ -807,22 +807,12 @@ def _fit(segments: _Segments, start: list[float], standard_errors: bool = True) 
     if standard_errors:
         with np.errstate(all="ignore"):
             hessian = hessian_from_gradient(lambda p: -log_likelihood_and_gradient(p)[1], estimate)
-        covariance = _inverse_if_positive_definite(hessian)
+        covariance = inverse_if_positive_definite(hessian)
     errors = np.sqrt(np.diag(covariance)) if covariance is not None else np.full(len(names), np.nan)
     converged = bool(np.isfinite(value)) and result.fun < 1e99
     return FitResult({k: float(v) for k, v in zip(names, estimate)},
                      {k: float(v) for k, v in zip(names, errors)}, float(value), int(n),
                      converged, covariance)
-
-
-def _inverse_if_positive_definite(matrix: np.ndarray) -> np.ndarray | None:
-    if not np.all(np.isfinite(matrix)):
-        return None
-    try:
-        np.linalg.cholesky(matrix)
-    except np.linalg.LinAlgError:
-        return None
-    return np.linalg.inv(matrix)
 
 
 def _expected_spend(observation: Observation) -> np.ndarray:

@@ -343,7 +343,7 @@ def maximise_likelihood(log_likelihood: Callable[[np.ndarray], float],
         hessian = numerical_hessian(lambda theta: -log_likelihood(theta), estimates)
     else:
         hessian = hessian_from_gradient(lambda theta: -gradient(theta)[1], estimates)
-    covariance = _inverse_if_positive_definite(hessian)
+    covariance = inverse_if_positive_definite(hessian)
     errors = np.sqrt(np.diag(covariance)) if covariance is not None else np.full(len(names), np.nan)
     return FitResult(
         params={name: float(value) for name, value in zip(names, estimates)},
@@ -433,7 +433,8 @@ def hessian_from_gradient(gradient: Callable[[np.ndarray], np.ndarray], point: n
     return 0.5 * (hessian + hessian.T)
 
 
-def _inverse_if_positive_definite(matrix: np.ndarray) -> np.ndarray | None:
+def inverse_if_positive_definite(matrix: np.ndarray) -> np.ndarray | None:
+    """The inverse of ``matrix`` (a Hessian), or None unless it is finite and positive definite."""
     if not np.all(np.isfinite(matrix)):
         return None
     try:
