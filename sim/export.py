@@ -53,7 +53,8 @@ from .observation import STILL_ACTIVE, Observation
 from .output_paths import check_output_file, write_chunks_atomically
 
 __all__ = ["ExportError", "TransactionLog", "ExportSummary", "transaction_log", "observation_end",
-           "export_transactions", "write_transaction_log", "csv_chunks", "FIXED_COLUMNS"]
+           "export_transactions", "export_record", "write_transaction_log", "csv_chunks",
+           "FIXED_COLUMNS"]
 
 #: The columns every export has, in order (tags and cancellations follow).
 FIXED_COLUMNS = ("customer_id", "turn", "time", "amount", "cost_to_serve", "channel")
@@ -303,7 +304,20 @@ def export_transactions(record_path: str | Path, out_path: str | Path,
     from .records import read_record
 
     target = check_output_file(out_path, "--transactions", inputs=(record_path,))
-    record = read_record(record_path)
+    return export_record(read_record(record_path), target, progress)
+
+
+def export_record(record, out_path: str | Path,
+                  progress: Callable[[str], None] | None = None) -> ExportSummary:
+    """Replay a game record already read (``sim.records.GameRecord``) and write its transaction log.
+
+    The caller checks ``out_path`` first (``sim.output_paths.check_output_file``).
+
+    Raises:
+        OutputPathError: ``out_path`` cannot be written.
+        ExportError: a partial record, or one that does not replay to its books.
+    """
+    target = Path(out_path)
     if progress:
         progress(f"replaying {record.scenario.turns} turns of {record.scenario.prospects:,} "
                  f"prospects")

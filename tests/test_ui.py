@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 import pygame
@@ -241,6 +242,19 @@ def test_open_a_record_shows_its_debrief_then_save_and_export(app, tmp_path):
     press(app, pygame.K_r)
     page = debrief.message.split("Report written: ", 1)[1]
     assert "<h1>Debrief: Bean Counter Coffee</h1>" in open(page, encoding="utf-8").read()
+    # Export data [X]: the record's purchases as the CSV `ccsim export` writes, off the main thread.
+    press(app, pygame.K_x)
+    for _ in range(600):
+        if "Transaction log written" in debrief.message or "Could not" in debrief.message:
+            break
+        app.pump(1)
+        time.sleep(0.01)
+    written = debrief.message.split("): ", 1)[1]
+    expected = tmp_path / "expected.csv"
+    assert main(["export", str(path), "--transactions", str(expected)]) == 0
+    assert open(written, encoding="utf-8").read() == expected.read_text(encoding="utf-8")
+    rows = int(debrief.message.split("(", 1)[1].split(" ", 1)[0].replace(",", ""))
+    assert rows == len(expected.read_text(encoding="utf-8").splitlines()) - 1 > 0
 
 
 def test_enter_confirms_a_field_and_escape_leaves_it_without_leaving_the_screen(app):

@@ -24,6 +24,9 @@ import pygame
 
 from ...analytics.equity import LEVEL
 from ...debrief import PLAYER, Debrief, debrief_of
+from ...errors import SimError
+from ...export import export_record, write_transaction_log
+from ...output_paths import check_output_file
 from ...records import GameRecord, write_record
 from ...report import DEBRIEF_STEMS, debrief_figure, write_report
 from ...session import BACKGROUND_FROM_PROSPECTS
@@ -74,6 +77,7 @@ class DebriefScene(Scene):
         self.turn_offset = 0
         self.advice_offset = 0
         self._surface = None
+        self._exporting = False
         self._thread = threading.Thread(target=self._compute, daemon=True)
         if debrief is None:
             self._thread.start()
@@ -148,6 +152,9 @@ class DebriefScene(Scene):
                 ("save", pygame.K_s, "Save record", "Write the game record (JSON): anyone can replay and "
                  "verify it with ccsim replay.", None),
                 ("report", pygame.K_r, "Export report", "Write this debrief as an HTML page with its charts.", None),
+                ("data", pygame.K_x, "Export data", "Write every purchase of your game as a CSV file (customer, "
+                 "turn, amount, cost to serve, channel, tags) for Excel, R or Python; ccsim fit reads it back.",
+                 None),
                 ("again", pygame.K_p, "Play again", None, "primary"),
                 ("glossary", pygame.K_F1, "Glossary", "What the terms mean.", None)):
             w = self.button_width(label, key)
@@ -261,6 +268,12 @@ class DebriefScene(Scene):
             self.app.scenes.push("briefing")
         elif intent == "glossary":
             self.app.scenes.push("glossary")
+        elif intent == "data":
+            if not self.ready:
+                self.message = "Wait for the reveal to finish."
+                return
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            self.export_data(self.app.home / "data" / f"{self.debrief.key}-seed{self.debrief.seed}-{stamp}.csv")
         elif intent in ("save", "report"):
             if not self.ready:
                 self.message = "Wait for the reveal to finish."
@@ -277,6 +290,36 @@ class DebriefScene(Scene):
                     self.message = f"Report written: {path}"
             except OSError as exc:
                 self.message = f"Could not write it: {exc}"
+
+    def export_data(self, path: Path) -> None:
+        """Write the game's transaction log to ``path`` off the main thread (a big game takes seconds)."""
+        if self._exporting:
+            self.message = "Still writing the transaction log..."
+            return
+        if self.record is None and (self.app.session is None or not self.app.session.done):
+            self.message = "Could not write it: this debrief has no game to export (open its record instead)"
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            target = check_output_file(path, "the transaction log")
+        except (OSError, SimError) as exc:
+            self.message = f"Could not write it: {exc}"
+            return
+        self._exporting = True
+        self.message = "Writing the transaction log..."
+        threading.Thread(target=self._export, args=(target,), daemon=True).start()
+
+    def _export(self, target: Path) -> None:
+        try:
+            if self.record is not None:
+                summary = export_record(self.record, target)
+            else:
+                summary = write_transaction_log(self.app.session.observation, target)
+            self.message = f"Transaction log written ({summary.rows:,} purchases): {summary.path}"
+        except (OSError, SimError) as exc:
+            self.message = f"Could not write it: {exc}"
+        finally:
+            self._exporting = False
 
     def save_record(self, path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
