@@ -27,7 +27,7 @@ from typing import Callable
 
 import numpy as np
 
-from .analytics.equity import LEVEL, EquityEstimate, estimate_equity
+from .analytics.equity import EquityEstimate, estimate_equity
 from .analytics.fitting import DataError
 from .decisions import Decision
 from .references import (PARTNERS, REFERENCES, Composition, composed_values, compositions,

@@ -125,7 +125,7 @@ def test_the_decisions_screen_shows_the_labs_projection_as_estimates(app):
         app.pump(1)
         texts = [t.text for t in record.texts]
     assert "Lab estimates" in texts
-    assert f"Projected profit, quarter 1" in texts and draw.money(pj.profit) in texts
+    assert "Projected profit, quarter 1" in texts and draw.money(pj.profit) in texts
     assert "Customer value bought" in texts and draw.money(pj.value_bought) in texts
     before = pj.value_bought
     scene.selected = ("channel", app.session.public.channel_names[0])

@@ -141,7 +141,7 @@ def _turn_message(conn: Connection, played: list[dict]) -> dict:
 async def game_channel(request: web.Request) -> web.WebSocketResponse:
     """A team's websocket: join, then end turns and ask for the debrief."""
     app = request.app
-    classroom, state = app[CLASSROOM], app[STATE]
+    state = app[STATE]
     # Twice the protocol's cap: a message between the two gets a clear refusal, a larger
     # one closes the socket (code 1009) before it is read whole.
     ws = web.WebSocketResponse(heartbeat=HEARTBEAT, max_msg_size=2 * wire.MAX_CLIENT_MESSAGE)

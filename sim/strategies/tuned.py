@@ -27,7 +27,7 @@ service spend, as the heuristics students try do.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 
 import numpy as np
 
