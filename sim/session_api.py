@@ -79,7 +79,10 @@ class GameSession(Protocol):
         """Fit the lab's models afresh to the player's data and predict every customer."""
 
     def default_plan(self) -> "Plan":
-        """The plan a turn starts from (last turn's; on turn 1 the inherited policy)."""
+        """The plan a turn starts from (last turn's; on turn 1 mass-marketing's, the score's zero)."""
+
+    def default_plan_note(self) -> str:
+        """What the pre-filled values are, in a sentence or two (keeping them all game scores 0)."""
 
     def preview(self, plan: "Plan") -> "Preview":
         """Tier sizes, costs, warnings and the lab's projection of ``plan`` (nothing played)."""
@@ -88,7 +91,10 @@ class GameSession(Protocol):
         """Play ``plan`` as this turn's decision (``DecisionError``: refused, nothing changed)."""
 
     def estimated_firm_value(self) -> tuple[float, float, float]:
-        """(discounted profit so far, the lab's customer equity, their sum), dollars."""
+        """(discounted profit so far, the estimated customer equity, their sum), dollars at turn 1."""
+
+    def estimate_note(self) -> str:
+        """The estimated firm value in words: its interval and what it counts."""
 
     def save(self, path: str | Path) -> Path:
         """Write the game so far (the autosave, or a finished game's record)."""

@@ -131,3 +131,19 @@ def test_the_decisions_screen_shows_the_labs_projection_as_estimates(app):
     scene.selected = ("channel", app.session.public.channel_names[0])
     press(app, pygame.K_RIGHT)
     assert top(app).preview.projection.value_bought > before     # live: more money, more value bought
+
+
+def test_the_decisions_screen_says_the_starting_values_are_the_scores_zero(app):
+    press(app, pygame.K_n)
+    press(app, pygame.K_RETURN, frames=3)
+    press(app, pygame.K_e)
+    scene = top(app)
+    scene.message = ""
+    scene.dirty = True
+    from sim.ui import draw
+
+    with draw.recording() as record:
+        app.pump(1)
+        shown = " ".join(t.text for t in record.texts)
+    assert "The starting values are mass-marketing, the score's zero" in shown
+    assert "you score 0" in shown

@@ -98,8 +98,9 @@ class DashboardScene(GameScene):
                 ("Discounted profit so far", draw.money(discounted), draw.BAD if discounted < 0 else draw.TEXT,
                  "Profit of your turns so far, discounted to the start of turn 1."),
                 ("Estimated firm value", draw.money(estimate), draw.ACCENT,
-                 "ESTIMATED firm value: discounted profit so far plus the customer equity your lab "
-                 "predicts from your own data (sum of predicted CLV). The true value is revealed at the end.")]
+                 # Capitals: the card is an estimate, not the score.
+                 s.estimate_note().replace("Estimated", "ESTIMATED", 1)
+                 + " The true value is revealed at the end.")]
 
     def build_body(self, body: pygame.Rect) -> None:
         t, gap = self.typo, self.gap

@@ -42,6 +42,7 @@ class DecisionsScene(GameScene):
         super().__init__(app)
         self.selected = ("channel", self.public.channel_names[0]) if self.public.channels else None
         self.message = ""
+        self.plan_note = ""
         self.preview = None
         self.tier_offset = 0
         self.channel_offset = 0
@@ -76,6 +77,8 @@ class DecisionsScene(GameScene):
         side_w = min(max(t.em * 15, int(body.width * 0.24)), int(body.width * 0.32))
         self.side, main = cut_right(body, side_w, gap)
         self.message_rect, main = cut_bottom(main, t.line("small") * 2, gap)
+        # What the pre-filled values are (the score's zero on turn 1), shown while nothing else is said.
+        self.plan_note = self.session.default_plan_note()
         self.acq_rect, self.tier_rect = cut_left(main, int(main.width * 0.4), gap)
         # Sidebar: budget, the lab's projection, undo/redo, last turn's plan, End turn.
         buttons_h = 3 * h + 2 * gap + (h + gap)
@@ -522,6 +525,8 @@ class DecisionsScene(GameScene):
         self._paint_budget(surface)
         self._paint_estimates(surface)
         message = self.message or (pv.problem or "")
+        if not message and draw.fits(self.plan_note, t.small, self.message_rect):
+            draw.paragraph(surface, self.plan_note, self.message_rect, t.small, draw.MUTED)
         if message:
             bad = (pv.problem and message == pv.problem) or any(
                 w in message.lower() for w in ("over", "refus", "not played", "not a number", "fix"))
