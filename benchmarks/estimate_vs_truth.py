@@ -23,14 +23,12 @@ customer-centric reference's games, in every scenario (PASS/FAIL).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
 
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import sim._blas_threads  # noqa: E402,F401  (one thread each, before numpy)
 
 import numpy as np  # noqa: E402
 

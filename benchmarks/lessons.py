@@ -23,17 +23,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-# One BLAS thread: the lab's small fits run several times slower with OpenBLAS
-# threads fighting over a shared machine's cores.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+# One BLAS thread (set before numpy loads): the lab's small fits run several
+# times slower with OpenBLAS threads fighting over a shared machine's cores.
+import sim._blas_threads  # noqa: E402,F401
+
+import numpy as np  # noqa: E402
 
 from sim.scenario import load_scenario, shipped_scenario_names  # noqa: E402
 from sim.runner import play_game  # noqa: E402

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import pprint
 import re
 import sys
@@ -28,7 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+import sim._blas_threads  # noqa: E402,F401  (one BLAS thread, before numpy)
 
 import numpy as np  # noqa: E402
 

@@ -24,12 +24,14 @@ The strategies are imported when first played, so importing this module
 
 from __future__ import annotations
 
+import atexit
 import math
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Callable
 
+from ._blas_threads import BLAS_THREAD_VARS
 from .errors import UnknownNameError
 from .scenario import Scenario
 from .scoring import GameValue
@@ -240,7 +242,7 @@ def _lower_priority() -> None:
 
 #: Thread counts of the numeric libraries in worker processes: one each, since
 #: the processes already fill the cores (BLAS threads on top slow the fits).
-_ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+_ONE_THREAD = dict.fromkeys(BLAS_THREAD_VARS, "1")
 
 
 def _pool(workers: int, nice: bool = False):
@@ -279,6 +281,9 @@ def background_pool(workers: int = BACKGROUND_WORKERS):
     with _lock:
         if _shared is None:
             _shared = _pool(workers, nice=True)
+            # Stopped before the interpreter tears modules down: a pool left to the
+            # garbage collector at exit prints an AttributeError from its manager thread.
+            atexit.register(shutdown_background)
         return _shared
 
 

@@ -14,8 +14,7 @@ SCENARIO_DIR = ROOT / "scenarios"
 sys.path.insert(0, str(ROOT))
 # One BLAS thread per process: the fitters' small L-BFGS-B steps run 3-4x slower
 # when OpenBLAS threads fight over 2 shared cores (and xdist runs 2 processes).
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+import sim._blas_threads  # noqa: E402,F401  (one thread each, before numpy)
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 

@@ -31,9 +31,7 @@ from pathlib import Path
 
 # Single-threaded maths: predictable memory (a BLAS thread pool reserves
 # address space per thread) and one core per sandbox.  Must precede numpy.
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
-
+from .. import _blas_threads  # noqa: E402,F401  (sets the variables on import)
 from .. import bots  # noqa: E402
 from ..decisions import Decision, Tier  # noqa: E402
 from ..records import encode_decision  # noqa: E402

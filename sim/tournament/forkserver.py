@@ -36,6 +36,7 @@ import threading
 import time
 from pathlib import Path
 
+from .._blas_threads import default_one_thread
 from . import containment
 
 #: Modules imported by the server before it forks any bot: what bots import.
@@ -68,8 +69,7 @@ class ForkServer:
         env["PYTHONPATH"] = os.pathsep.join(
             [_PACKAGE_ROOT] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
         # One BLAS thread: predictable address space under RLIMIT_AS, one core per bot.
-        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            env.setdefault(var, "1")
+        default_one_thread(env)
         try:
             self._popen = subprocess.Popen(
                 [sys.executable, "-m", "sim.tournament.forkserver", str(theirs.fileno())],
