@@ -102,6 +102,39 @@ def _fit_sbg(data):
     return sbg.fit(data.columns["survivors"])
 
 
+def _continuous_log_likelihood(module_name: str):
+    """log_likelihood(params, data) of a (frequency, recency, T[, weights]) model."""
+    def log_likelihood(params, data) -> float:
+        import importlib
+
+        c = data.columns
+        module = importlib.import_module(module_name)
+        return module.log_likelihood(params, c["frequency"], c["recency"], c["T"], c.get("weights"))
+    return log_likelihood
+
+
+def _bgbb_log_likelihood(params, data) -> float:
+    from . import bgbb
+
+    c = data.columns
+    return bgbb.log_likelihood(params, c["frequency"], c["recency"], c["periods"], c.get("weights"))
+
+
+def _gamma_gamma_log_likelihood(params, data) -> float:
+    """Summed over repeat buyers, the customers Gamma-Gamma is fitted to."""
+    from . import gamma_gamma
+
+    x, zbar = _expanded_spend(data)
+    repeat = x > 0
+    return float(gamma_gamma.log_likelihood_terms(params, x[repeat], zbar[repeat]).sum())
+
+
+def _sbg_log_likelihood(params, data) -> float:
+    from . import sbg
+
+    return float(sbg.log_likelihood(params, data.columns["survivors"]))
+
+
 # --- predictions ------------------------------------------------------------------------
 
 def _predict_bgnbd(data, fit, horizon, discount_rate) -> PredictionTable:
@@ -201,16 +234,20 @@ _PURCHASES_HELP = ("frequency, recency, T   (x repeat purchases, t_x, age;",
                    "recency and T in one time unit, e.g. weeks)")
 
 BGNBD = ModelSpec(
-    name="bgnbd", label="BG/NBD", columns=("frequency", "recency", "T"),
+    name="bgnbd", label="BG/NBD", module="sim.analytics.bgnbd",
+    columns=("frequency", "recency", "T"),
     check_rows=_check_recency_within_age, from_log=_TRANSACTION_LOG,
-    fit=_fit_bgnbd, predict=_predict_bgnbd,
+    fit=_fit_bgnbd, log_likelihood=_continuous_log_likelihood("sim.analytics.bgnbd"),
+    predict=_predict_bgnbd,
     help_input=_PURCHASES_HELP,
     help_predict=("p_alive, expected_purchases (in the next --horizon time units)",))
 
 PARETO_NBD = ModelSpec(
-    name="pareto_nbd", label="Pareto/NBD", columns=("frequency", "recency", "T"),
+    name="pareto_nbd", label="Pareto/NBD", module="sim.analytics.pareto_nbd",
+    columns=("frequency", "recency", "T"),
     check_rows=_check_recency_within_age, from_log=_TRANSACTION_LOG, discounted="dert",
-    fit=_fit_pareto_nbd, predict=_predict_pareto_nbd,
+    fit=_fit_pareto_nbd, log_likelihood=_continuous_log_likelihood("sim.analytics.pareto_nbd"),
+    predict=_predict_pareto_nbd,
     help_input=_PURCHASES_HELP,
     help_predict=("p_alive, expected_purchases, and with --discount-rate d also",
                   "dert (discounted expected residual transactions, at simple",
@@ -218,12 +255,14 @@ PARETO_NBD = ModelSpec(
     game="shops")
 
 GAMMA_GAMMA = ModelSpec(
-    name="gamma_gamma", label="Gamma-Gamma", columns=("frequency", "monetary_value"),
+    name="gamma_gamma", label="Gamma-Gamma", module="sim.analytics.gamma_gamma",
+    columns=("frequency", "monetary_value"),
     check_rows=_check_spend,
     from_log={"frequency": "frequency", "monetary_value": "monetary_value"},
     counts_repeat_buyers=True, count_label="repeat buyers",
     horizon=None, no_horizon="expected spend per purchase has no time window",
-    fit=_fit_gamma_gamma, predict=_predict_gamma_gamma,
+    fit=_fit_gamma_gamma, log_likelihood=_gamma_gamma_log_likelihood,
+    predict=_predict_gamma_gamma,
     extras=_spend_extras, facts=_spend_facts, warnings=_spend_warnings,
     help_input=("frequency, monetary_value   (mean repeat spend, dollars;",
                 "rows with frequency 0 are left out of the fit)"),
@@ -231,25 +270,27 @@ GAMMA_GAMMA = ModelSpec(
     game="shops")
 
 BGBB = ModelSpec(
-    name="bgbb", label="BG/BB", columns=("frequency", "recency", "periods"),
+    name="bgbb", label="BG/BB", module="sim.analytics.bgbb",
+    columns=("frequency", "recency", "periods"),
     whole_columns=frozenset({"frequency", "periods", "recency"}),
     check_rows=_check_opportunities,
     from_log={"frequency": "frequency", "recency": "recency", "periods": "T"}, whole_times=True,
     horizon=Horizon(unit="opportunities", singular="opportunity", limit=10_000, whole=True),
-    fit=_fit_bgbb, predict=_predict_bgbb,
+    fit=_fit_bgbb, log_likelihood=_bgbb_log_likelihood, predict=_predict_bgbb,
     help_input=("frequency, recency, periods   (whole numbers; periods =",
                 "opportunities n)"),
     help_predict=("p_alive (at the next opportunity), expected_purchases (in the",
                   "next --horizon opportunities)"))
 
 SBG = ModelSpec(
-    name="sbg", label="sBG", columns=("period", "survivors"), kind="survivors",
+    name="sbg", label="sBG", module="sim.analytics.sbg",
+    columns=("period", "survivors"), kind="survivors",
     whole_columns=frozenset({"period", "survivors"}), weighted=False,
     count_label="cohort size",
     # The sbg prediction writes one row per period.
     horizon=Horizon(unit="periods", singular="period", limit=1000, whole=True),
     discounted="derl",
-    fit=_fit_sbg, predict=_predict_sbg,
+    fit=_fit_sbg, log_likelihood=_sbg_log_likelihood, predict=_predict_sbg,
     help_input=("period, survivors   (one cohort: periods 0, 1, 2, ... in",
                 "order; survivors at period 0 is the cohort size)"),
     help_predict=("one row per period 0 .. last + --horizon: period, survivors",
@@ -261,6 +302,7 @@ SBG = ModelSpec(
 
 #: The members' lab model (sim.analytics.retention): fitted to the game's
 #: members by acquisition channel and tenure, which a CSV file does not carry.
-RETENTION = ModelSpec(name="retention", label="latent-class retention", game="members")
+RETENTION = ModelSpec(name="retention", label="latent-class retention",
+                      module="sim.analytics.retention", game="members")
 
 BUILT_IN = (BGNBD, PARETO_NBD, GAMMA_GAMMA, BGBB, SBG, RETENTION)

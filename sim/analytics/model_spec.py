@@ -74,6 +74,7 @@ class ModelSpec:
     Attributes:
         name: The ``--model`` name, as ``ccsim fit`` and the fits dicts key it.
         label: The name as the papers write it (report titles, the lab screen).
+        module: The module that implements the model (``sim.analytics.bgnbd``).
         columns: Summary columns a file must have, canonical names in the
             papers' order; empty for a model fitted only inside the game.
         kind: ``"summary"`` (one row per customer) or ``"survivors"`` (one
@@ -99,6 +100,9 @@ class ModelSpec:
             ``--discount-rate`` (``dert``), or None if there is none.
         fit: ``fit(data)`` -> FitResult, ``data`` a
             :class:`~sim.analytics.csv_input.FitInput`.
+        log_likelihood: ``log_likelihood(params, data)`` -> the model's
+            log-likelihood of ``data`` (a FitInput) at ``params`` (a dict),
+            natural log, as its fit maximises it.
         predict: ``predict(data, fit, horizon, discount_rate)`` ->
             :class:`PredictionTable` (horizon in ``horizon.unit``; None
             without a horizon; discount_rate None without the column).
@@ -117,6 +121,7 @@ class ModelSpec:
 
     name: str
     label: str
+    module: str = ""
     columns: tuple[str, ...] = ()
     kind: str = "summary"
     whole_columns: frozenset[str] = frozenset({"frequency"})
@@ -130,6 +135,7 @@ class ModelSpec:
     no_horizon: str = ""
     discounted: str | None = None
     fit: Callable[[Any], Any] | None = None
+    log_likelihood: Callable[[Mapping[str, float], Any], float] | None = None
     predict: Callable[[Any, Any, float | None, float | None], PredictionTable] | None = None
     extras: Callable[[Any, Any], dict[str, float]] | None = None
     facts: Callable[[dict[str, float]], list[tuple[str, str]]] | None = None

@@ -16,7 +16,7 @@ from .lab_models import BUILT_IN
 from .model_spec import ModelSpec
 
 __all__ = ["ModelSpec", "register", "unregister", "get", "names", "csv_names", "specs",
-           "game_models", "models_sentence"]
+           "label", "game_models", "models_sentence"]
 
 # Registration order is the order ``ccsim fit --model`` lists the models in.
 _SPECS: dict[str, ModelSpec] = {spec.name: spec for spec in BUILT_IN}
@@ -69,6 +69,12 @@ def get(name: str, *, csv: bool = False) -> ModelSpec:
         choices = csv_names() if csv else names()
         raise DataError(f"unknown model {name!r:.60}; expected one of {choices}")
     return spec
+
+
+def label(name: str) -> str:
+    """Model ``name`` as the papers write it ("Pareto/NBD"); an unregistered name as it is."""
+    spec = _SPECS.get(name)
+    return spec.label if spec is not None else name
 
 
 def game_models(business: str) -> tuple[ModelSpec, ...]:
