@@ -250,3 +250,16 @@ def test_the_scan_finds_the_comparisons_it_forbids(tmp_path):
                    'model == "weekly"\n')
     assert model_name_comparisons([source], set(registry.names())) == [
         "wired.py:2 ['sbg']", "wired.py:4 ['bgnbd', 'pareto_nbd']", "wired.py:4 ['gamma_gamma']"]
+
+
+def test_the_benchmark_compares_registered_models_by_their_specs_columns():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("analytics_benchmark",
+                                                  ROOT / "benchmarks" / "analytics.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert set(bench.MODELS) <= set(registry.csv_names())
+    for model in bench.MODELS:
+        data = bench.dataset(model, 50, seed=1)
+        assert set(registry.get(model).columns) <= set(data), model

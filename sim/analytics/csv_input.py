@@ -11,8 +11,10 @@ Two kinds of file feed a model:
   ``time`` and optionally ``amount`` (dollars), summarised with
   :func:`~sim.analytics.transactions.summarise_transactions`.
 
-Column names match case-insensitively, in any order; other columns are
-ignored. Every problem is a :class:`~sim.analytics.fitting.DataError` whose
+Which columns a model needs, how its rows are checked beyond the generic
+checks, whether it takes weights and transaction logs: its spec in
+:mod:`sim.analytics.registry`.  Column names match case-insensitively, in
+any order; other columns are ignored. Every problem is a :class:`~sim.analytics.fitting.DataError` whose
 message starts with the file name and, where one row is at fault, names the
 line (the header is line 1) and the column, so a student can fix the file.
 Only the ``csv`` module and numpy are used (no pandas).
