@@ -141,13 +141,16 @@ def _epilog() -> str:
     whole_times = "".join(f" For {spec.name} the times must\nbe whole {spec.horizon.singular} "
                           f"numbers." for spec in specs if spec.whole_times)
     discounted = [spec for spec in specs if spec.discounted]
+    # Predictions by what a row is: per customer over a window, per customer
+    # without one, then per period (the order a reader meets them in).
+    by_output = sorted(specs, key=lambda spec: (spec.kind == "survivors", spec.horizon is None))
     return _INPUT_HELP.format(
         inputs=_help_table(_grouped(specs, lambda spec: spec.help_input
                                     or (", ".join(spec.columns),))),
         every_model="Every model" + (f" but {_joined(no_log)}" if no_log else ""),
         amount=_joined([spec.name for spec in specs if spec.log_needs_amount], "or"),
         whole_times=whole_times,
-        predictions=_help_table(_grouped(specs, lambda spec: spec.help_predict
+        predictions=_help_table(_grouped(by_output, lambda spec: spec.help_predict
                                          or (f"see {spec.module or spec.name}",))),
         no_horizon=_joined([spec.name for spec in specs if spec.horizon is None], "or"),
         limits=_joined(named),
