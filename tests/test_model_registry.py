@@ -32,10 +32,14 @@ CSV_NAMES = ("bgnbd", "pareto_nbd", "gamma_gamma", "bgbb", "sbg")
 
 
 def _fit_toy(data) -> FitResult:
-    """Rate = sum(x) / sum(T), weighted; SE from the Poisson information sum(T)/rate."""
+    """Rate = sum(x) / sum(T), weighted; SE from the Poisson information sum(T)/rate.
+
+    x is the spec's first column (purchases, or referrals for the count toy).
+    """
     c = data.columns
-    weights = c.get("weights", np.ones(c["frequency"].size))
-    purchases, exposure = float(weights @ c["frequency"]), float(weights @ c["T"])
+    counts = c[registry.get(data.model).columns[0]]
+    weights = c.get("weights", np.ones(counts.size))
+    purchases, exposure = float(weights @ counts), float(weights @ c["T"])
     rate = purchases / exposure
     log_likelihood = purchases * math.log(rate) - rate * exposure
     return FitResult({"rate": rate}, {"rate": math.sqrt(rate / exposure)}, log_likelihood,
@@ -45,7 +49,7 @@ def _fit_toy(data) -> FitResult:
 def _predict_toy(data, fit, horizon, discount_rate):
     rate = fit.params["rate"]
     return customer_predictions(data, {"expected_purchases":
-                                       np.full(data.columns["frequency"].size, rate * horizon)})
+                                       np.full(data.columns["T"].size, rate * horizon)})
 
 
 def _check_toy(table, columns):
@@ -69,6 +73,12 @@ def toy():
     finally:
         registry.unregister(TOY.name)
     assert registry.names() == BUILT_IN_NAMES
+
+
+#: Shaped like a referral count model: its own count column, summaries only.
+REFERRALS = ModelSpec(name="toy_referrals", label="Toy referrals", columns=("referrals", "T"),
+                      whole_columns=frozenset({"referrals"}), fit=_fit_toy, predict=_predict_toy,
+                      help_input=("referrals, T",), help_predict=("expected_purchases",))
 
 
 def write(path: Path, text: str) -> Path:
@@ -165,6 +175,24 @@ def test_the_csv_reader_checks_the_toy_models_columns_and_reads_its_logs(toy, tm
     assert log.kind == "transaction log" and log.model == "toy"
     assert list(log.columns) == ["frequency", "T"]
     assert log.columns["frequency"].tolist() == [1, 2] and log.columns["T"].tolist() == [6, 5]
+
+
+def test_a_count_model_with_its_own_columns_and_no_logs_needs_only_its_spec(tmp_path, capsys):
+    registry.register(REFERRALS)
+    try:
+        with pytest.raises(DataError) as missing:
+            load_fit_input(write(tmp_path / "a.csv", "id,time\na,1\n"), "toy_referrals")
+        assert str(missing.value) == ("a.csv: missing columns referrals, T: toy_referrals needs "
+                                      "referrals, T [, weights]; the file has id, time")
+        with pytest.raises(DataError, match=r"line 2, column referrals: 1.5 is not a whole number"):
+            load_fit_input(write(tmp_path / "b.csv", "referrals,T\n1.5,2\n"), "toy_referrals")
+        path = write(tmp_path / "c.csv", "referrals,T,weights\n0,10,30\n3,10,10\n")
+        code, out, err = cli(capsys, "fit", path, "--model", "toy_referrals", "--json")
+        assert code == 0, err
+        assert json.loads(out)["rate"] == pytest.approx(30 / 400, rel=1e-15)
+    finally:
+        registry.unregister(REFERRALS.name)
+    assert registry.names() == BUILT_IN_NAMES
 
 
 def test_help_and_the_lab_screen_list_the_toy_model(toy, capsys):

@@ -356,11 +356,10 @@ def _check_enough(table: CsvTable, spec: ModelSpec, columns: dict[str, np.ndarra
     Returns:
         Warnings for the report (empty if the data are enough).
     """
-    x = columns["frequency"]
-    weights = columns.get("weights", np.ones(x.size))
-    repeat = float(weights[x > 0].sum())
+    rows = len(next(iter(columns.values())))
+    weights = columns.get("weights", np.ones(rows))
     if spec.counts_repeat_buyers:
-        who, count = "repeat buyer(s) (frequency > 0)", repeat
+        who, count = "repeat buyer(s) (frequency > 0)", float(weights[columns["frequency"] > 0].sum())
     else:
         count = float(weights.sum())
         who = "customer" if count == 1 else "customers"

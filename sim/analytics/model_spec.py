@@ -160,6 +160,8 @@ class ModelSpec:
                              f"not its columns or not fields of a customer summary")
         if self.whole_times and (self.horizon is None or not self.horizon.whole):
             raise ValueError(f"{self.name}: whole_times needs a whole-step horizon")
+        if self.counts_repeat_buyers and "frequency" not in self.columns:
+            raise ValueError(f"{self.name}: counts_repeat_buyers needs a frequency column")
         if self.horizon is None and not self.no_horizon:
             raise ValueError(f"{self.name}: without a horizon, no_horizon must say why")
 
