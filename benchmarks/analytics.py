@@ -13,7 +13,8 @@ What it measures:
   CDNOW-like parameters (keyed ``numpy`` generators, no global seed), ages in
   whole weeks 26..78 and recency rounded to days, as real data are; plus the
   real CDNOW summary (2,357 customers) for BG/NBD and Pareto/NBD.
-* Our fit (``sim.analytics.<model>.fit``) and the same model in `lifetimes`
+* Our fit (the model's spec in ``sim.analytics.registry``: the fit
+  ``ccsim fit`` runs) and the same model in `lifetimes`
   (``BetaGeoFitter``, ``ParetoNBDFitter``, ``GammaGammaFitter``,
   ``BetaGeoBetaBinomFitter``; sBG has no `lifetimes` fitter) each run in a
   fresh subprocess on the same raw per-customer arrays, timed around the
@@ -53,6 +54,7 @@ CDNOW = ROOT / "data" / "cdnow_summary.csv"
 
 #: True parameters each simulated base is drawn from (CDNOW-like; BG/BB:
 #: the donation data's; sBG: the "regular" segment of Fader & Hardie 2007).
+#: Each model's simulated arrays are named as its spec's columns.
 TRUE = {
     "bgnbd": {"r": 0.24, "alpha": 4.4, "a": 0.79, "b": 2.4},
     "pareto_nbd": {"r": 0.55, "alpha": 10.6, "s": 0.61, "beta": 11.7},
@@ -61,6 +63,10 @@ TRUE = {
     "sbg": {"alpha": 0.704, "beta": 1.182},
 }
 MODELS = tuple(TRUE)
+#: Models with speed targets (the transaction models a 100k base is fitted with).
+TARGET_MODELS = ("bgnbd", "pareto_nbd")
+#: Columns of the real CDNOW summary: models reading only these are run on it too.
+CDNOW_COLUMNS = ("frequency", "recency", "T")
 MODEL_KEY = {name: i for i, name in enumerate(MODELS, start=1)}
 #: lifetimes' class per model and how its parameter names map to the papers'.
 LIFETIMES = {
@@ -134,7 +140,7 @@ def simulate_bgbb(rng, size, p):
         bought = alive & (rng.random(size) < buy)
         x += bought
         t_x[bought] = opportunity
-    return {"frequency": x, "recency": t_x, "n": np.full(size, float(BGBB_OPPORTUNITIES))}
+    return {"frequency": x, "recency": t_x, "periods": np.full(size, float(BGBB_OPPORTUNITIES))}
 
 
 def simulate_sbg(rng, size, p):
@@ -142,7 +148,8 @@ def simulate_sbg(rng, size, p):
     churn = rng.beta(p["alpha"], p["beta"], size)
     lifetime = rng.geometric(churn)          # periods paid, ≥ 1
     renewals = np.arange(SBG_PERIODS + 1)
-    return {"survivors": (lifetime[None, :] > renewals[:, None]).sum(axis=1).astype(float)}
+    return {"period": renewals.astype(float),
+            "survivors": (lifetime[None, :] > renewals[:, None]).sum(axis=1).astype(float)}
 
 
 SIMULATORS = {"bgnbd": simulate_bgnbd, "pareto_nbd": simulate_pareto_nbd,
@@ -160,16 +167,32 @@ def dataset(model: str, size: int | str, seed: int) -> dict[str, np.ndarray]:
 
 # --- children: one fit each, in a fresh process -------------------------------------
 
-def fit_ours(model: str, data: dict, repeats: int) -> dict:
+def _spec(model: str):
     sys.path.insert(0, str(ROOT))
+    from sim.analytics import registry
+
+    return registry.get(model)
+
+
+def _fit_input(model: str, data: dict):
+    """The arrays as ``ccsim fit`` hands them to the model's spec."""
+    from sim.analytics.csv_input import FitInput
+
+    spec = _spec(model)
+    return FitInput(source="benchmark", model=model, kind=spec.kind,
+                    columns={name: data[name] for name in spec.columns})
+
+
+def fit_ours(model: str, data: dict, repeats: int) -> dict:
     import importlib
 
-    module = importlib.import_module(f"sim.analytics.{model}")
-    args = [data["survivors"]] if model == "sbg" else [data[k] for k in _columns(model)]
+    spec = _spec(model)
+    importlib.import_module(spec.module)      # loaded before the clock starts
+    inputs = _fit_input(model, data)
     seconds = []
     for _ in range(repeats):
         start = time.perf_counter()
-        fit = module.fit(*args)
+        fit = spec.fit(inputs)
         seconds.append(time.perf_counter() - start)
     return {"seconds": seconds, "params": fit.params, "converged": fit.converged}
 
@@ -185,16 +208,10 @@ def fit_lifetimes(model: str, data: dict, repeats: int) -> dict:
     for _ in range(repeats):
         fitter = getattr(lifetimes, class_name)()
         start = time.perf_counter()
-        fitter.fit(*[data[k] for k in _columns(model)])
+        fitter.fit(*[data[k] for k in _spec(model).columns])
         seconds.append(time.perf_counter() - start)
     params = {names[key]: float(value) for key, value in fitter.params_.items()}
     return {"seconds": seconds, "params": params, "version": lifetimes.__version__}
-
-
-def _columns(model: str) -> tuple[str, ...]:
-    return {"bgnbd": ("frequency", "recency", "T"), "pareto_nbd": ("frequency", "recency", "T"),
-            "gamma_gamma": ("frequency", "monetary_value"),
-            "bgbb": ("frequency", "recency", "n")}[model]
 
 
 def run_child(python: str, who: str, model: str, path: Path, repeats: int,
@@ -230,22 +247,14 @@ def lifetimes_python(requested: str | None) -> tuple[str | None, str]:
 # --- comparison ---------------------------------------------------------------------
 
 def log_likelihood(model: str, params: dict, data: dict) -> float:
-    sys.path.insert(0, str(ROOT))
-    import importlib
-
-    module = importlib.import_module(f"sim.analytics.{model}")
-    if model == "sbg":
-        return float(module.log_likelihood(params, data["survivors"]))
-    if model == "gamma_gamma":
-        repeat = data["frequency"] > 0
-        return float(module.log_likelihood_terms(params, data["frequency"][repeat],
-                                                 data["monetary_value"][repeat]).sum())
-    return float(module.log_likelihood(params, *[data[k] for k in _columns(model)]))
+    return float(_spec(model).log_likelihood(params, _fit_input(model, data)))
 
 
 def measure(model: str, size, args, other_python: str | None) -> dict:
     data = dataset(model, size, args.seed)
-    customers = int(data["survivors"][0]) if model == "sbg" else data["frequency"].size
+    # A survivors model's data are one cohort: its size is the count at period 0.
+    survivors = _spec(model).kind == "survivors"
+    customers = int(data["survivors"][0]) if survivors else data["frequency"].size
     row = {"model": model, "size": size, "customers": customers}
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "data.npz"
@@ -292,7 +301,7 @@ def print_row(row: dict) -> None:
 
 def targets(rows: list[dict]) -> list[str]:
     lines = []
-    for model in ("bgnbd", "pareto_nbd"):
+    for model in TARGET_MODELS:
         row = next((r for r in rows if r["model"] == model and r["size"] == TARGET_SIZE), None)
         if row is None or "params" not in row["ours"]:
             lines.append(f"   {model} at {TARGET_SIZE:,}: not measured")
@@ -344,7 +353,8 @@ def main(argv=None) -> int:
           f"{'max rel':>9}{'ΔLL':>10}")
     rows = []
     for model in args.models:
-        sizes = (["cdnow"] if model in ("bgnbd", "pareto_nbd") else []) + args.sizes
+        on_cdnow = set(_spec(model).columns) <= set(CDNOW_COLUMNS)
+        sizes = (["cdnow"] if on_cdnow else []) + args.sizes
         for size in sizes:
             row = measure(model, size, args, other)
             rows.append(row)

@@ -342,6 +342,7 @@ def _add_game_parsers(sub) -> argparse.ArgumentParser:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
+    from .analytics.lab_models import PARETO_NBD
     from .export import export_transactions
 
     done = export_transactions(
@@ -354,7 +355,9 @@ def _cmd_export(args: argparse.Namespace) -> int:
           f"{done.seconds['write']:.1f} s writing)")
     print(f"time is in turns from the start of the first warm-up turn; the game ended at "
           f"time {end}. Fit it as the lab does:")
-    print(f"  ccsim fit {_printable(str(done.path))} --model pareto_nbd --observation-end {end}")
+    # The shops' lab fits purchases with Pareto/NBD (sim.analytics.clv).
+    print(f"  ccsim fit {_printable(str(done.path))} --model {PARETO_NBD.name} "
+          f"--observation-end {end}")
     return 0
 
 

@@ -40,6 +40,7 @@ from scipy import special
 from ..observation import Observation
 from . import gamma_gamma, pareto_nbd, retention
 from .fitting import DataError, FitResult
+from .lab_models import GAMMA_GAMMA, PARETO_NBD, RETENTION
 from .service_lift import SurvivalPosterior, neutral_annuity
 from .transactions import CustomerSummary, summarise_observation
 
@@ -50,6 +51,9 @@ __all__ = ["CustomerValue", "predict_clv", "predicted_clv_columns", "margin_shar
 MAX_FIT_CUSTOMERS = 600
 #: Nodes of a survival posterior (mid-quantiles of the dropout rate's Gamma).
 _SURVIVAL_NODES = 24
+# Keys of CustomerValue.fits: the registry's names for the models fitted
+# (sim.analytics.registry), so the lab screen can label each fit.
+_PURCHASES, _SPEND, _MEMBERS = PARETO_NBD.name, GAMMA_GAMMA.name, RETENTION.name
 
 
 #: Score columns the lab provides to tier rules (``CustomerValue.columns``).
@@ -72,7 +76,8 @@ class CustomerValue:
             the start of the turn (service and acquisition spend not counted).
         horizon_value: Expected contribution in the next ``horizon`` turns,
             undiscounted, dollars: what serving the customer has to beat.
-        fits: The model fits used, by model name.
+        fits: The model fits used, by model name (a name of
+            :mod:`sim.analytics.registry`).
         purchase_rate: Expected purchases per turn while still a customer
             (for members: add-on purchases).
         survival: Posterior of each customer's per-turn survival
@@ -150,7 +155,7 @@ def noncontractual_clv(summary: CustomerSummary, margin: np.ndarray | float,
         discounted_purchases=dert,
         predicted_clv=dert * expected_spend * margin,
         horizon_value=expected * expected_spend * margin,
-        fits={"pareto_nbd": transactions, "gamma_gamma": spend},
+        fits={_PURCHASES: transactions, _SPEND: spend},
         purchase_rate=(r + x) / (alpha + T),
         survival=dropout_posterior(s, beta, T),
     )
@@ -225,11 +230,11 @@ def predict_clv(observation: Observation, horizon: float = 1.0,
     s = observation.scenario
     if not s.contractual:
         return noncontractual_clv(summarise_observation(observation), margin_share(observation),
-                                  s.discount_rate, horizon, fits.get("pareto_nbd"),
-                                  fits.get("gamma_gamma"), max_fit_customers,
-                                  (warm_start or {}).get("pareto_nbd"))
-    return _contractual_clv(observation, horizon, fits.get("retention"),
-                            (warm_start or {}).get("retention"))
+                                  s.discount_rate, horizon, fits.get(_PURCHASES),
+                                  fits.get(_SPEND), max_fit_customers,
+                                  (warm_start or {}).get(_PURCHASES))
+    return _contractual_clv(observation, horizon, fits.get(_MEMBERS),
+                            (warm_start or {}).get(_MEMBERS))
 
 
 def _contractual_clv(observation: Observation, horizon: float,
@@ -273,7 +278,7 @@ def _contractual_clv(observation: Observation, horizon: float,
         discounted_purchases=np.where(active, paying_turns, 0.0),
         predicted_clv=np.where(active, paying_turns * value_per_turn, 0.0),
         horizon_value=np.where(active, turns_in_horizon * value_per_turn, 0.0),
-        fits={"retention": model},
+        fits={_MEMBERS: model},
         purchase_rate=purchase_rate,
         survival=survival,
     )

@@ -11,8 +11,10 @@ Two kinds of file feed a model:
   ``time`` and optionally ``amount`` (dollars), summarised with
   :func:`~sim.analytics.transactions.summarise_transactions`.
 
-Column names match case-insensitively, in any order; other columns are
-ignored. Every problem is a :class:`~sim.analytics.fitting.DataError` whose
+Which columns a model needs, how its rows are checked beyond the generic
+checks, whether it takes weights and transaction logs: its spec in
+:mod:`sim.analytics.registry`.  Column names match case-insensitively, in
+any order; other columns are ignored. Every problem is a :class:`~sim.analytics.fitting.DataError` whose
 message starts with the file name and, where one row is at fault, names the
 line (the header is line 1) and the column, so a student can fix the file.
 Only the ``csv`` module and numpy are used (no pandas).
@@ -31,24 +33,20 @@ from pathlib import Path
 import numpy as np
 
 from ..capped_read import display_name, read_capped_regular_file
+from . import registry
 from .fitting import DataError
+from .model_spec import ModelSpec
 from .transactions import summarise_transactions
 
 __all__ = ["MODELS", "SUMMARY_COLUMNS", "TIME_UNITS", "CsvTable", "FitInput", "read_csv",
            "load_fit_input"]
 
-MODELS = ("bgnbd", "pareto_nbd", "gamma_gamma", "bgbb", "sbg")
-
-# Columns a summary file must have, per model, as the papers name them.
-SUMMARY_COLUMNS: dict[str, tuple[str, ...]] = {
-    "bgnbd": ("frequency", "recency", "T"),
-    "pareto_nbd": ("frequency", "recency", "T"),
-    "gamma_gamma": ("frequency", "monetary_value"),
-    "bgbb": ("frequency", "recency", "periods"),
-    "sbg": ("period", "survivors"),
-}
-# Models whose summary may carry a ``weights`` column (counts of identical rows).
-WEIGHTED_MODELS = ("bgnbd", "pareto_nbd", "gamma_gamma", "bgbb")
+# The built-in models and their summary columns, as the papers name them, at
+# import; the reader itself asks the registry (sim.analytics.registry), so a
+# model registered later is read too.
+MODELS = registry.csv_names()
+SUMMARY_COLUMNS: dict[str, tuple[str, ...]] = {name: registry.get(name).columns
+                                               for name in MODELS}
 ID_COLUMNS = ("customer_id", "id")
 TIME_UNITS = {"days": 1.0, "weeks": 7.0}  # days per unit
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -77,8 +75,6 @@ MAX_CSV_CELLS = 4_000_000
 #: Longest customer id: ids become a fixed-width text array, as wide as the
 #: longest one, so one huge id would make every row huge.
 MAX_ID_CHARS = 100
-# Same round-off allowance as the models' own recency <= T check.
-_RELATIVE_SLACK = 1e-12
 
 
 @dataclass(frozen=True)
@@ -109,6 +105,17 @@ class CsvTable:
         if len(matches) > 1:
             raise self.error(f"column {name!r} appears {len(matches)} times in the header")
         return matches[0] if matches else None
+
+    def first_bad(self, bad: np.ndarray, column: str, describe) -> None:
+        """Raise the row error of the first True in ``bad``, ``describe(row)`` saying why.
+
+        Raises:
+            DataError: naming the line of the first bad row and ``column``
+                as the header spells it.
+        """
+        if np.any(bad):
+            row = int(np.flatnonzero(bad)[0])
+            raise self.row_error(row, self.find(column) or column, describe(row))
 
     def has(self, name: str) -> bool:
         return self.find(name) is not None
@@ -209,7 +216,7 @@ class FitInput:
 
     Attributes:
         source: The file's name (starts error messages).
-        model: One of :data:`MODELS`.
+        model: A registered model's name (:mod:`sim.analytics.registry`).
         kind: ``"summary"``, ``"transaction log"`` or ``"survivors"`` (sBG).
         columns: Canonical column name -> array: ``frequency``, ``recency``,
             ``T``, ``monetary_value``, ``periods``, ``weights``, ``period``,
@@ -239,11 +246,12 @@ def load_fit_input(path: str | Path, model: str, *, time_unit: str | None = None
 
     A file with all of the model's summary columns is read as a summary;
     otherwise a file with a ``time`` column is read as a transaction log
-    (not for sBG).
+    (if the model's spec reads logs: not sBG).
 
     Args:
         path: The CSV file.
-        model: One of :data:`MODELS`.
+        model: The name of a model ``ccsim fit`` fits to CSV files
+            (:func:`sim.analytics.registry.csv_names`).
         time_unit: ``"days"`` or ``"weeks"`` (default) for a log whose times
             are dates; refused for numeric times.
         observation_end: End of observation for a log, a number or a date
@@ -253,35 +261,31 @@ def load_fit_input(path: str | Path, model: str, *, time_unit: str | None = None
         DataError: Whatever is wrong, naming the file, and the line and
             column where one cell is at fault.
     """
-    if model not in MODELS:
-        raise DataError(f"unknown model {model!r:.60}; expected one of {MODELS}")
+    spec = registry.get(model, csv=True)
     table = read_csv(path)
-    needed = SUMMARY_COLUMNS[model]
-    missing = [name for name in needed if not table.has(name)]
-    is_log = bool(missing) and model != "sbg" and table.has("time")
+    missing = [name for name in spec.columns if not table.has(name)]
+    is_log = bool(missing) and spec.reads_logs and table.has("time")
     if not is_log and (time_unit is not None or observation_end is not None):
         option = "--time-unit" if time_unit is not None else "--observation-end"
         raise table.error(f"{option} applies to transaction logs only "
                           f"(customer_id, time[, amount]); this file is a summary")
     if is_log:
-        return _load_log(table, model, time_unit, observation_end)
+        return _load_log(table, spec, time_unit, observation_end)
     if missing:
-        raise table.error(_missing_message(table, model, missing))
-    if model == "sbg":
-        return _load_survivors(table)
-    return _load_summary(table, model)
+        raise table.error(_missing_message(table, spec, missing))
+    return _LOADERS[spec.kind](table, spec)
 
 
-def _missing_message(table: CsvTable, model: str, missing: Sequence[str]) -> str:
-    needed = ", ".join(SUMMARY_COLUMNS[model])
-    if model in WEIGHTED_MODELS:
+def _missing_message(table: CsvTable, spec: ModelSpec, missing: Sequence[str]) -> str:
+    needed = ", ".join(spec.columns)
+    if spec.weighted:
         needed += " [, weights]"
-    alternative = ("" if model == "sbg" else
+    alternative = ("" if not spec.reads_logs else
                    f", or a transaction log with customer_id (or id), time"
-                   f"{', amount' if model == 'gamma_gamma' else ''}")
+                   f"{', amount' if spec.log_needs_amount else ''}")
     has = ", ".join(column for column in table.header if column) or "no named columns"
     plural = "s" if len(missing) > 1 else ""
-    return (f"missing column{plural} {', '.join(missing)}: {model} needs {needed}{alternative}; "
+    return (f"missing column{plural} {', '.join(missing)}: {spec.name} needs {needed}{alternative}; "
             f"the file has {has}")
 
 
@@ -293,46 +297,27 @@ def _id_column(table: CsvTable) -> str | None:
     return None
 
 
-def _load_summary(table: CsvTable, model: str) -> FitInput:
+def _load_summary(table: CsvTable, spec: ModelSpec) -> FitInput:
     columns: dict[str, np.ndarray] = {}
-    whole = {"frequency", "periods", "recency"} if model == "bgbb" else {"frequency"}
-    for name in SUMMARY_COLUMNS[model]:
-        columns[name] = table.numbers(name, whole=name in whole)
-    if table.has("weights"):
+    for name in spec.columns:
+        columns[name] = table.numbers(name, whole=name in spec.whole_columns)
+    if spec.weighted and table.has("weights"):
         weights = columns["weights"] = table.numbers("weights", whole=True)
-        _first_bad(table, weights > MAX_WEIGHT, "weights",
-                   lambda row: f"{weights[row]:g} is too large (at most {MAX_WEIGHT:g} "
-                               f"customers per row)")
+        table.first_bad(weights > MAX_WEIGHT, "weights",
+                        lambda row: f"{weights[row]:g} is too large (at most {MAX_WEIGHT:g} "
+                                    f"customers per row)")
         if weights.sum() <= 0:
             raise table.error("weights sum to zero: no customers to fit")
         if weights.sum() > MAX_TOTAL_WEIGHT:
             raise table.error(f"weights add up to {weights.sum():g} customers; at most "
                               f"{MAX_TOTAL_WEIGHT:g}")
-    x = columns["frequency"]
-    if model in ("bgnbd", "pareto_nbd"):
-        t_x, age = columns["recency"], columns["T"]
-        _first_bad(table, t_x > age * (1 + _RELATIVE_SLACK) + _RELATIVE_SLACK, "recency",
-                   lambda row: f"recency {t_x[row]:g} exceeds T {age[row]:g}")
-        _first_bad(table, (x == 0) & (t_x > 0), "recency",
-                   lambda row: f"recency must be 0 where frequency is 0, got {t_x[row]:g}")
-    elif model == "bgbb":
-        t_x, n = columns["recency"], columns["periods"]
-        _first_bad(table, t_x > n, "recency",
-                   lambda row: f"recency {t_x[row]:g} exceeds periods {n[row]:g}")
-        _first_bad(table, x > t_x, "frequency",
-                   lambda row: f"frequency {x[row]:g} exceeds recency {t_x[row]:g} "
-                               f"(x transactions need at least x opportunities)")
-        _first_bad(table, (x == 0) != (t_x == 0), "recency",
-                   lambda row: "recency must be 0 exactly where frequency is 0")
-    elif model == "gamma_gamma":
-        spend = columns["monetary_value"]
-        _first_bad(table, (x > 0) & (spend <= 0), "monetary_value",
-                   lambda row: "must be > 0 where frequency > 0 (mean repeat spend, dollars)")
+    if spec.check_rows is not None:
+        spec.check_rows(table, columns)
     id_column = _id_column(table)
     if id_column is not None:
         _check_unique_ids(table, id_column)
-    warnings = _check_enough(table, model, columns)
-    return FitInput(source=table.source, model=model, kind="summary", columns=columns,
+    warnings = _check_enough(table, spec, columns)
+    return FitInput(source=table.source, model=spec.name, kind="summary", columns=columns,
                     ids=np.array(table.text(id_column)) if id_column else None,
                     id_column=id_column, rows=len(table.rows), warnings=warnings)
 
@@ -359,7 +344,8 @@ def _check_unique_ids(table: CsvTable, id_column: str) -> None:
         first[customer] = row
 
 
-def _check_enough(table: CsvTable, model: str, columns: dict[str, np.ndarray]) -> tuple[str, ...]:
+def _check_enough(table: CsvTable, spec: ModelSpec, columns: dict[str, np.ndarray]
+                  ) -> tuple[str, ...]:
     """Refuse data that identifies nothing; warn about data too thin to trust.
 
     With one customer, or nobody buying twice, the likelihood has no interior
@@ -370,16 +356,15 @@ def _check_enough(table: CsvTable, model: str, columns: dict[str, np.ndarray]) -
     Returns:
         Warnings for the report (empty if the data are enough).
     """
-    x = columns["frequency"]
-    weights = columns.get("weights", np.ones(x.size))
-    repeat = float(weights[x > 0].sum())
-    if model == "gamma_gamma":
-        who, count = "repeat buyer(s) (frequency > 0)", repeat
+    rows = len(next(iter(columns.values())))
+    weights = columns.get("weights", np.ones(rows))
+    if spec.counts_repeat_buyers:
+        who, count = "repeat buyer(s) (frequency > 0)", float(weights[columns["frequency"] > 0].sum())
     else:
         count = float(weights.sum())
         who = "customer" if count == 1 else "customers"
     if count < MIN_CUSTOMERS_TO_FIT:
-        raise table.error(f"only {count:g} {who}; {model} needs at least {MIN_CUSTOMERS} "
+        raise table.error(f"only {count:g} {who}; {spec.name} needs at least {MIN_CUSTOMERS} "
                           f"(and cannot fit fewer than {MIN_CUSTOMERS_TO_FIT})")
     if count < MIN_CUSTOMERS:
         return (f"only {count:g} {who}: fewer than {MIN_CUSTOMERS}, so the estimates are "
@@ -387,19 +372,13 @@ def _check_enough(table: CsvTable, model: str, columns: dict[str, np.ndarray]) -
     return ()
 
 
-def _first_bad(table: CsvTable, bad: np.ndarray, column: str, describe) -> None:
-    if np.any(bad):
-        row = int(np.flatnonzero(bad)[0])
-        raise table.row_error(row, table.find(column) or column, describe(row))
-
-
-def _load_survivors(table: CsvTable) -> FitInput:
+def _load_survivors(table: CsvTable, spec: ModelSpec) -> FitInput:
     period = table.numbers("period", whole=True)
     survivors = table.numbers("survivors", whole=True)
     expected = np.arange(period.size)
-    _first_bad(table, period != expected, "period",
-               lambda row: f"expected {row} (periods run 0, 1, 2, ... in order), "
-                           f"got {period[row]:g}")
+    table.first_bad(period != expected, "period",
+                    lambda row: f"expected {row} (periods run 0, 1, 2, ... in order), "
+                                f"got {period[row]:g}")
     if period.size < 2:
         raise table.error("survivors needs the cohort size at period 0 and at least one "
                           "later count")
@@ -410,10 +389,10 @@ def _load_survivors(table: CsvTable) -> FitInput:
         warnings = (f"a cohort of {survivors[0]:g}: fewer than {MIN_CUSTOMERS}, so the "
                     f"estimates are unreliable whatever the optimiser reports",)
     rising = np.concatenate([[False], np.diff(survivors) > 0])
-    _first_bad(table, rising, "survivors",
-               lambda row: f"survivors increase from {survivors[row - 1]:g} to "
-                           f"{survivors[row]:g}; a cohort can only shrink")
-    return FitInput(source=table.source, model="sbg", kind="survivors",
+    table.first_bad(rising, "survivors",
+                    lambda row: f"survivors increase from {survivors[row - 1]:g} to "
+                                f"{survivors[row]:g}; a cohort can only shrink")
+    return FitInput(source=table.source, model=spec.name, kind="survivors",
                     columns={"period": period, "survivors": survivors}, rows=period.size,
                     warnings=warnings)
 
@@ -483,7 +462,7 @@ def _log_times(table: CsvTable, time_unit: str | None, observation_end: str | No
     return times, end, scale
 
 
-def _load_log(table: CsvTable, model: str, time_unit: str | None,
+def _load_log(table: CsvTable, spec: ModelSpec, time_unit: str | None,
               observation_end: str | None) -> FitInput:
     id_column = _id_column(table)
     if id_column is None:
@@ -495,30 +474,31 @@ def _load_log(table: CsvTable, model: str, time_unit: str | None,
         raise table.row_error(ids.index(""), id_column, "missing customer id")
     _check_id_lengths(table, id_column, ids)
     amount = table.numbers("amount") if table.has("amount") else None
-    if model == "gamma_gamma" and amount is None:
+    if spec.log_needs_amount and amount is None:
         has = ", ".join(column for column in table.header if column)
-        raise table.error(f"missing column amount: gamma_gamma needs the amount of each "
+        raise table.error(f"missing column amount: {spec.name} needs the amount of each "
                           f"transaction (dollars) in a transaction log; the file has {has}")
     times, end, scale = _log_times(table, time_unit, observation_end)
-    if model == "bgbb":
-        _first_bad(table, times != np.round(times), "time",
-                   lambda row: f"{table.text('time')[row]} is not a whole number: bgbb needs "
-                               f"times as opportunity numbers (the first purchase at 0)")
+    if spec.whole_times:
+        step = spec.horizon.singular
+        table.first_bad(times != np.round(times), "time",
+                        lambda row: f"{table.text('time')[row]} is not a whole number: "
+                                    f"{spec.name} needs times as {step} numbers (the first "
+                                    f"purchase at 0)")
         if end is not None and end != round(end):
             raise table.error(f"--observation-end {observation_end} must be a whole "
-                              f"opportunity number for bgbb")
+                              f"{step} number for {spec.name}")
     try:
         summary = summarise_transactions(np.array(ids), times, amount, observation_end=end)
     except DataError as exc:  # pragma: no cover - the checks above come first
         raise table.error(str(exc)) from None
-    columns = {"frequency": summary.frequency, "recency": summary.recency, "T": summary.T}
-    warnings = _check_enough(table, model, columns)
-    if model == "gamma_gamma":
-        columns = {"frequency": summary.frequency, "monetary_value": summary.monetary_value}
-    elif model == "bgbb":
-        columns = {"frequency": summary.frequency, "recency": summary.recency,
-                   "periods": summary.T}
-    return FitInput(source=table.source, model=model, kind="transaction log", columns=columns,
+    warnings = _check_enough(table, spec, {"frequency": summary.frequency})
+    columns = {name: getattr(summary, field_name) for name, field_name in spec.from_log.items()}
+    return FitInput(source=table.source, model=spec.name, kind="transaction log", columns=columns,
                     ids=summary.customer_id.astype(str), id_column=id_column,
                     rows=len(summary), transactions=len(table.rows),
                     notes=(f"times in {scale}",), warnings=warnings)
+
+
+# A spec's kind -> the loader of a file that has the spec's columns.
+_LOADERS = {"summary": _load_summary, "survivors": _load_survivors}

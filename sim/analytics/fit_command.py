@@ -5,6 +5,10 @@ The command's side of the analytics lab: read a summary or a transaction log
 the estimates with standard errors and 95% intervals (or one JSON object),
 and optionally write per-customer predictions to a CSV file, atomically.
 
+What differs between models (columns, horizon, prediction columns, report
+lines, the help's tables) is each model's spec in
+:mod:`sim.analytics.registry`; nothing here tests a model's name.
+
 Only the standard library and numpy are imported here at module level, so
 building the ``ccsim`` parser stays cheap; the models (scipy) load when the
 command runs.
@@ -26,23 +30,16 @@ import numpy as np
 
 from ..errors import SimError
 from ..output_paths import OutputPathError, check_output_file, write_atomically
+from . import registry
+from .model_spec import Horizon, ModelSpec, PredictionTable
 
 __all__ = ["MODELS", "FitFailed", "FitUsageError", "add_parser", "run", "write_csv_atomically"]
 
-MODELS = ("bgnbd", "pareto_nbd", "gamma_gamma", "bgbb", "sbg")
-TITLES = {"bgnbd": "BG/NBD", "pareto_nbd": "Pareto/NBD", "gamma_gamma": "Gamma-Gamma",
-          "bgbb": "BG/BB", "sbg": "sBG"}
-# Models with a discounted-value column in --predict: Pareto/NBD's DERT, sBG's DERL.
-DISCOUNTED = ("pareto_nbd", "sbg")
-CORRELATION_WARNING = 0.3
+#: The models at import (the parser asks the registry when it is built).
+MODELS = registry.csv_names()
 TIME_UNITS = ("days", "weeks")
 EXIT_FAILED = 1
 EXIT_USAGE = 2
-#: Longest --horizon: the sbg prediction writes one row per period and the
-#: others' closed forms lose all precision far beyond any data's span
-#: (BG/BB at 1e16 opportunities came out negative).
-MAX_HORIZON = {"sbg": 1000, "bgbb": 10_000}
-MAX_HORIZON_DEFAULT = 10_000
 #: Largest --discount-rate: 100% per time unit (a weekly rate is a fraction
 #: of a percent); beyond it the discounted columns say nothing.
 MAX_DISCOUNT_RATE = 1.0
@@ -55,56 +52,40 @@ Fit a customer-base model to a CSV file by maximum likelihood and print the
 parameters (named as in the papers) with standard errors, 95% intervals
 (Wald intervals on the log scale) and the log-likelihood."""
 
-EPILOG = """\
+# The --help epilog: the parts naming models are made from the registry's
+# specs (_epilog), so a model added there shows up here too.
+_INPUT_HELP = """\
 input: column names match case-insensitively, in any order; other columns
 are ignored. A summary file has one row per customer (or per group of
 identical customers, counted by an optional whole-number weights column):
-  bgnbd, pareto_nbd  frequency, recency, T   (x repeat purchases, t_x, age;
-                     recency and T in one time unit, e.g. weeks)
-  gamma_gamma        frequency, monetary_value   (mean repeat spend, dollars;
-                     rows with frequency 0 are left out of the fit)
-  bgbb               frequency, recency, periods   (whole numbers; periods =
-                     opportunities n)
-  sbg                period, survivors   (one cohort: periods 0, 1, 2, ... in
-                     order; survivors at period 0 is the cohort size)
+{inputs}
 An id column (customer_id or id, e.g. CDNOW's ID) is carried through to the
 predictions.
 
-Every model but sbg also reads a transaction log, one row per purchase:
-customer_id (or id), time, and amount (dollars; needed for gamma_gamma).
+{every_model} also reads a transaction log, one row per purchase:
+customer_id (or id), time, and amount (dollars; needed for {amount}).
 time holds numbers (any unit; predictions come out in it) or dates
 YYYY-MM-DD, converted to --time-unit (weeks unless told) since the earliest
 date in the file. A customer's purchases at the same time are one purchase;
 her first purchase starts her clock and is not counted; T runs to
---observation-end (default: the latest transaction). For bgbb the times must
-be whole opportunity numbers.
+--observation-end (default: the latest transaction).{whole_times}
 
 --predict OUT.csv writes one row per input row, in input order (for a
 transaction log, one per customer in order of first appearance), with the id
 and the model's input columns, then:
-  bgnbd        p_alive, expected_purchases (in the next --horizon time units)
-  pareto_nbd   p_alive, expected_purchases, and with --discount-rate d also
-               dert (discounted expected residual transactions, at simple
-               rate d per time unit)
-  bgbb         p_alive (at the next opportunity), expected_purchases (in the
-               next --horizon opportunities)
-  gamma_gamma  expected_spend (dollars per future purchase); no --horizon
-  sbg          one row per period 0 .. last + --horizon: period, survivors
-               (observed; blank beyond the data), fitted_survivors,
-               retention_rate (blank at period 0), and with --discount-rate
-               d also derl: discounted expected residual lifetime, in
-               periods, of a subscriber still there at that period (next
-               renewal undiscounted)
---horizon is required with --predict (gamma_gamma takes none); it is at most
-1000 periods for sbg and 10000 time units (opportunities) for the others. --discount-rate
-applies to pareto_nbd and sbg only; without it the dert/derl column is left
+{predictions}
+--horizon is required with --predict ({no_horizon} takes none); it is at most
+{limits}. --discount-rate
+applies to {discounted} only; without it the {discounted_columns} column is left
 out. An option that would have no effect is refused, not ignored. OUT is
 written to a temporary file beside it and renamed into place, so a failure
 never leaves a half-written file.
+"""
 
+_LIMITS_HELP = """\
 numbers in the file must be plain ASCII decimals (12, 3.5, 4e-5; not 1_0,
 inf or nan), at most 1e9; weights at most 1e6 a row and 1e7 in all. A
-summary's customer ids must be distinct. Fewer than 2 customers (gamma_gamma:
+summary's customer ids must be distinct. Fewer than 2 customers ({repeat_counted}:
 repeat buyers), or nobody with a repeat purchase, is refused; fewer than 10
 is fitted with a warning that the estimates are unreliable.
 
@@ -114,6 +95,69 @@ input, with one line naming the file, and the line and column at fault. An
 existing OUT.csv that cannot be written (read-only file or folder) is refused
 before fitting and never replaced, and so is a symbolic link, a device, a
 folder or the input file itself."""
+
+
+def _joined(words: list[str], conjunction: str = "and") -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    if len(words) <= 1:
+        return "".join(words)
+    return f"{', '.join(words[:-1])} {conjunction} {words[-1]}"
+
+
+def _help_table(groups: list[tuple[str, tuple[str, ...]]]) -> str:
+    """Two-column help lines: names, then the text, continued under the text."""
+    width = max(len(names) for names, _ in groups)
+    lines = []
+    for names, text in groups:
+        lines.append(f"  {names.ljust(width)}  {text[0]}".rstrip())
+        lines += [f"  {'':{width}}  {line}" for line in text[1:]]
+    return "\n".join(lines)
+
+
+def _grouped(specs: list[ModelSpec], text) -> list[tuple[str, tuple[str, ...]]]:
+    """(names, text) with models of the same text on one line, in registry order."""
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for spec in specs:
+        groups.setdefault(text(spec), []).append(spec.name)
+    return [(", ".join(names), lines) for lines, names in groups.items()]
+
+
+def _epilog() -> str:
+    """``ccsim fit --help``'s epilog, from the registered models' specs."""
+    specs = [registry.get(name) for name in registry.csv_names()]
+    no_log = [spec.name for spec in specs if not spec.reads_logs]
+    limits: dict[int, list[ModelSpec]] = {}
+    for spec in specs:
+        if spec.horizon is not None:
+            limits.setdefault(spec.horizon.limit, []).append(spec)
+    # The commonest limit is "for the others"; the rest are named.
+    common = max(limits, key=lambda limit: len(limits[limit]))
+    named = [f"{limit} {spec.horizon.unit} for {spec.name}" for limit, group in limits.items()
+             if limit != common for spec in group]
+    others = [spec.horizon.unit for spec in limits[common]]
+    others_unit = ("time units" + "".join(f" ({unit})" for unit in dict.fromkeys(others)
+                                          if unit != "time units of the data"))
+    named.append(f"{common} {others_unit} for the others")
+    whole_times = "".join(f" For {spec.name} the times must\nbe whole {spec.horizon.singular} "
+                          f"numbers." for spec in specs if spec.whole_times)
+    discounted = [spec for spec in specs if spec.discounted]
+    # Predictions by what a row is: per customer over a window, per customer
+    # without one, then per period (the order a reader meets them in).
+    by_output = sorted(specs, key=lambda spec: (spec.kind == "survivors", spec.horizon is None))
+    return _INPUT_HELP.format(
+        inputs=_help_table(_grouped(specs, lambda spec: spec.help_input
+                                    or (", ".join(spec.columns),))),
+        every_model="Every model" + (f" but {_joined(no_log)}" if no_log else ""),
+        amount=_joined([spec.name for spec in specs if spec.log_needs_amount], "or"),
+        whole_times=whole_times,
+        predictions=_help_table(_grouped(by_output, lambda spec: spec.help_predict
+                                         or (f"see {spec.module or spec.name}",))),
+        no_horizon=_joined([spec.name for spec in specs if spec.horizon is None], "or"),
+        limits=_joined(named),
+        discounted=_joined([spec.name for spec in discounted]),
+        discounted_columns="/".join(spec.discounted for spec in discounted),
+    ) + "\n" + _LIMITS_HELP.format(
+        repeat_counted=", ".join(spec.name for spec in specs if spec.counts_repeat_buyers))
 
 
 class FitUsageError(SimError):
@@ -127,22 +171,33 @@ class FitFailed(Exception):
 def add_parser(subparsers, func) -> argparse.ArgumentParser:
     """Register ``fit`` on ``ccsim``'s subparsers, calling ``func(args)``."""
     p = subparsers.add_parser("fit", help="fit a customer-base model to a CSV file",
-                              description=DESCRIPTION, epilog=EPILOG,
+                              description=DESCRIPTION, epilog=_epilog(),
                               formatter_class=argparse.RawDescriptionHelpFormatter)
+    specs = [registry.get(name) for name in registry.csv_names()]
+    per_period = [spec.name for spec in specs if spec.kind == "survivors"]
     p.add_argument("csv", metavar="CSV", help="a summary file or a transaction log")
-    p.add_argument("--model", required=True, choices=MODELS,
+    p.add_argument("--model", required=True, choices=registry.csv_names(),
                    help="the model to fit (input columns and predictions below)")
     p.add_argument("--json", action="store_true",
                    help="print one JSON object: the parameters by name, log_likelihood, "
                         "standard_errors, confidence_intervals, n, model, converged")
     p.add_argument("--predict", metavar="OUT.csv", default=None,
-                   help="also write per-customer predictions (per-period for sbg) to OUT.csv")
+                   help="also write per-customer predictions"
+                        + (f" (per-period for {_joined(per_period)})" if per_period else "")
+                        + " to OUT.csv")
+    own_units = [f"{spec.horizon.unit} for {spec.name}" for spec in specs
+                 if spec.horizon is not None and spec.horizon != Horizon()]
+    discounted = [spec for spec in specs if spec.discounted]
+    per_step = [f"per {spec.horizon.singular} for {spec.name}" for spec in discounted
+                if spec.horizon != Horizon()]
     p.add_argument("--horizon", metavar="t", type=_decimal("--horizon"), default=None,
-                   help="forecast window for --predict, in the time unit of the data "
-                        "(whole opportunities for bgbb, periods for sbg)")
+                   help="forecast window for --predict, in the time unit of the data"
+                        + (f" (whole {', '.join(own_units)})" if own_units else ""))
     p.add_argument("--discount-rate", metavar="d", type=_decimal("--discount-rate"), default=None,
-                   help="simple discount rate per time unit (per period for sbg) for the "
-                        "dert/derl column of --predict; must be > 0")
+                   help="simple discount rate per time unit"
+                        + (f" ({', '.join(per_step)})" if per_step else "")
+                        + f" for the {'/'.join(spec.discounted for spec in discounted)} "
+                          f"column of --predict; must be > 0")
     p.add_argument("--time-unit", choices=TIME_UNITS, default=None,
                    help="unit for a transaction log's dates (default weeks)")
     p.add_argument("--observation-end", metavar="TIME", default=None,
@@ -184,34 +239,32 @@ def run(args: argparse.Namespace) -> int:
 
 # --- options ---------------------------------------------------------------------
 
-def _check_options(args: argparse.Namespace) -> None:
-    model = args.model
+def _check_options(args: argparse.Namespace, spec: ModelSpec) -> None:
+    model, horizon = spec.name, spec.horizon
     if args.predict is None:
         for option, value in (("--horizon", args.horizon), ("--discount-rate", args.discount_rate)):
             if value is not None:
                 raise FitUsageError(f"{option} only applies with --predict OUT.csv")
         return
-    if model == "gamma_gamma":
+    if horizon is None:
         if args.horizon is not None:
-            raise FitUsageError("--horizon does not apply to gamma_gamma: expected spend per "
-                                "purchase has no time window")
+            raise FitUsageError(f"--horizon does not apply to {model}: {spec.no_horizon}")
     elif args.horizon is None:
-        unit = {"bgbb": "opportunities", "sbg": "periods"}.get(model, "time units of the data")
-        raise FitUsageError(f"--predict needs --horizon t (the forecast window, in {unit})")
+        raise FitUsageError(f"--predict needs --horizon t (the forecast window, in {horizon.unit})")
     elif not args.horizon > 0:
         raise FitUsageError(f"--horizon must be > 0, got {args.horizon:g}")
-    elif args.horizon > MAX_HORIZON.get(model, MAX_HORIZON_DEFAULT):
-        raise FitUsageError(f"--horizon must be at most "
-                            f"{MAX_HORIZON.get(model, MAX_HORIZON_DEFAULT):,} for {model}, "
+    elif args.horizon > horizon.limit:
+        raise FitUsageError(f"--horizon must be at most {horizon.limit:,} for {model}, "
                             f"got {args.horizon:g}")
-    elif model in ("bgbb", "sbg") and args.horizon != round(args.horizon):
-        raise FitUsageError(f"--horizon must be a whole number of "
-                            f"{'opportunities' if model == 'bgbb' else 'periods'} for {model}, "
+    elif horizon.whole and args.horizon != round(args.horizon):
+        raise FitUsageError(f"--horizon must be a whole number of {horizon.unit} for {model}, "
                             f"got {args.horizon:g}")
     if args.discount_rate is not None:
-        if model not in DISCOUNTED:
-            raise FitUsageError(f"--discount-rate does not apply to {model}: only pareto_nbd "
-                                f"(dert) and sbg (derl) have a discounted prediction")
+        if spec.discounted is None:
+            having = [f"{other.name} ({other.discounted})" for other in registry.specs()
+                      if other.reads_csv and other.discounted]
+            raise FitUsageError(f"--discount-rate does not apply to {model}: only "
+                                f"{_joined(having)} have a discounted prediction")
         if not args.discount_rate > 0:
             raise FitUsageError(f"--discount-rate must be > 0, got {args.discount_rate:g}")
         if args.discount_rate > MAX_DISCOUNT_RATE:
@@ -222,91 +275,16 @@ def _check_options(args: argparse.Namespace) -> None:
 
 # --- fitting -----------------------------------------------------------------------
 
-def _expanded_spend(data) -> tuple[np.ndarray, np.ndarray]:
-    """Gamma-Gamma's (x, z̄) with weighted rows repeated (its fit takes no weights)."""
-    x, zbar = data.columns["frequency"], data.columns["monetary_value"]
-    weights = data.columns.get("weights")
-    if weights is None:
-        return x, zbar
-    counts = weights.astype(int)
-    return np.repeat(x, counts), np.repeat(zbar, counts)
-
-
-def _fit(data):
-    from . import bgbb, bgnbd, gamma_gamma, pareto_nbd, sbg
+def _fit(data, spec: ModelSpec):
     from .fitting import DataError
 
-    c = data.columns
     try:
-        if data.model == "bgnbd":
-            return bgnbd.fit(c["frequency"], c["recency"], c["T"], c.get("weights"))
-        if data.model == "pareto_nbd":
-            return pareto_nbd.fit(c["frequency"], c["recency"], c["T"], c.get("weights"))
-        if data.model == "bgbb":
-            return bgbb.fit(c["frequency"], c["recency"], c["periods"], c.get("weights"))
-        if data.model == "gamma_gamma":
-            return gamma_gamma.fit(*_expanded_spend(data))
-        return sbg.fit(c["survivors"])
+        return spec.fit(data)
     except DataError as exc:
         raise DataError(f"{data.source}: {exc}") from None
 
 
-def _spend_facts(data, fit) -> dict[str, float]:
-    from . import gamma_gamma
-
-    x, zbar = _expanded_spend(data)
-    return {"spend_frequency_correlation": gamma_gamma.spend_frequency_correlation(x, zbar),
-            "mean_spend": gamma_gamma.mean_spend(fit),
-            "observed_mean_spend": float(np.mean(zbar[x > 0]))}
-
-
 # --- predictions -------------------------------------------------------------------
-
-def _predictions(data, fit, horizon: float | None, discount_rate: float | None
-                 ) -> tuple[list[str], list[list]]:
-    """(header, rows) of the --predict file."""
-    from . import bgbb, bgnbd, gamma_gamma, pareto_nbd, sbg
-
-    model, c = data.model, data.columns
-    if model == "sbg":
-        return _survivor_predictions(sbg, c, fit, int(horizon), discount_rate)
-    columns: dict[str, object] = {}
-    if data.ids is not None:
-        columns[data.id_column] = data.ids
-    columns.update(c)
-    if model in ("bgnbd", "pareto_nbd"):
-        module = bgnbd if model == "bgnbd" else pareto_nbd
-        history = (c["frequency"], c["recency"], c["T"])
-        columns["p_alive"] = module.p_alive(fit, *history)
-        columns["expected_purchases"] = module.conditional_expected_purchases(fit, horizon, *history)
-        if discount_rate is not None:
-            columns["dert"] = pareto_nbd.dert(fit, *history, discount_rate)
-    elif model == "bgbb":
-        history = (c["frequency"], c["recency"], c["periods"])
-        columns["p_alive"] = bgbb.p_alive(fit, *history)
-        columns["expected_purchases"] = bgbb.conditional_expected_purchases(
-            fit, int(horizon), *history)
-    else:
-        columns["expected_spend"] = gamma_gamma.expected_spend(fit, c["frequency"],
-                                                               c["monetary_value"])
-    header = list(columns)
-    rows = [list(row) for row in zip(*columns.values())]
-    return header, rows
-
-
-def _survivor_predictions(sbg, c, fit, horizon: int, discount_rate: float | None
-                          ) -> tuple[list[str], list[list]]:
-    observed = c["survivors"]
-    periods = np.arange(observed.size + horizon)
-    fitted = observed[0] * sbg.survival(fit, periods)
-    retention = [""] + list(sbg.retention_rate(fit, periods[1:]))
-    header = ["period", "survivors", "fitted_survivors", "retention_rate"]
-    columns = [periods, list(observed) + [""] * horizon, fitted, retention]
-    if discount_rate is not None:
-        header.append("derl")
-        columns.append(sbg.discounted_expected_residual_lifetime(fit, periods + 1, discount_rate))
-    return header, [list(row) for row in zip(*columns)]
-
 
 def _cell(value) -> str:
     """Text for one CSV cell: whole numbers without '.0', other floats exactly."""
@@ -343,7 +321,7 @@ def _finite_or_none(value: float) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-def _check_predictions(header: list[str], rows: list[list], data) -> None:
+def _check_predictions(table: PredictionTable) -> None:
     """Refuse to write predictions that are NaN, infinite or negative.
 
     Every prediction is a probability, a count or dollars: a NaN or a
@@ -353,18 +331,15 @@ def _check_predictions(header: list[str], rows: list[list], data) -> None:
     Raises:
         FitFailed: naming the first bad column and row.
     """
-    first_prediction = len(data.columns) + (data.ids is not None)
-    if data.model == "sbg":
-        first_prediction = 2
-    for column in range(first_prediction, len(header)):
+    header, rows = table.header, table.rows
+    for column in range(table.first_prediction, len(header)):
         for index, row in enumerate(rows):
             value = row[column]
             if isinstance(value, str):  # a blank cell (sbg beyond the data)
                 continue
             number = float(value)
             if not math.isfinite(number) or number < 0:
-                what = "period" if data.model == "sbg" else "row"
-                raise FitFailed(f"{header[column]} is {number} for {what} {index + 1}; "
+                raise FitFailed(f"{header[column]} is {number} for {table.row_noun} {index + 1}; "
                                 f"the fitted model breaks down on this data, so "
                                 f"{len(rows):,} rows were not written")
 
@@ -405,8 +380,8 @@ def _aligned(rows: list[list[str]]) -> list[str]:
             for row in rows]
 
 
-def _report_text(data, fit, extras: dict) -> str:
-    title = TITLES[data.model]
+def _report_text(data, fit, extras: dict, spec: ModelSpec) -> str:
+    title = spec.label
     if data.kind == "transaction log":
         described = f"transaction log, {data.transactions:,} transactions; {data.notes[0]}"
     elif data.kind == "survivors":
@@ -421,66 +396,55 @@ def _report_text(data, fit, extras: dict) -> str:
         table.append([name, _number(estimate), _number(fit.standard_errors[name]), interval])
     lines += _aligned(table)
     lines.append("")
-    who = {"gamma_gamma": "repeat buyers", "sbg": "cohort size"}.get(data.model, "customers")
     facts = [["log-likelihood", f"{fit.log_likelihood:.2f}"],
-             [who, f"{fit.n:,}"],
+             [spec.count_label, f"{fit.n:,}"],
              ["converged", ("NO (the estimates are not a maximum)" if not fit.converged
                             else "yes, but see the warning below" if data.warnings else "yes")]]
-    if data.model == "gamma_gamma":
-        model_mean = extras["mean_spend"]
-        correlation = extras["spend_frequency_correlation"]
-        facts += [["mean spend",
-                   (f"${model_mean:,.2f}" if math.isfinite(model_mean) else "infinite (q <= 1)")
-                   + f" per purchase (model, p*gamma/(q-1)); repeat buyers' observed "
-                     f"${extras['observed_mean_spend']:,.2f}"],
-                  ["spend-frequency correlation",
-                   f"{correlation:.3f} (repeat buyers)" if math.isfinite(correlation)
-                   else "n/a (spend or frequency is constant)"]]
+    if spec.facts is not None:
+        facts += [list(fact) for fact in spec.facts(extras)]
     width = max(len(label) for label, _ in facts)
     lines += [f"{label.ljust(width)}  {value}" for label, value in facts]
-    correlation = extras.get("spend_frequency_correlation", 0.0)
-    if abs(correlation) > CORRELATION_WARNING:
-        lines.append(_correlation_warning(correlation))
+    lines += _model_warnings(spec, extras)
     lines += [f"warning: {warning}" for warning in data.warnings]
     lines.append("(95% intervals: Wald intervals for the log of each parameter, mapped back)")
     return "\n".join(lines)
 
 
-def _correlation_warning(correlation: float) -> str:
-    return (f"warning: spend and frequency correlate ({correlation:.2f}, beyond "
-            f"±{CORRELATION_WARNING}); Gamma-Gamma assumes they are independent, so do not "
-            f"multiply its spend by a transaction model's counts without care")
+def _model_warnings(spec: ModelSpec, extras: dict) -> list[str]:
+    """The model's own warnings about the fit (Gamma-Gamma: spend tracks frequency)."""
+    return list(spec.warnings(extras)) if spec.warnings is not None else []
 
 
 def _run(args: argparse.Namespace) -> int:
     from .. import strict_json
     from .csv_input import load_fit_input
 
-    _check_options(args)
-    data = load_fit_input(args.csv, args.model, time_unit=args.time_unit,
+    spec = registry.get(args.model, csv=True)
+    _check_options(args, spec)
+    data = load_fit_input(args.csv, spec.name, time_unit=args.time_unit,
                           observation_end=args.observation_end)
-    fit = _fit(data)
+    fit = _fit(data, spec)
     if not all(math.isfinite(value) and value > 0 for value in fit.params.values()):
         raise FitFailed(f"the estimates are not finite positive numbers ({fit.params})")
-    extras = _spend_facts(data, fit) if data.model == "gamma_gamma" else {}
+    extras = spec.extras(data, fit) if spec.extras is not None else {}
     predicted = None
     if args.predict is not None and fit.converged:
         # Warnings off: a breakdown shows up as NaN, which the check below names.
         with np.errstate(all="ignore"):
-            header, rows = _predictions(data, fit, args.horizon, args.discount_rate)
-        _check_predictions(header, rows, data)
+            table = spec.predict(data, fit, args.horizon, args.discount_rate)
+        _check_predictions(table)
+        header, rows = table.header, table.rows
         write_csv_atomically(args.predict, header, rows)
         predicted = {"path": args.predict, "rows": len(rows), "columns": header}
     status = 0 if fit.converged else EXIT_FAILED
     if args.json:
         print(strict_json.dumps(_report_json(data, fit, extras, predicted), indent=2))
-        correlation = extras.get("spend_frequency_correlation", 0.0)
-        if abs(correlation) > CORRELATION_WARNING:
-            print(_correlation_warning(correlation), file=sys.stderr)
+        for line in _model_warnings(spec, extras):
+            print(line, file=sys.stderr)
         for warning in data.warnings:
             print(f"warning: {warning}", file=sys.stderr)
     else:
-        print(_report_text(data, fit, extras))
+        print(_report_text(data, fit, extras, spec))
         if predicted is not None:
             print(f"wrote {len(rows):,} rows to {args.predict} ({', '.join(header)})")
     if not fit.converged:

@@ -10,6 +10,8 @@ layer cake); and how long each channel's customers stay (retention curves).
 Each report is a pure function of plain arrays, usable on any business's
 data, plus a wrapper that reads the game's
 :class:`~sim.observation.Observation`. All vectorised: no per-customer loop.
+Also here: the fitted models' parameters in a line, named as the model
+registry (:mod:`sim.analytics.registry`) labels them.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..observation import Observation
+from . import registry
 from .fitting import DataError, check_same_length
 
 __all__ = [
@@ -27,7 +30,7 @@ __all__ = [
     "quantile_scores", "rfm_scores", "rfm_grid", "decile_table", "whale_curve",
     "cohort_revenue", "cohort_revenue_from_transactions", "retention_curves",
     "rfm_from_observation", "profit_deciles", "whale_curve_from_observation",
-    "cohort_revenue_from_observation", "retention_from_observation",
+    "cohort_revenue_from_observation", "retention_from_observation", "fitted_parameters",
 ]
 
 
@@ -424,3 +427,18 @@ def _revenue_matrix(observation: Observation) -> np.ndarray:
     if s.contractual and s.membership_fee > 0:
         return observation.spend + s.membership_fee * observation.membership_matrix()
     return observation.spend
+
+
+# --- fitted models ---------------------------------------------------------------------
+
+def fitted_parameters(fits) -> str:
+    """The fits' estimates in one line: "Pareto/NBD: r=0.553, alpha=10.6, ...; Gamma-Gamma: ...".
+
+    Args:
+        fits: Model name -> fit (``CustomerValue.fits``); each labelled as
+            the registry labels its model (an unregistered name as it is),
+            parameters to three significant figures, as the papers name them.
+    """
+    return "; ".join(f"{registry.label(name)}: "
+                     + ", ".join(f"{key}={value:.3g}" for key, value in fit.params.items())
+                     for name, fit in fits.items())

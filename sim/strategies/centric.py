@@ -9,8 +9,8 @@ scale it by the share of the channel's response curve still delivering
 saturates) and buy where the next dollar returns the most, while it
 returns at least a dollar.  Service (at most half the budget): tiers by predicted
 customer lifetime value (``sim.analytics.clv``: Pareto/NBD and Gamma–Gamma
-in the shops, sBG for members) — turn away customers whose predicted value
-is negative (they cost more to serve than they bring), give real service
+in the shops, latent-class retention for members) — turn away customers whose
+predicted value is negative (they cost more to serve than they bring), give real service
 (twice the half-saturation spend) to the customers with the highest
 predicted value whose next turn's expected contribution covers that spend,
 as many as the budget pays for, and nothing to the rest.  Should the models

@@ -9,7 +9,7 @@ import pygame
 import pygame_gui
 
 from ... import charts
-from ...analytics import reports
+from ...analytics import registry, reports
 from ...errors import SimError
 from ...planning import AmountError, parse_amount
 from ...session import LAB_COLUMNS, TierPlan, service_cap
@@ -77,9 +77,8 @@ class LabScene(GameScene):
             rects[name] = rect
             if name.startswith("label:"):
                 self.labels.append((name[6:], rect))
-        self.action("fit", pygame.K_f, fit_label[0], rects["fit"],
-                    "Fit Pareto/NBD and Gamma-Gamma (or sBG for members) to your customers' "
-                    "purchases so far, then predict every customer.", "primary")
+        self.action("fit", pygame.K_f, fit_label[0], rects["fit"], registry.models_sentence(),
+                    "primary")
         self.dropdown = self.add(pygame_gui.elements.UIDropDownMenu(
             [(NUMERIC[n][0], n) for n in LAB_COLUMNS], (NUMERIC[self.score][0], self.score),
             rects["menu"], self.ui))
@@ -167,8 +166,7 @@ class LabScene(GameScene):
         else:
             y = self._deciles(surface, inner)
             v = lab.value
-            fits = "; ".join(f"{name}: " + ", ".join(f"{k}={val:.3g}" for k, val in fit.params.items())
-                             for name, fit in v.fits.items()) if v.fits else ""
+            fits = reports.fitted_parameters(v.fits) if v.fits else ""
             fitted = lab.fitted_turn
             notes = [("Predicted CLV is each customer's expected discounted future margin, dollars; "
                       "P(alive) the chance they are still a customer; 'buys next' the expected "
