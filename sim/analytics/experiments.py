@@ -337,3 +337,80 @@ def acquisition_tests(observation: Observation, decisions: Sequence[Decision],
                                        Interval(per_customer.estimate * scale, per_customer.low * scale,
                                                 per_customer.high * scale)))
     return out
+
+
+# ------------------------------------------------------------------ words and tables
+
+def _dollars(x: float) -> str:
+    if not np.isfinite(x):
+        return "n/a"
+    return f"-${-x:,.2f}" if x < 0 else f"${x:,.2f}"
+
+
+def _signed(x: float, money: bool, signed: bool = True) -> str:
+    if not np.isfinite(x):
+        return "n/a"
+    sign = ("+" if x >= 0 else "-") if signed else ("" if x >= 0 else "-")
+    if money:
+        return sign + f"${abs(x):,.2f}"
+    return sign + f"{abs(x):.3f}"
+
+
+def interval_text(lift: Interval, money: bool = True, signed: bool = True) -> str:
+    """``+$1.20 (-$0.40 to +$2.80)``: an estimate with its 95% interval (a lift is signed)."""
+    def show(x: float) -> str:
+        return _signed(x, money, signed)
+
+    if not np.isfinite(lift.low):
+        return f"{show(lift.estimate)} (too few to tell)"
+    return f"{show(lift.estimate)} ({show(lift.low)} to {show(lift.high)})"
+
+
+def service_text(service: float | str) -> str:
+    """A tier's treatment in words."""
+    return "turned away" if service == "disengage" else f"${float(service):,.2f} each"
+
+
+#: Header of ``experiment_rows``.
+EXPERIMENT_HEADER = ["test", "treatment", "treated / control", "turn", "purchases lift",
+                     "profit lift per customer (95%)"]
+
+
+def experiment_rows(found: Sequence[Experiment], latest_only: bool = True) -> list[list[str]]:
+    """Table rows: each test's latest turn (or every turn) of purchases and profit lift."""
+    rows = []
+    for ex in found:
+        shown = ex.results[-1:] if latest_only else ex.results
+        for r in shown:
+            rows.append([ex.name, service_text(ex.service), f"{ex.treated:,} / {ex.control:,}",
+                         str(r.turn), interval_text(r.contrasts["purchases"].lift, money=False),
+                         interval_text(r.contrasts["profit"].lift)])
+    return rows
+
+
+def experiment_sentence(ex: Experiment) -> str:
+    """What a test cost, saved, gave up and was worth, in one sentence (observed data only)."""
+    nan = float("nan")
+    lift = ex.profit_to_date.lift if ex.profit_to_date else Interval(nan, nan, nan)
+    verdict = ("the treatment paid" if lift.low > 0 else "the treatment lost money" if lift.high < 0
+               else "too early to tell whether it pays")
+    return (f"Test '{ex.name}' ({service_text(ex.service)}, from turn {ex.start_turn}, "
+            f"{ex.turns_run} turn{'s' if ex.turns_run != 1 else ''}): {ex.treated:,} treated cost "
+            f"{_dollars(ex.cost)} of service; holding out {ex.control:,} saved {_dollars(ex.saving)} "
+            f"and gave up about {_dollars(ex.lost_profit)} of profit. Profit per customer to date: "
+            f"{interval_text(lift)} against the control, so {verdict}: worth about "
+            f"{_dollars(ex.worth)} on the treated.")
+
+
+def acquisition_rows(tests: Sequence[AcquisitionTest], labels: dict[str, str] | None = None,
+                     ) -> list[list[str]]:
+    """Table rows: each cohort's customers, dollars and value per customer and per dollar."""
+    labels = labels or {}
+    return [[labels.get(t.channel, t.channel), str(t.turn), _dollars(t.dollars).replace(".00", ""),
+             f"{t.customers:,}", interval_text(t.value_per_customer, signed=False),
+             interval_text(t.value_per_dollar, signed=False)] for t in tests]
+
+
+#: Header of ``acquisition_rows``.
+ACQUISITION_HEADER = ["channel", "turn", "dollars", "customers", "profit per customer so far (95%)",
+                      "per dollar"]
