@@ -74,3 +74,14 @@ def test_a_tier_with_a_holdout_runs_as_a_test_and_the_results_compare_it(tmp_pat
     assert results.tests[0][2] == f"{treated:,} / {control:,}"
     assert layout_problems(app, "results with a test") == []
     _shot(app, "results.png")
+    # The lab's experiments view: the test turn by turn, the channels' cohorts per dollar.
+    press(app, pygame.K_RETURN)
+    press(app, pygame.K_l)
+    lab = top(app)
+    assert lab.name == "lab" and lab.view == "deciles"
+    press(app, pygame.K_x)
+    assert lab.view == "experiments"
+    assert layout_problems(app, "lab experiments") == []
+    _shot(app, "lab_experiments.png")
+    press(app, pygame.K_x)
+    assert lab.view == "deciles"
