@@ -127,8 +127,8 @@ class Experiment:
         cost: service dollars spent on the treated over the turns run.
         saving: service dollars not spent on the controls over the turns run.
         results: the comparison in each turn since the start.
-        profit_to_date: cumulative profit lift per customer since the start,
-            with its interval (the sum of the per-turn profits, compared).
+        to_date: outcome name -> the contrast of each customer's sum over
+            the turns since the start (for ``retained``: turns retained).
     """
 
     name: str
@@ -141,7 +141,12 @@ class Experiment:
     cost: float
     saving: float
     results: tuple[ExperimentTurn, ...]
-    profit_to_date: Contrast | None
+    to_date: dict[str, Contrast]
+
+    @property
+    def profit_to_date(self) -> Contrast | None:
+        """Cumulative profit per customer since the start, treated against control."""
+        return self.to_date.get("profit")
 
     @property
     def lost_profit(self) -> float:
@@ -298,13 +303,15 @@ def experiments(observation: Observation, decisions: Sequence[Decision]) -> list
                                               float(x[control].mean()) if control.any() else float("nan"),
                                               welch_interval(x[treated], x[control]))
             results.append(ExperimentTurn(turn, turn in run_turns, contrasts))
-        total = outcomes["profit"][:, offset:].sum(axis=1)
-        profit_to_date = Contrast(float(total[treated].mean()) if treated.any() else float("nan"),
-                                  float(total[control].mean()) if control.any() else float("nan"),
-                                  welch_interval(total[treated], total[control]))
+        to_date = {}
+        for outcome, matrix in outcomes.items():
+            total = matrix[:, offset:].sum(axis=1)
+            to_date[outcome] = Contrast(float(total[treated].mean()) if treated.any() else float("nan"),
+                                        float(total[control].mean()) if control.any() else float("nan"),
+                                        welch_interval(total[treated], total[control]))
         out.append(Experiment(name, start, len(runs[name]), tier.service, float(tier.holdout),
                               int(treated.sum()), int(control.sum()), cost, saving, tuple(results),
-                              profit_to_date))
+                              to_date))
     return out
 
 
