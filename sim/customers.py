@@ -45,6 +45,8 @@ class CustomerTable:
         purchases: (rows, turn columns) purchases per turn.
         spend: (rows, turn columns) dollars per turn.
         cost_to_serve: (rows, turn columns) cost-to-serve dollars per turn.
+        experiment_arm: (rows, turn columns) i + 1 if treated in experiment
+            tier i that turn, -(i + 1) if held out as its control, else 0.
         size: rows in use.
     """
 
@@ -63,6 +65,7 @@ class CustomerTable:
     purchases: np.ndarray = _column(np.int32, per_turn=True)
     spend: np.ndarray = _column(np.float64, per_turn=True)
     cost_to_serve: np.ndarray = _column(np.float64, per_turn=True)
+    experiment_arm: np.ndarray = _column(np.int8, per_turn=True)
     size: int = 0
 
     @classmethod

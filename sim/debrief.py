@@ -28,6 +28,7 @@ from typing import Callable
 import numpy as np
 
 from .analytics.equity import EquityEstimate, estimate_equity
+from .analytics.experiments import experiment_sentence, experiments, service_text
 from .analytics.fitting import DataError
 from .decisions import Decision
 from .references import (PARTNERS, REFERENCES, Composition, composed_values, compositions,
@@ -170,6 +171,41 @@ class EquityCheck:
         return self.estimated / self.true - 1.0
 
 
+@dataclass(frozen=True)
+class ExperimentValue:
+    """One of the player's holdout tests: what it cost and what it was worth (observed data).
+
+    Attributes:
+        name: the test's tier name.
+        start_turn: the turn its groups were drawn; ``turns_run`` the turns it ran.
+        treatment: the tier's treatment in words.
+        treated, control: customers treated and held out at the start.
+        cost: service dollars spent on the treated.
+        saving: service dollars not spent on the controls.
+        lost_profit: profit given up by holding the controls out (measured
+            lift to date x controls, 0 if the treatment lost money), dollars.
+        profit_lift, low, high: profit per customer to date, treated minus
+            control, with its 95% Welch interval, dollars.
+        worth: the measured lift times the treated, dollars.
+        summary: all of it in one sentence.
+    """
+
+    name: str
+    start_turn: int
+    turns_run: int
+    treatment: str
+    treated: int
+    control: int
+    cost: float
+    saving: float
+    lost_profit: float
+    profit_lift: float
+    low: float
+    high: float
+    worth: float
+    summary: str
+
+
 @dataclass
 class Debrief:
     """Everything the debrief screen and the report show, as plain data.
@@ -195,6 +231,8 @@ class Debrief:
         turn_rows: one row per turn: the books, tier sizes, and the revealed alive and lost.
         mass_profit: mass-marketing's profit per turn.
         notes: what could not be measured, and why.
+        experiments: the player's holdout tests: cost, saving, profit given
+            up and what each was worth.
     """
 
     scenario: str
@@ -220,6 +258,7 @@ class Debrief:
     turn_rows: list[dict]
     mass_profit: list[float]
     notes: list[str] = field(default_factory=list)
+    experiments: list[ExperimentValue] = field(default_factory=list)
 
     @property
     def player(self) -> StrategyValue:
@@ -255,7 +294,7 @@ class Debrief:
     def from_dict(cls, data: dict) -> "Debrief":
         """The inverse of ``to_dict``."""
         kinds = {"strategies": StrategyValue, "channels": ChannelValue, "tiers": TierValue,
-                 "levers": LeverSwap}
+                 "levers": LeverSwap, "experiments": ExperimentValue}
         values = {}
         for f in fields(cls):
             raw = data[f.name] if f.name in data else []
@@ -377,10 +416,23 @@ def debrief_of(scenario: Scenario, seed: int, decisions: list[Decision],
     if not math.isfinite(equity.estimated):
         d.notes.append("Your lab could not estimate the customer equity: too little history to fit "
                        "the models.")
+    d.experiments = experiment_values(played.game.observation, decisions)
     d.meaning = meaning(d, scenario)
     d.advice = advice(d, scenario)
     tell("done")
     return d
+
+
+def experiment_values(observation, decisions: list[Decision]) -> list[ExperimentValue]:
+    """The player's holdout tests as the debrief shows them (``sim.analytics.experiments``)."""
+    out = []
+    for ex in experiments(observation, decisions):
+        lift = ex.profit_to_date.lift
+        out.append(ExperimentValue(ex.name, ex.start_turn, ex.turns_run, service_text(ex.service),
+                                   ex.treated, ex.control, ex.cost, ex.saving, ex.lost_profit,
+                                   lift.estimate, lift.low, lift.high, ex.worth,
+                                   experiment_sentence(ex)))
+    return out
 
 
 def _value(game, none: bool = False):

@@ -12,6 +12,8 @@ fewer than ``MIN_COST``, counted as:
   ``in`` list,
 * ``QUANTILE_COST`` per ``top``/``bottom`` rule (a sort of every customer),
 * ``SCORE_COLUMN_COST`` per score column (decoding, checking and keeping it);
+* ``HOLDOUT_COST`` per tier with a holdout (the engine draws one uniform per
+  prospect for its control group, ``sim.holdout``);
 
 and at most ``SCORE_COLUMNS_PER_PROSPECT * P / n`` score columns (at least
 ``MIN_SCORE_COLUMNS``, at most ``MAX_SCORE_COLUMNS``), so the columns of one
@@ -36,6 +38,7 @@ MIN_COST = 256
 QUANTILE_COST = 128
 SCORE_COLUMN_COST = 16
 VALUES_PER_COST = 16
+HOLDOUT_COST = 16
 SCORE_COLUMNS_PER_PROSPECT = 8
 MIN_SCORE_COLUMNS = 8
 MAX_SCORE_COLUMNS = 64
@@ -91,17 +94,28 @@ class DecisionLimits:
         """
         self.check_columns(score_columns, f"{where}.scores")
         conditions, quantiles, values = rule_counts(tiers)
+        holdouts = sum(1 for t in tiers if _positive(getattr(t, "holdout", 0))) \
+            if isinstance(tiers, (list, tuple)) else 0
         cost = conditions + values // VALUES_PER_COST + QUANTILE_COST * quantiles \
-            + SCORE_COLUMN_COST * score_columns
+            + SCORE_COLUMN_COST * score_columns + HOLDOUT_COST * holdouts
         if cost > self.max_cost:
             raise DecisionError(
                 f"{where}: too costly to evaluate: {conditions:,} comparisons, {quantiles:,} "
-                f"top/bottom rules, {values:,} listed values and {score_columns} score columns "
+                f"top/bottom rules, {values:,} listed values, {holdouts} holdout tiers and "
+                f"{score_columns} score columns "
                 f"cost {cost:,} units, at most {self.max_cost:,} in this market "
                 f"({COST_PER_PROSPECT:,} x prospects / customers, at most prospects / "
                 f"{PROSPECTS_PER_COST}, at least {MIN_COST}; a comparison costs 1, "
                 f"{VALUES_PER_COST} listed values 1, a top/bottom rule {QUANTILE_COST}, "
-                f"a score column {SCORE_COLUMN_COST})")
+                f"a score column {SCORE_COLUMN_COST}, a holdout {HOLDOUT_COST})")
+
+
+def _positive(value: Any) -> bool:
+    """True for a number > 0 (anything else is left for the engine to refuse by name)."""
+    try:
+        return bool(value > 0)
+    except TypeError:
+        return False
 
 
 def rule_counts(tiers: Any) -> tuple[int, int, int]:

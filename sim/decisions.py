@@ -3,8 +3,11 @@
 One marketing budget per turn pays for both: acquisition plus service must
 not exceed it (``check_marketing_budget``); money not spent is profit.
 A decision is JSON-serialisable (scores aside): ``{"acquisition": {channel:
-dollars}, "tiers": [{"name", "rule", "service"}]}``.  A tier's ``service`` is
-dollars per customer per turn, or ``"disengage"``.  Rules are declarative and
+dollars}, "tiers": [{"name", "rule", "service", "holdout"}]}``.  A tier's
+``service`` is dollars per customer per turn, or ``"disengage"``; its optional
+``holdout`` (a share, 0 .. 0.9, ``sim.limits.DECISION_LIMITS``) makes the tier
+an experiment: the engine holds that random share of the tier's customers out
+as a control (no service, not turned away, no cost; ``sim.holdout``).  Rules are declarative and
 evaluated first-match-wins over the customers the firm knows:
 
 * ``"all"`` — every customer;
@@ -28,6 +31,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from .errors import DecisionError
+from .limits import DECISION_LIMITS
 
 DISENGAGE = "disengage"
 _COMPARISONS = {
@@ -51,11 +55,14 @@ class Tier:
         name: the player's label.
         rule: a declarative rule (see module docstring).
         service: dollars per customer per turn, or ``"disengage"``.
+        holdout: share of the tier's customers held out as a control (0 =
+            no experiment); who is held out is the engine's keyed draw.
     """
 
     name: str
     rule: Any
     service: float | str
+    holdout: float = 0.0
 
     @property
     def disengaged(self) -> bool:
@@ -103,7 +110,7 @@ class Decision:
         """JSON-ready form (score columns as lists)."""
         out: dict[str, Any] = {
             "acquisition": {k: float(v) for k, v in self.acquisition.items()},
-            "tiers": [{"name": t.name, "rule": t.rule, "service": t.service} for t in self.tiers],
+            "tiers": [_tier_dict(t) for t in self.tiers],
         }
         if self.scores:
             out["scores"] = {k: np.asarray(v, dtype=float).tolist() for k, v in self.scores.items()}
@@ -133,8 +140,9 @@ class Decision:
             raise DecisionError(f"{where}.tiers: at most {MAX_TIERS} tiers, got {len(tiers)}")
         parsed = []
         for i, tier in enumerate(tiers):
-            if not isinstance(tier, dict) or set(tier) - {"name", "rule", "service"}:
-                raise DecisionError(f"{where}.tiers[{i}]: must have only name, rule and service")
+            if not isinstance(tier, dict) or set(tier) - {"name", "rule", "service", "holdout"}:
+                raise DecisionError(f"{where}.tiers[{i}]: must have only name, rule, service "
+                                    "and holdout")
             name = tier.get("name", f"tier {i + 1}")
             if not isinstance(name, str):
                 raise DecisionError(f"{where}.tiers[{i}].name: must be text, got {_brief(name)}")
@@ -142,7 +150,9 @@ class Decision:
             _check_service(service, f"{where}.tiers[{i}].service")
             rule = tier.get("rule", "all")
             check_rule_shape(rule, f"{where}.tiers[{i}].rule")
-            parsed.append(Tier(name, rule, service))
+            holdout = tier.get("holdout", 0.0)
+            check_holdout(holdout, f"{where}.tiers[{i}].holdout")
+            parsed.append(Tier(name, rule, service, holdout))
         scores = data.get("scores", {})
         if not isinstance(scores, dict):
             raise DecisionError(f"{where}.scores: must map score names to lists of numbers")
@@ -249,6 +259,7 @@ def assign_tiers(decision: Decision, columns: Mapping[str, np.ndarray],
         if not isinstance(t, Tier):
             raise DecisionError(f"{where}: expected a Tier, got {type(t).__name__}")
         _check_service(t.service, f"{where}.service")
+        check_holdout(t.holdout, f"{where}.holdout")
         check_rule_shape(t.rule, f"{where}.rule")
         match = _evaluate(t.rule, fields, categories, f"{where}.rule") & unassigned
         unassigned &= ~match
@@ -295,6 +306,23 @@ def _check_service(service: Any, where: str) -> None:
                             f"got {_brief(service)}")
     if service < 0:
         raise DecisionError(f"{where}: must be >= 0 dollars, got {service:g}")
+
+
+def check_holdout(holdout: Any, where: str) -> None:
+    """Refuse a tier's holdout that is not a share in ``DECISION_LIMITS``' range."""
+    if not _is_number(holdout):
+        raise DecisionError(f"{where}: must be a share of the tier (0 to 0.9), got {_brief(holdout)}")
+    problem = DECISION_LIMITS["tiers[].holdout"].problem(holdout)
+    if problem:
+        raise DecisionError(f"{where}: {problem}")
+
+
+def _tier_dict(tier: Tier) -> dict:
+    """A tier's JSON form; ``holdout`` only when set, so records without tests stay as they were."""
+    out = {"name": tier.name, "rule": tier.rule, "service": tier.service}
+    if tier.holdout:
+        out["holdout"] = float(tier.holdout)
+    return out
 
 
 _PLAIN = (str, int, float, bool, type(None), np.number, np.bool_)

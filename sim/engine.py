@@ -22,6 +22,7 @@ from .behaviour import TurnInputs, TurnOutcome, customer_turn, gamma_total_spend
 from .customers import CustomerTable
 from .decision_limits import DecisionLimits
 from .errors import GameStateError, SimError
+from .holdout import holdout_arms, without_control
 from .decisions import (Assignment, Decision, DecisionError, Tier, assign_tiers, check_acquisition,
                         check_marketing_budget)
 from .observation import Observation, TurnBooks
@@ -227,6 +228,13 @@ class Game:
         k = self.turn
         observation = self._observation if k >= 1 else self._observe()
         assignment = self._check(decision, observation, check_budget)
+        # Experiments: the control rows of tiers with a holdout are served
+        # nothing and cost nothing (the budget was checked at full cost).
+        arm = holdout_arms(self.seed, self.scenario.prospects, decision, assignment,
+                           self.customers.prospect[:observation.n_customers])
+        if arm is not None:
+            self.customers.experiment_arm[:observation.n_customers, k - self.first_turn] = arm
+        assignment = without_control(assignment, arm)
         acquisition = np.array([float(decision.acquisition.get(c, 0.0))
                                 for c in self.scenario.channel_names])
         acquired, acquired_channel = self._acquire(acquisition, k)
@@ -374,4 +382,5 @@ class Game:
             cancel_turn=c.used("cancel_turn").copy(),
             active=c.used("active").copy(),
             books=tuple(self.books),
+            experiment_arm=view(c.experiment_arm[: c.size, cols]),
         )

@@ -55,6 +55,10 @@ $0.01 .. $100,000 per purchase, and its busiest customer (the 1-in-10^7
 purchase rate, with the most service can add) makes at most 1,000 purchases
 a turn (the engine's per-turn work and its spend tables grow with that).
 
+Decisions (:data:`DECISION_LIMITS`): a tier's ``holdout`` (the share of its
+customers held out as a control) is 0 .. 0.9; a control of more than 90%
+leaves too few treated customers to learn anything.
+
 Counts (:data:`COUNT_LIMITS`): at most 20 channels (int8 channel codes), 10
 profile tags of 2 .. 32 values each (int8 tag codes), 20 types (int16 type
 codes).  Turns plus warm-up turns are at most 84 (int16 turn numbers).  So
@@ -73,7 +77,7 @@ import os
 import re
 from dataclasses import dataclass
 
-__all__ = ["Limit", "FIELD_LIMITS", "DERIVED_LIMITS", "COUNT_LIMITS", "MAX_YAML_DEPTH",
+__all__ = ["Limit", "FIELD_LIMITS", "DECISION_LIMITS", "DERIVED_LIMITS", "COUNT_LIMITS", "MAX_YAML_DEPTH",
            "MAX_YAML_NODES", "MAX_SCENARIO_BYTES", "limit_for", "check_value", "game_memory_bytes",
            "available_memory_bytes", "check_game_memory", "markdown_table", "show_number"]
 
@@ -162,6 +166,12 @@ FIELD_LIMITS: dict[str, Limit] = {
     "types[].profile.*[]": Limit(0.0, 1.0, why="probability of one value of the tag"),
 }
 
+#: Ranges of the numbers a decision holds (paths as ``Decision.from_dict`` names them).
+DECISION_LIMITS: dict[str, Limit] = {
+    "tiers[].holdout": Limit(0.0, 0.9, why="share of the tier's customers held out as a control "
+                                            "(no service, not turned away, no cost); 0 = no test"),
+}
+
 #: Limits on quantities computed from several fields of one type.
 DERIVED_LIMITS: dict[str, Limit] = {
     "mean purchase rate": Limit(0.001, 100.0, why="purchases per turn, shape / rate"),
@@ -217,8 +227,8 @@ def check_value(path: str, value: int | float) -> str | None:
 #: 600 bytes per prospect for coffee at 200,000 prospects; this is ~1.6x that.
 _BYTES_PER_PROSPECT = 600
 #: Bytes per prospect per turn column: purchases (int32), spend and cost to
-#: serve (float64).
-_BYTES_PER_CELL = 20
+#: serve (float64), the experiment arm (int8).
+_BYTES_PER_CELL = 21
 #: Refuse a game needing more than this share of the memory available.
 MEMORY_SHARE = 0.75
 
@@ -286,6 +296,11 @@ def markdown_table() -> str:
               "|---|---|---|"]
     lines += [f"| {name} | {limit.describe()} | {limit.why} |"
               for name, limit in DERIVED_LIMITS.items()]
+    lines += ["", "Decisions (a tier's numbers; the engine, `Decision.from_dict` and records refuse "
+              "a value outside its range, naming the field):", "",
+              "| field | accepted range | unit / why |", "|---|---|---|"]
+    lines += [f"| `{path}` | {limit.describe()} | {limit.why} |"
+              for path, limit in DECISION_LIMITS.items()]
     lines += ["", "Counts:", "", "| list | at most |", "|---|---|"]
     lines += [f"| `{name}` | {count} |" for name, count in COUNT_LIMITS.items()]
     lines += ["", f"A scenario file is a regular file of at most {MAX_SCENARIO_BYTES:,} bytes; "

@@ -113,6 +113,10 @@ class Observation:
         active: False once a customer has cancelled (contractual scenarios
             only; in non-contractual ones deaths are never seen: all True).
         books: the firm's books for every turn so far, warm-up included.
+        experiment_arm: (rows, turn columns) int8: i + 1 where the customer
+            was treated in experiment tier i (a tier with a holdout) that
+            turn, -(i + 1) where held out as its control, 0 otherwise.
+            None only for observations built without it (all zeros).
     """
 
     scenario: PublicScenario
@@ -134,8 +138,11 @@ class Observation:
     cancel_turn: np.ndarray
     active: np.ndarray
     books: tuple[TurnBooks, ...]
+    experiment_arm: np.ndarray | None = None
 
     def __post_init__(self) -> None:
+        if self.experiment_arm is None:
+            object.__setattr__(self, "experiment_arm", np.zeros(self.purchases.shape, dtype=np.int8))
         for name, value in list(self.__dict__.items()):
             if isinstance(value, np.ndarray):
                 object.__setattr__(self, name, read_only(value))

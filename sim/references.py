@@ -464,7 +464,7 @@ def fit_budget(decision, observation):
     factor = room / assignment.service_cost if assignment.service_cost > 0 else 0.0
     # A hair under the limit, so rounding never tips the scaled plan over it.
     factor *= 1 - 1e-9
-    tiers = tuple(t if t.disengaged else Tier(t.name, t.rule, t.spend_per_customer * factor)
+    tiers = tuple(t if t.disengaged else Tier(t.name, t.rule, t.spend_per_customer * factor, t.holdout)
                   for t in decision.tiers)
     return Decision(decision.acquisition, tiers, decision.scores)
 

@@ -31,6 +31,12 @@ def _money(x: float | None) -> str:
     return f"-${-x:,.0f}" if x < 0 else f"${x:,.0f}"
 
 
+def _cents(x: float | None) -> str:
+    if x is None or not math.isfinite(x):
+        return "n/a"
+    return f"-${-x:,.2f}" if x < 0 else f"${x:,.2f}"
+
+
 #: The debrief's charts, by file stem, in the order the screen offers them.
 DEBRIEF_STEMS = ("firm_value", "levers", "channels", "service_by_decile", "equity", "timeline")
 
@@ -134,6 +140,17 @@ def page(d: Debrief) -> str:
                        [[str(r["turn"]), f"{r['acquired']:,}", f"{r['buyers']:,}", _money(r["revenue"]),
                          _money(r["acquisition_spend"]), _money(r["service_spend"]), _money(r["profit"]),
                          f"{r['alive']:,}", f"{r['lost']:,}"] for r in d.turn_rows], numeric_from=0)
+    experiments = "" if not d.experiments else (
+        "<h2>Your experiments</h2><p class=sub>Each holdout test's treated customers against its "
+        f"control, profit per customer to date with its 95% Welch interval (your data only).</p>"
+        + _table(["test", "treatment", "from turn", "turns", "treated", "control", "service cost",
+                  "saved on controls", "profit given up", "profit lift per customer (95%)",
+                  "worth on the treated"],
+                 [[x.name, x.treatment, str(x.start_turn), str(x.turns_run), f"{x.treated:,}",
+                   f"{x.control:,}", _money(x.cost), _money(x.saving), _money(x.lost_profit),
+                   f"{_cents(x.profit_lift)} ({_cents(x.low)} to {_cents(x.high)})", _money(x.worth)]
+                  for x in d.experiments], numeric_from=2)
+        + "".join(f"<p>{e(x.summary)}</p>" for x in d.experiments))
     eq = d.equity
     error = "" if not math.isfinite(eq.error) else f" ({eq.error:+.0%} against the truth)"
     interval = ("" if not math.isfinite(eq.low) else
@@ -177,6 +194,7 @@ true {_money(eq.true)}{error}{interval}</div>
 <h2>Each lever swapped with another strategy's</h2>{levers}
 <h2>Acquisition by channel</h2>{channels}
 <h2>Your tiers, and who they reached</h2>{tiers}
+{experiments}
 {figs}
 <h2>Turn by turn</h2>{turn_rows}
 <p class=sub>Firm value = discounted profit of every turn + the true customer equity left at the

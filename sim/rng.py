@@ -31,6 +31,7 @@ PURPOSES: dict[str, int] = {
     "incident_cost": 12,
     "customer_id": 13,
     "response_test": 14,
+    "holdout": 15,
 }
 
 #: Warm-up turns are numbered 0, -1, -2, ...; spawn keys must be >= 0.

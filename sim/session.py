@@ -109,15 +109,18 @@ class TierPlan:
         rule: a declarative rule (``sim.decisions``).
         service: dollars per customer per turn.
         disengaged: True to turn this tier away (``service`` is then ignored).
+        holdout: share of the tier held out as a control (0: no test).
     """
 
     name: str
     rule: Any
     service: float = 0.0
     disengaged: bool = False
+    holdout: float = 0.0
 
     def tier(self) -> Tier:
-        return Tier(self.name, self.rule, DISENGAGE if self.disengaged else float(self.service))
+        return Tier(self.name, self.rule, DISENGAGE if self.disengaged else float(self.service),
+                    float(self.holdout))
 
 
 @dataclass
@@ -135,7 +138,7 @@ class Plan:
     @classmethod
     def from_decision(cls, decision: Decision, channels: tuple[str, ...]) -> "Plan":
         return cls({c: float(decision.acquisition.get(c, 0.0)) for c in channels},
-                   [TierPlan(t.name, t.rule, t.spend_per_customer, t.disengaged)
+                   [TierPlan(t.name, t.rule, t.spend_per_customer, t.disengaged, t.holdout)
                     for t in decision.tiers])
 
     def decision(self, scores: dict[str, np.ndarray] | None = None) -> Decision:
@@ -146,7 +149,7 @@ class Plan:
                         tuple(t.tier() for t in self.tiers), used)
 
     def copy(self) -> "Plan":
-        return Plan(dict(self.acquisition), [TierPlan(t.name, t.rule, t.service, t.disengaged)
+        return Plan(dict(self.acquisition), [TierPlan(t.name, t.rule, t.service, t.disengaged, t.holdout)
                                              for t in self.tiers])
 
 
@@ -770,8 +773,8 @@ def _same_plan(a: Plan, b: Plan) -> bool:
     """True if two plans make the same decision (a dollar fraction apart at most)."""
     channels = set(a.acquisition) | set(b.acquisition)
     return (all(abs(a.acquisition.get(c, 0.0) - b.acquisition.get(c, 0.0)) < 0.01 for c in channels)
-            and [(t.rule, t.disengaged, round(t.service, 2)) for t in a.tiers]
-            == [(t.rule, t.disengaged, round(t.service, 2)) for t in b.tiers])
+            and [(t.rule, t.disengaged, round(t.service, 2), t.holdout) for t in a.tiers]
+            == [(t.rule, t.disengaged, round(t.service, 2), t.holdout) for t in b.tiers])
 
 
 def tier_outcomes(decision: Decision, tier: np.ndarray, after: Observation) -> list[TierOutcome]:
@@ -789,8 +792,10 @@ def tier_outcomes(decision: Decision, tier: np.ndarray, after: Observation) -> l
     customers = np.bincount(group, minlength=k + 1)
     buyers = np.bincount(group, weights=bought, minlength=k + 1)
     revenue = np.bincount(group, weights=spend, minlength=k + 1)
+    # A holdout test's controls were served nothing (sim.holdout).
+    held = np.bincount(group[after.experiment_arm[:n, -1] < 0], minlength=k + 1)
     out = [TierOutcome(t.name, int(customers[i]), int(buyers[i]), float(revenue[i]),
-                       float(customers[i] * t.spend_per_customer), t.disengaged)
+                       float((customers[i] - held[i]) * t.spend_per_customer), t.disengaged)
            for i, t in enumerate(decision.tiers)]
     if customers[k]:
         out.append(TierOutcome("no tier", int(customers[k]), int(buyers[k]), float(revenue[k]), 0.0))

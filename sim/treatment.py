@@ -77,6 +77,11 @@ class TreatmentLog:
                 spend, off = self._turns[int(turn)]
                 service[: spend.size, k] = spend
                 away[: off.size, k] = off
+        # A holdout tier's control was served nothing and kept (sim.holdout).
+        control = observation.experiment_arm < 0
+        if control.any():
+            service[control] = 0.0
+            away[control] = False
         return service, away
 
     def effect(self, observation: Observation) -> tuple[np.ndarray, np.ndarray]:

@@ -237,3 +237,34 @@ def test_progress_names_every_game_and_ends_at_one():
     fractions = [f for _, f in seen]
     assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0)
     assert np.all(np.array(fractions) >= 0)
+
+
+class _Tester(BaseStrategy):
+    """The inherited acquisition; service to the top half by profit, a third held out, in turns 1-2."""
+
+    name = "tester"
+
+    def decide(self, observation, truth=None):
+        s = observation.scenario
+        tiers = (Tier("keen test", {"top": 0.5, "by": "profit"}, 9.0, 1 / 3),) if observation.turn <= 2 else ()
+        return Decision(dict(s.inherited.acquisition), tiers)
+
+
+def test_the_debrief_says_what_each_experiment_cost_and_was_worth():
+    scenario = small("coffee", PROSPECTS)
+    played = play_game(scenario, _Tester(), 4)
+    d = debrief_of(scenario, 4, played.decisions, played=played, treatment=None)
+    (x,) = d.experiments
+    arm = played.game.observation.experiment_arm
+    played_cols = played.game.observation.turn_columns >= 1
+    assert (x.name, x.start_turn, x.turns_run, x.treatment) == ("keen test", 1, 2, "$9.00 each")
+    assert x.cost == 9.0 * int((arm[:, played_cols][:, :2] == 1).sum())
+    assert x.saving == 9.0 * int((arm[:, played_cols][:, :2] == -1).sum())
+    assert x.treated == int((arm[:, played_cols][:, 0] == 1).sum()) > 0
+    assert x.low < x.profit_lift < x.high
+    assert x.worth == pytest.approx(x.profit_lift * x.treated)
+    assert x.lost_profit == pytest.approx(max(x.profit_lift, 0.0) * x.control)
+    assert "Test 'keen test'" in x.summary and "saved" in x.summary and "gave up" in x.summary
+    again = Debrief.from_dict(json.loads(json.dumps(d.to_dict(), allow_nan=False)))
+    assert again.experiments == d.experiments
+    assert "Your experiments" in page(d) and "keen test" in page(d)

@@ -184,6 +184,110 @@ def serve_where(rule: dict, label: str):
     return tiers
 
 
+def _capped_tiers(observation: Observation, items, level: float):
+    """Tiers serving each (label, rule, holdout) at ``level``, an equal share of the money left.
+
+    Each tier takes the most recent of its rule's customers the money pays
+    for (a score column ``pick<j>``; non-matches are NaN), and no customer
+    is in two.
+    """
+    from ..decisions import evaluate_rule
+
+    s = observation.scenario
+    left = s.budget.marketing - acquisition_money(s)
+    cols = observation.columns
+    tiers, scores = [], {}
+    taken = np.zeros(observation.n_customers, dtype=bool)
+    for j, (label, rule, holdout) in enumerate(items):
+        match = evaluate_rule(rule, cols, observation.categories) & observation.active & ~taken
+        keep = min(int(match.sum()), int(left / len(items) // level))
+        if keep == 0:
+            continue
+        score = np.where(match, -cols["recency"] + 1e-6 * np.arange(match.size), np.nan)
+        cut = np.sort(score[match])[::-1][keep - 1]
+        taken |= match & (score >= cut)
+        scores[f"pick{j}"] = score
+        tiers.append(Tier(label, {"field": f"pick{j}", "op": ">=", "value": float(cut)}, level, holdout))
+    return tuple(tiers), scores
+
+
+def _clarity(lift) -> float:
+    """How clearly a lift is above zero: estimate / half the interval's width (-inf if unknown)."""
+    half = (lift.high - lift.low) / 2
+    if not np.isfinite(half) or half <= 0:
+        return -np.inf
+    return lift.estimate / half
+
+
+class TestThenScale(BaseStrategy):
+    """Test service on candidate segments with holdouts, then serve the one that responds.
+
+    For ``test_turns`` turns each candidate segment gets real service (twice
+    the half-saturation spend) with ``holdout`` of it held out as a control
+    (the money split evenly between them); then the segment that responds
+    most clearly — the largest t statistic (lift / half its 95% interval)
+    of purchases per customer over the test turns, treated against control
+    (``sim.analytics.experiments``) — gets all the service money for the
+    rest of the game.  Mass-marketing's acquisition.
+    """
+
+    def __init__(self, name: str, candidates: dict[str, Any], test_turns: int = 2, holdout: float = 0.5):
+        self.name, self.candidates = name, dict(candidates)
+        self.test_turns, self.holdout = test_turns, holdout
+        self.decisions: list[Decision] = []
+        self.choice: str | None = None
+
+    def reset(self, scenario, seed) -> None:
+        self.decisions, self.choice = [], None
+
+    def decide(self, observation: Observation, truth: Truth | None = None) -> Decision:
+        from ..analytics.experiments import experiments
+
+        level = _vip_level(observation)
+        if observation.turn <= self.test_turns:
+            items = [(f"test: {k}", rule, self.holdout) for k, rule in self.candidates.items()]
+        else:
+            if self.choice is None:
+                found = {e.name: e for e in experiments(observation, self.decisions)}
+                clarity = {k: _clarity(found[f"test: {k}"].to_date["purchases"].lift)
+                           if f"test: {k}" in found else -np.inf for k in self.candidates}
+                self.choice = max(self.candidates, key=lambda k: clarity[k])
+            items = [(self.choice, self.candidates[self.choice], 0.0)]
+        tiers, scores = _capped_tiers(observation, items, level)
+        decision = Decision(even_acquisition(observation.scenario), tiers, scores)
+        self.decisions.append(decision)
+        return decision
+
+
+class ServeBestLooking(BaseStrategy):
+    """Serve, untested, the candidate segment whose customers look best (observed profit per turn).
+
+    The choice is made once, on turn 1's observation; then that segment
+    gets all the service money (as ``TestThenScale`` gives its winner).
+    Mass-marketing's acquisition.
+    """
+
+    def __init__(self, name: str, candidates: dict[str, Any]):
+        self.name, self.candidates = name, dict(candidates)
+        self.choice: str | None = None
+
+    def reset(self, scenario, seed) -> None:
+        self.choice = None
+
+    def decide(self, observation: Observation, truth: Truth | None = None) -> Decision:
+        from ..decisions import evaluate_rule
+
+        if self.choice is None:
+            cols = observation.columns
+            worth = {k: float(np.mean(cols["profit_per_turn"][
+                evaluate_rule(rule, cols, observation.categories) & observation.active]))
+                for k, rule in self.candidates.items()}
+            self.choice = max(self.candidates, key=lambda k: worth[k])
+        tiers, scores = _capped_tiers(observation, [(self.choice, self.candidates[self.choice], 0.0)],
+                                      _vip_level(observation))
+        return Decision(even_acquisition(observation.scenario), tiers, scores)
+
+
 def cost_share_disengage(observation: Observation):
     """Turn away customers whose cost-to-serve share of spend is over the gross margin."""
     cols = observation.columns
@@ -240,6 +344,12 @@ def lesson_pair(key: str) -> tuple[BaseStrategy, BaseStrategy]:
                              acquisition="channels"),
                 RuleStrategy("promo codes", vip_by("profit", share=0.0),
                              acquisition=all_in("promo_codes")))
+    if key == "bike_shop":
+        # Test before you scale: racers look best, commuters respond to the service plan.
+        candidates = {"racers": {"field": "rider", "op": "==", "value": "racer"},
+                      "commuters": {"field": "rider", "op": "==", "value": "commuter"}}
+        return (TestThenScale("test racers and commuters, scale the one that responds", candidates),
+                ServeBestLooking("serve the best-looking riders untested", candidates))
     raise KeyError(f"no lesson pair for scenario {key!r}")
 
 
@@ -248,4 +358,4 @@ def no_analysis() -> list[BaseStrategy]:
 
 
 __all__ = ["DisengageEveryone", "EvenNoService", "InheritedNoService", "OracleAcquisition",
-           "RuleStrategy", "lesson_pair", "no_analysis", "shortcuts", "MassMarketing"]
+           "RuleStrategy", "ServeBestLooking", "TestThenScale", "lesson_pair", "no_analysis", "shortcuts", "MassMarketing"]

@@ -27,7 +27,7 @@ from ..observation import Observation
 #: Row-per-customer fields fixed at acquisition: sent once, with the row.
 FIXED_FIELDS = ("customer_id", "channel", "acquisition_turn", "first_spend")
 #: (rows, turn columns) matrices: new rows whole, old rows one new column a turn.
-MATRIX_FIELDS = ("purchases", "spend", "cost_to_serve")
+MATRIX_FIELDS = ("purchases", "spend", "cost_to_serve", "experiment_arm")
 #: Per-row values the engine updates in place: only the changed entries are sent.
 RUNNING_FIELDS = ("total_purchases", "total_spend", "total_cost_to_serve", "fees_paid",
                   "last_purchase_time", "cancel_turn", "active")

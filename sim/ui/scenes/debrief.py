@@ -243,7 +243,8 @@ class DebriefScene(Scene):
         self.turn_offset = min(max(0, self.turn_offset + rows), last)
 
     def _advice(self) -> list[str]:
-        return list(self.debrief.advice) + list(self.debrief.notes)
+        return (list(self.debrief.advice) + [e.summary for e in self.debrief.experiments]
+                + list(self.debrief.notes))
 
     def on_intent(self, intent: str) -> None:
         if intent.startswith("chart:"):

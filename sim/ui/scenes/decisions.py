@@ -560,6 +560,9 @@ class DecisionsScene(GameScene):
         rule = rule_text(tier.rule, self.catalogue)
         name = f"{key + 1}. {tier.name}"
         right = f"{count:,} customers · {draw.money(cost)}"
+        if tier.holdout > 0:
+            # A test: the budget counts the whole tier; the held-out share will cost nothing.
+            right = f"{count:,} customers, {tier.holdout:.0%} held out · {draw.money(cost)}"
         if warning:
             self._two_lines(surface, line1, line2, name, right, [warning, warning.split(":")[0]], draw.BAD)
         else:

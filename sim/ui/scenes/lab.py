@@ -10,6 +10,8 @@ import pygame_gui
 
 from ... import charts
 from ...analytics import registry, reports
+from ...analytics.experiments import (ACQUISITION_HEADER, EXPERIMENT_HEADER, acquisition_rows,
+                                      acquisition_tests, experiment_rows, experiments)
 from ...errors import SimError
 from ...planning import AmountError, parse_amount
 from ...session import LAB_COLUMNS, TierPlan, service_cap
@@ -38,6 +40,8 @@ class LabScene(GameScene):
         self.score = "predicted_clv"
         self.share_text = self._affordable_share()
         self._surface = None
+        #: What the right panel shows: "deciles" (by predicted CLV) or "experiments".
+        self.view = "deciles"
 
     def _affordable_share(self) -> str:
         """A share (percent) whose real service (2x half-saturation each) fits the service budget."""
@@ -53,6 +57,7 @@ class LabScene(GameScene):
         fit_label = ("Fit models to my data", pygame.K_f)
         make_label = ("Make tier", pygame.K_t)
         away_label = ("Turn away CLV below 0", pygame.K_a)
+        tests_label = ("Experiments", pygame.K_x)
         menu_w = max(draw.text_width(NUMERIC[n][0], t.widget) for n in LAB_COLUMNS) + 3 * t.em
         items = [("fit", self.button_width(*fit_label)),
                  ("label:Tier from a score:", draw.text_width("Tier from a score:", t.body) + gap),
@@ -61,7 +66,8 @@ class LabScene(GameScene):
                  ("share", int(t.em * 3.5)),
                  ("label:%", draw.text_width("%", t.body) + gap),
                  ("make", self.button_width(*make_label)),
-                 ("away", self.button_width(*away_label))]
+                 ("away", self.button_width(*away_label)),
+                 ("tests", self.button_width(*tests_label))]
         places = flow(body.width, [w for _, w in items], gap)
         rows = places[-1][0] + 1
         message_h = t.line("small") * 2
@@ -90,6 +96,10 @@ class LabScene(GameScene):
                     "before 'everyone') with real service: twice the half-saturation spend.")
         self.action("turn_away", pygame.K_a, away_label[0], rects["away"],
                     "Add a tier that turns away customers whose predicted CLV is below zero.", "danger")
+        self.action("experiments", pygame.K_x, tests_label[0], rects["tests"],
+                    "Show your experiments instead of the deciles (again: back): each holdout test's "
+                    "treated against its control, turn by turn, and each channel's cohorts valued "
+                    "per customer and per dollar, with 95% intervals.")
         self.controls_rect = controls
 
     def guide_targets(self) -> dict[str, pygame.Rect]:
@@ -107,6 +117,9 @@ class LabScene(GameScene):
 
     def on_game_intent(self, intent: str) -> None:
         s = self.session
+        if intent == "experiments":
+            self.view = "deciles" if self.view == "experiments" else "experiments"
+            return
         if intent == "fit":
             lab = s.refit()
             self.message = lab.message or f"Models fitted to your {s.observation.n_customers:,} customers."
@@ -151,15 +164,60 @@ class LabScene(GameScene):
         return charts.clv_histogram(lab.value.predicted_clv, self.left.size, style)
 
     def body_key(self) -> tuple:
-        return (self.message, id(self._surface))
+        return (self.message, id(self._surface), self.view)
 
     def draw_body(self, surface: pygame.Surface) -> None:
         t = self.typo
-        lab = self.session.lab
         if self._surface is not None:
             surface.blit(self._surface, self.left.topleft)
         for label, rect in self.labels:
             draw.text(surface, label, (rect.left, rect.centery), t.body, draw.MUTED, anchor="midleft")
+        if self.view == "experiments":
+            self._experiments(surface)
+        else:
+            self._lab_panel(surface)
+        if self.message:
+            draw.paragraph(surface, self.message, self.message_rect, t.small, draw.ACCENT)
+
+    def _experiments(self, surface) -> None:
+        """Holdout tests turn by turn, then acquisition cohorts (newest first), as many as fit."""
+        t, s = self.typo, self.session
+        inner = draw.panel(surface, self.right, "Your experiments (95% intervals)", t.heading)
+        size = t.small
+        tests = experiment_rows(experiments(s.observation, s.decisions), latest_only=False)
+        labels = {c.name: c.label for c in self.public.channels}
+        cohorts = acquisition_rows(acquisition_tests(s.observation, s.decisions)[::-1], labels)
+        y = inner.top
+        if not tests:
+            y = draw.paragraph(surface, "No holdout test yet: give a tier a 'Hold out (%)' in the tier "
+                               "builder and its treated customers are compared with the held-out ones "
+                               "from the next turn on.", inner, size, draw.MUTED) + t.em // 2
+        else:
+            cols = [draw.Column(EXPERIMENT_HEADER[0], 1.3, "l"), draw.Column("treatment", 1.1),
+                    draw.Column("treated/control", 1.3), draw.Column("turn", 0.5),
+                    draw.Column("extra purchases", 2.0), draw.Column("profit lift", 2.4)]
+            room = (inner.bottom - y) // 2
+            fit = min(len(tests), max(1, draw.rows_that_fit(room, size)))
+            rows = tests[-fit:]
+            keep = draw.fit_columns(cols, rows, size, inner.width, (1, 5, 4, 2, 3, 1))
+            height = draw.table_height(len(rows), size)
+            draw.table(surface, pygame.Rect(inner.left, y, inner.width, height), [cols[j] for j in keep],
+                       [[r[j] for j in keep] for r in rows], size)
+            y += height + t.em // 2
+        if not cohorts or inner.bottom - y < 2 * draw.row_height(size):
+            return
+        cols = [draw.Column("channel", 1.4, "l"), draw.Column("turn", 0.5), draw.Column("dollars", 0.9),
+                draw.Column("customers", 0.9), draw.Column("profit each so far", 2.4),
+                draw.Column("per dollar", 2.0)]
+        fit = draw.rows_that_fit(inner.bottom - y, size)
+        rows = cohorts[:fit]
+        keep = draw.fit_columns(cols, rows, size, inner.width, (1, 2, 4, 3, 1, 1))
+        draw.table(surface, pygame.Rect(inner.left, y, inner.width, inner.bottom - y), [cols[j] for j in keep],
+                   [[r[j] for j in keep] for r in rows], size)
+
+    def _lab_panel(self, surface) -> None:
+        t = self.typo
+        lab = self.session.lab
         inner = draw.panel(surface, self.right, "Deciles of customers by predicted CLV", t.heading)
         if lab.value is None:
             draw.paragraph(surface, lab.message or "No predictions yet.", inner, t.body)
@@ -182,8 +240,6 @@ class LabScene(GameScene):
                 if not draw.fits(note, t.small, rect):
                     continue        # no room: the glossary (F1) and the guide say it too
                 y = draw.paragraph(surface, note, rect, t.small, colour)
-        if self.message:
-            draw.paragraph(surface, self.message, self.message_rect, t.small, draw.ACCENT)
 
     def _deciles(self, surface, inner: pygame.Rect) -> int:
         """The decile table with as many columns as fit; returns the y below it."""

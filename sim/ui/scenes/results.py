@@ -5,6 +5,7 @@ from __future__ import annotations
 import pygame
 
 from ... import charts
+from ...analytics.experiments import EXPERIMENT_HEADER, experiment_rows, experiments
 from .. import draw
 from ..ingame import GameScene
 from ..layout import cut_bottom, cut_left, cut_top
@@ -30,6 +31,18 @@ class ResultsScene(GameScene):
         self.heading, rest = cut_top(rest, t.line("title"), gap)
         self.books_rect, right = cut_left(rest, int(rest.width * 0.38), gap)
         self.chart_rect, self.tiers_rect = cut_top(right, int(right.height * 0.5), gap)
+        s = self.session
+        self.tests = experiment_rows(experiments(s.observation, s.decisions))
+        self.tests_rect = None
+        if self.tests:
+            # Holdout tests running: the tiers share their panel's room with them.
+            self.tiers_rect, self.tests_rect = cut_top(self.tiers_rect, int(self.tiers_rect.height * 0.5),
+                                                       gap)
+            self.tooltips.add(self.tests_rect, "Each holdout test: its treated customers against its "
+                              "control (held out at random, served nothing) in the turn just played: "
+                              "extra purchases and profit per customer (the test's service charged), "
+                              "with 95% intervals. An interval that straddles zero: no clear effect "
+                              "yet.")
         self.tooltips.add(self.tiers_rect, "Each tier's customers when the turn began, how many bought "
                           "and what they spent during the turn; the change is against the same tier "
                           "last turn.")
@@ -100,3 +113,21 @@ class ResultsScene(GameScene):
             trows = shown + [[f"{len(trows) - len(shown)} more tiers", "", "", "", "", ""]]
         keep = draw.fit_columns(tcols, trows, size, inner.width, (1, 1, 3, 2, 2, 1))
         draw.table(surface, inner, [tcols[j] for j in keep], [[r[j] for j in keep] for r in trows], size)
+        if self.tests_rect is not None:
+            self._draw_tests(surface, size)
+
+    def _draw_tests(self, surface: pygame.Surface, size: int) -> None:
+        """The holdout tests: treated against control in the turn just played."""
+        inner = draw.panel(surface, self.tests_rect, "Experiments: treated vs control", self.typo.heading)
+        header = EXPERIMENT_HEADER
+        # test, purchases lift, profit lift first; then treated/control, treatment, turn.
+        cols = [draw.Column(header[0], 1.4, "l"), draw.Column("treatment", 1.1),
+                draw.Column("treated/control", 1.3), draw.Column(header[3], 0.5),
+                draw.Column("extra purchases", 2.0), draw.Column("profit lift (95%)", 2.6)]
+        rows = self.tests
+        fit = draw.rows_that_fit(inner.height, size)
+        if len(rows) > fit:
+            rows = rows[-max(0, fit - 1):] if fit > 1 else []
+            rows = rows + [[f"{len(self.tests) - len(rows)} more tests", "", "", "", "", ""]]
+        keep = draw.fit_columns(cols, rows, size, inner.width, (1, 5, 4, 2, 3, 1))
+        draw.table(surface, inner, [cols[j] for j in keep], [[r[j] for j in keep] for r in rows], size)

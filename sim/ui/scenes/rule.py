@@ -43,6 +43,7 @@ class RuleScene(Scene):
         self.name_text = ""
         self.spend_text = f"{2 * session.public.service.half_saturation:.2f}"
         self.away = False
+        self.holdout_text = "0"
         self.message = ""
         self.outcome = ""
 
@@ -75,7 +76,10 @@ class RuleScene(Scene):
         rule = self.rule()
         spend = 0.0 if self.away else parse_amount(self.spend_text)
         name = self.name_text.strip() or rule_text(rule, self.catalogue)
-        return TierPlan(name[:80], rule, spend, self.away)
+        holdout = parse_amount(self.holdout_text)
+        if not 0 <= holdout <= 90:
+            raise SimError("hold out is a percentage of the tier from 0 to 90")
+        return TierPlan(name[:80], rule, spend, self.away, round(holdout / 100, 6))
 
     def _evaluate(self) -> None:
         """Say what the rule matches and how many would reach the new tier."""
@@ -100,6 +104,10 @@ class RuleScene(Scene):
                         f"As tier {at + 1} ({after}{before}; first match wins) it would get {reach:,} "
                         f"of them" + (f", costing {draw.money(reach * tier.service)} of service."
                                       if not tier.disengaged else ", turned away."))
+        if tier.holdout > 0:
+            self.outcome += (f" A test: about {tier.holdout:.0%} of them, drawn at random, are held out as "
+                             "a control (served nothing, kept, free; the budget counts the whole tier); "
+                             "the results compare the two groups.")
         self.message = preview.warnings[at].capitalize() + "." if preview.warnings[at] else ""
 
     # ------------------------------------------------------------ layout
@@ -123,7 +131,8 @@ class RuleScene(Scene):
             left, [(f.label, f.name) for f in self.catalogue.fields], self.ui,
             default_selection=(self.spec.label, self.spec.name)))
         # The right column: the field's meaning, then labelled rows.
-        label_w = max(draw.text_width(s, t.body) for s in ("Condition", "Value", "Name", "Spend ($)")) + t.em
+        label_w = max(draw.text_width(s, t.body)
+                      for s in ("Condition", "Value", "Name", "Spend ($)", "Hold out (%)")) + t.em
         self.help_rect, rest = cut_top(right, t.line("heading") + draw.paragraph_height(
             self.spec.help, t.small, right.width) + gap, gap)
         self.row_labels = []
@@ -183,6 +192,13 @@ class RuleScene(Scene):
             object_id=pygame_gui.core.ObjectID(object_id="#danger") if self.away else None))
         if self.away:
             self.spend_entry.disable()
+        holdout = labelled("Hold out (%)")
+        self.holdout_entry = self.add(pygame_gui.elements.UITextEntryLine(
+            pygame.Rect(holdout.left, holdout.top, t.em * 7, h), self.ui, initial_text=self.holdout_text))
+        self.tooltips.add(self.holdout_entry.rect,
+                          "A test: this percentage of the tier (0-90), drawn at random, is held out as a "
+                          "control (no service, not turned away, no cost). Results compare them with the "
+                          "rest; keep the tier's name to keep the same control next turn.")
         self.outcome_rect = rest
         self._base_tips = list(self.tooltips.zones)
         self._evaluate()
@@ -235,6 +251,8 @@ class RuleScene(Scene):
                 self.name_text = event.text
             elif event.ui_element is self.spend_entry:
                 self.spend_text = event.text
+            elif event.ui_element is self.holdout_entry:
+                self.holdout_text = event.text
             else:
                 return False
             self._evaluate()
