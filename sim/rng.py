@@ -31,6 +31,11 @@ PURPOSES: dict[str, int] = {
     "incident_cost": 12,
     "customer_id": 13,
     "response_test": 14,
+    # 15 is taken by tier hold-outs (another branch).
+    "referral_rate": 16,
+    "referral_count": 17,
+    "referral_kind": 18,
+    "referral_key": 19,
 }
 
 #: Warm-up turns are numbered 0, -1, -2, ...; spawn keys must be >= 0.

@@ -12,6 +12,7 @@ import numpy as np
 
 from .engine import Game, TrueTurn, TurnResult
 from .errors import GameStateError
+from .referral_value import pending_value, referral_equity
 from .valuation import customer_equity, prospect_value
 
 
@@ -85,6 +86,10 @@ def value_game(game: Game, strategy: str = "") -> GameValue:
     truth = game.truth
     alive = np.flatnonzero(truth.alive)
     equity = float(customer_equity(truth.population, alive, s).sum())
+    if s.referrals is not None:
+        # Alive customers' future referrals and the friends about to join.
+        equity += float(referral_equity(truth.population, alive, s, truth.in_pool).sum())
+        equity += pending_value(truth.population, truth.pending_referrals, s, truth.in_pool)
     firm_value = discounted_profit + equity * v ** s.turns
     top20, unprofitable = profit_concentration(game.observation.columns["profit"])
     true_turns = tuple(t for t in truth.turns if t.turn >= 1)

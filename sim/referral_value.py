@@ -1,0 +1,110 @@
+"""Closed-form referral value (CRV) from true latent traits (docs/model.md section 3).
+
+A customer alive now with referral rate rho and dropout mu makes, in the
+k-th turn from now, rho e^{-mu (k-1)} w(mu) referrals in expectation (the
+same exposure as its purchases), and each friend joins at that turn's end.
+So its expected discounted referrals are rho x annuity(mu)
+(``sim.valuation.annuity_factor``), each worth the value W of a referred
+prospect of its kind when it joins:
+
+    CRV = rho annuity(mu) (l W_t + (1 - l) sum_s pi_s W_s)
+
+with l the like share, t the customer's type and pi the pool's type mix.
+Referred customers refer too, so W solves, over the types,
+
+    W_t = f_t + g_t (l W_t + (1 - l) sum_s pi_s W_s)
+
+with f_t the mean prospect value and g_t the mean rho annuity(mu) of type
+t's prospects still in the pool.  The pool's depletion by future referrals
+is ignored.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import special
+
+from .population import Population
+from .scenario import Scenario
+from .valuation import annuity_factor, prospect_value
+
+#: Quantiles per type for the scenario-level chain check (midpoint rule).
+_QUANTILES = 512
+
+
+def referral_matrix(like_share: float, g: np.ndarray, mix: np.ndarray) -> np.ndarray:
+    """diag(g) (l I + (1 - l) 1 pi^T): friends of each type a referred prospect brings."""
+    k = g.size
+    return g[:, None] * (like_share * np.eye(k) + (1.0 - like_share) * mix[None, :])
+
+
+def chain_growth(scenario: Scenario) -> float:
+    """Largest eigenvalue of the referral matrix for the type means (< 1: chains die out).
+
+    Uses each type's mean rho and its mean annuity(mu) over mu's
+    distribution (midpoint quantiles), and the types' weights as the mix.
+    """
+    u = (np.arange(_QUANTILES) + 0.5) / _QUANTILES
+    g = []
+    for t in scenario.types:
+        if t.referral_rate is None:
+            g.append(0.0)
+            continue
+        if t.dropout_rate is not None:
+            mu = special.gammaincinv(t.dropout_rate.shape, u) / t.dropout_rate.rate
+        else:
+            churn = special.betaincinv(t.churn_probability.a, t.churn_probability.b, u)
+            mu = -np.log1p(-np.minimum(churn, 1.0 - 1e-12))
+        g.append(t.referral_rate.mean * float(np.mean(
+            annuity_factor(mu, scenario.discount_rate, scenario.contractual))))
+    mix = np.array([t.weight for t in scenario.types])
+    matrix = referral_matrix(scenario.referrals.like_share, np.array(g), mix)
+    return float(np.max(np.abs(np.linalg.eigvals(matrix))))
+
+
+def expected_referrals(population: Population, ids: np.ndarray, scenario: Scenario) -> np.ndarray:
+    """Expected discounted referrals of each customer from the next turn on (neutral policy)."""
+    return population.referral_rate[ids] * annuity_factor(
+        population.dropout_rate[ids], scenario.discount_rate, scenario.contractual)
+
+
+def referred_prospect_values(population: Population, in_pool: np.ndarray,
+                             scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:
+    """W per type (dollars when a friend joins) and the pool's type mix pi.
+
+    Types with nobody left in the pool have W = 0 and pi = 0 (a referral
+    to them is lost).
+    """
+    k = len(scenario.types)
+    pool = np.flatnonzero(in_pool)
+    kind = population.type_index[pool]
+    size = np.bincount(kind, minlength=k).astype(float)
+    if pool.size == 0:
+        return np.zeros(k), np.zeros(k)
+    f = np.bincount(kind, weights=prospect_value(population, pool, scenario), minlength=k)
+    g = np.bincount(kind, weights=expected_referrals(population, pool, scenario), minlength=k)
+    f, g = (np.divide(x, size, out=np.zeros(k), where=size > 0) for x in (f, g))
+    mix = size / pool.size
+    matrix = referral_matrix(scenario.referrals.like_share, g, mix)
+    return np.linalg.solve(np.eye(k) - matrix, f), mix
+
+
+def referral_equity(population: Population, ids: np.ndarray, scenario: Scenario,
+                    in_pool: np.ndarray) -> np.ndarray:
+    """CRV of each alive customer in ``ids``, dollars at 'now' (0 without referrals)."""
+    if scenario.referrals is None:
+        return np.zeros(np.asarray(ids).size)
+    worth, mix = referred_prospect_values(population, in_pool, scenario)
+    like = scenario.referrals.like_share
+    friend = like * worth + (1.0 - like) * float(mix @ worth)
+    return expected_referrals(population, ids, scenario) * friend[population.type_index[ids]]
+
+
+def pending_value(population: Population, pending: np.ndarray, scenario: Scenario,
+                  in_pool: np.ndarray) -> float:
+    """Value of friends referred but not yet joined, dollars at 'now' (each W of its own)."""
+    pending = np.asarray(pending, dtype=np.int64)
+    if scenario.referrals is None or pending.size == 0:
+        return 0.0
+    return float((prospect_value(population, pending, scenario)
+                  + referral_equity(population, pending, scenario, in_pool)).sum())

@@ -1,0 +1,151 @@
+"""Referrals: customers who bring customers (docs/model.md section 2.6).
+
+Only a scenario with a ``referrals`` block has them; for every other
+scenario nothing here runs and no draw of the engine changes.
+
+* Each prospect's latent referral rate rho (referrals per turn alive) is a
+  Gamma per type, tied weakly to its mean spend by a Gaussian copula
+  (``draw_referral_rates``).
+* In a turn, an alive customer refers Poisson(rho' x exposure) friends,
+  rho' = rho (1 + psi theta g(e)), 0 when turned away
+  (``referral_counts``).
+* Of a customer's n referrals, Binomial(n, like_share) bring its own type;
+  the rest a prospect from the whole pool.  Who is brought is a race on one
+  fixed exponential key per prospect and turn (``choose_referred``), so more
+  referrals bring a superset of the prospects fewer would.
+
+Every draw is an inverse CDF of a keyed uniform at the prospect's fixed
+position (rng purposes 16-19), so a customer's referrals depend only on its
+own uniforms and treatment.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import special
+
+from .acquisition import smallest
+from .behaviour import binomial_inverse, poisson_inverse
+from .response_curve import hill_response
+from .rng import stream, uniforms
+from .scenario import Scenario
+
+#: Name of the channel referred customers join through (no acquisition cost).
+REFERRAL_CHANNEL = "referral"
+
+
+def draw_referral_rates(scenario: Scenario, seed: int, type_index: np.ndarray,
+                        spend_rate: np.ndarray) -> np.ndarray:
+    """Each prospect's latent referral rate rho, referrals per turn while alive.
+
+    rho's quantile is Phi(c z_S + sqrt(1 - c^2) z), with z_S the normal score
+    of the prospect's mean spend within its type (high spend, high score)
+    and z an own normal draw: every type keeps exactly its Gamma marginal.
+
+    Args:
+        scenario: a scenario with ``referrals``.
+        seed: root seed.
+        type_index: latent type per prospect.
+        spend_rate: nu per prospect (mean spend per purchase = p / nu).
+
+    Returns:
+        rho per prospect (0 for types without ``referral_rate``).
+    """
+    types = scenario.types
+    link = scenario.referrals.spend_link
+    shape = np.array([t.referral_rate.shape if t.referral_rate else 1.0 for t in types])
+    rate = np.array([t.referral_rate.rate if t.referral_rate else 1.0 for t in types])
+    refers = np.array([t.referral_rate is not None for t in types])
+    q = np.array([t.spend.q for t in types])[type_index]
+    gamma = np.array([t.spend.gamma for t in types])[type_index]
+    z = special.ndtri(uniforms(seed, "referral_rate", 0, type_index.size))
+    if link != 0.0:
+        # nu * gamma ~ Gamma(q, 1): its CDF is the prospect's spend quantile, reversed.
+        spend_score = -special.ndtri(np.clip(special.gammainc(q, spend_rate * gamma),
+                                             1e-300, 1.0 - 1e-16))
+        z = link * spend_score + np.sqrt(1.0 - link * link) * z
+    u = np.clip(special.ndtr(z), 1e-300, 1.0 - 1e-16)
+    rho = special.gammaincinv(shape[type_index], u) / rate[type_index]
+    return np.where(refers[type_index], rho, 0.0)
+
+
+def referral_counts(seed: int, turn: int, scenario: Scenario, prospect_ids: np.ndarray,
+                    rho: np.ndarray, theta: np.ndarray, service: np.ndarray,
+                    disengaged: np.ndarray, exposure: np.ndarray) -> np.ndarray:
+    """Referrals each alive customer makes this turn.
+
+    Args:
+        seed: root seed.
+        turn: the turn.
+        scenario: a scenario with ``referrals``.
+        prospect_ids: the alive customers' prospect ids (their draw positions).
+        rho: their latent referral rates, per turn.
+        theta: their service response.
+        service: service dollars each gets this turn.
+        disengaged: True where turned away (no referrals).
+        exposure: share of the turn each is alive (1 for a member).
+    """
+    g = hill_response(service, scenario.service)
+    rate = rho * (1.0 + scenario.referrals.service_boost * theta * g)
+    rate = np.where(disengaged, 0.0, rate) * exposure
+    u = uniforms(seed, "referral_count", turn, scenario.prospects)[prospect_ids]
+    return poisson_inverse(u, rate)
+
+
+def choose_referred(seed: int, turn: int, scenario: Scenario, referrers: np.ndarray,
+                    counts: np.ndarray, in_pool: np.ndarray,
+                    type_index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The prospects this turn's referrals bring, and who brought each.
+
+    Own-type referrals to type t take the smallest keys among type t's
+    prospects in the pool, then the mixed referrals the smallest keys among
+    all prospects left.  Referrals are matched to prospects in key order and
+    referrer order (prospect id), so the pairing is fixed by the draws.  A
+    referral with nobody left to bring is lost.
+
+    Args:
+        seed: root seed.
+        turn: the turn the referrals were made.
+        scenario: a scenario with ``referrals``.
+        referrers: prospect ids of the customers who referred (count > 0).
+        counts: referrals each made.
+        in_pool: True for prospects not yet acquired (not modified).
+        type_index: latent type per prospect.
+
+    Returns:
+        (prospect ids brought, the referrer's prospect id of each).
+    """
+    empty = np.empty(0, dtype=np.int64)
+    if referrers.size == 0:
+        return empty, empty
+    order = np.argsort(referrers, kind="stable")
+    referrers, counts = referrers[order], counts[order]
+    u = uniforms(seed, "referral_kind", turn, scenario.prospects)[referrers]
+    own = binomial_inverse(u, counts, np.full(counts.size, scenario.referrals.like_share))
+    keys = stream(seed, "referral_key", turn).standard_exponential(scenario.prospects)
+    free = in_pool.copy()
+    brought, by = [], []
+    referrer_type = type_index[referrers]
+    for t in np.unique(referrer_type[own > 0]):
+        mine = referrer_type == t
+        slots = np.repeat(referrers[mine], own[mine])
+        won = _smallest_keys(keys, np.flatnonzero(free & (type_index == t)), slots.size)
+        free[won] = False
+        brought.append(won)
+        by.append(slots[: won.size])
+    slots = np.repeat(referrers, counts - own)
+    if slots.size:
+        won = _smallest_keys(keys, np.flatnonzero(free), slots.size)
+        brought.append(won)
+        by.append(slots[: won.size])
+    if not brought:
+        return empty, empty
+    return np.concatenate(brought).astype(np.int64), np.concatenate(by).astype(np.int64)
+
+
+def _smallest_keys(keys: np.ndarray, candidates: np.ndarray, count: int) -> np.ndarray:
+    """The ``count`` candidates with the smallest keys, in key order (all if fewer)."""
+    if count <= 0 or candidates.size == 0:
+        return np.empty(0, dtype=np.int64)
+    chosen = candidates[smallest(keys[candidates], min(count, candidates.size))]
+    return chosen[np.argsort(keys[chosen], kind="stable")]
