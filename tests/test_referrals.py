@@ -239,3 +239,30 @@ def test_terminal_value_with_referrals_matches_a_long_simulation():
           f"simulated {realised:,.0f}, se {se:,.0f}")
     assert abs(realised - closed_form) < 4 * se, (realised, closed_form, se)
     assert realised == pytest.approx(closed_form, rel=0.05)
+
+
+def test_records_replay_and_the_export_names_the_referrer(tmp_path):
+    import csv
+
+    from sim.export import export_record
+    from sim.records import read_record, record_of, verify_record, write_record
+    from sim.runner import play_game
+    from sim.strategies import get_strategy
+
+    s = studio(20_000)
+    played_game = play_game(s, get_strategy("mass-marketing"), 4)
+    path = write_record(record_of(played_game), tmp_path / "studio.json")
+    record = read_record(path)
+    assert verify_record(record, references=False) == []
+    out = tmp_path / "studio.csv"
+    export_record(record, out)
+    with open(out, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0])[-2:] == ["cancelled_after_turn", "referred_by"]
+    obs = played_game.game.observation
+    expected = {str(c): (str(b) if b >= 0 else "") for c, b in zip(obs.customer_id, obs.referred_by)}
+    got = {r["customer_id"]: r["referred_by"] for r in rows}
+    assert got == {c: expected[c] for c in got}
+    referred = [r for r in rows if r["referred_by"]]
+    assert len(referred) > 100 and all(r["channel"] == "referral" for r in referred)
+    assert all(r["channel"] != "referral" for r in rows if not r["referred_by"])
