@@ -89,15 +89,27 @@ def referred_prospect_values(population: Population, in_pool: np.ndarray,
     return np.linalg.solve(np.eye(k) - matrix, f), mix
 
 
-def referral_equity(population: Population, ids: np.ndarray, scenario: Scenario,
-                    in_pool: np.ndarray) -> np.ndarray:
-    """CRV of each alive customer in ``ids``, dollars at 'now' (0 without referrals)."""
+def friend_value(population: Population, ids: np.ndarray, scenario: Scenario,
+                 in_pool: np.ndarray) -> np.ndarray:
+    """Expected value of one friend each customer in ``ids`` refers, dollars when it joins.
+
+    l W_t + (1 - l) sum_s pi_s W_s for the customer's type t; 0 without referrals.
+    """
     if scenario.referrals is None:
         return np.zeros(np.asarray(ids).size)
     worth, mix = referred_prospect_values(population, in_pool, scenario)
     like = scenario.referrals.like_share
     friend = like * worth + (1.0 - like) * float(mix @ worth)
-    return expected_referrals(population, ids, scenario) * friend[population.type_index[ids]]
+    return friend[population.type_index[ids]]
+
+
+def referral_equity(population: Population, ids: np.ndarray, scenario: Scenario,
+                    in_pool: np.ndarray) -> np.ndarray:
+    """CRV of each alive customer in ``ids``, dollars at 'now' (0 without referrals)."""
+    if scenario.referrals is None:
+        return np.zeros(np.asarray(ids).size)
+    return (expected_referrals(population, ids, scenario)
+            * friend_value(population, ids, scenario, in_pool))
 
 
 def pending_value(population: Population, pending: np.ndarray, scenario: Scenario,

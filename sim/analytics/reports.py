@@ -415,7 +415,7 @@ def retention_from_observation(observation: Observation) -> RetentionCurves:
     active = (observation.membership_matrix() if observation.scenario.contractual
               else observation.purchases > 0)
     return retention_curves(observation.acquisition_turn, active, observation.channel,
-                            observation.scenario.channel_names,
+                            observation.scenario.customer_channel_names,
                             first_period=int(observation.turn_columns[0]))
 
 

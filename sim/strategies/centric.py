@@ -85,7 +85,8 @@ def channel_values(observation: Observation) -> np.ndarray | None:
     h = min(_HISTORY_TURNS, int(observation.turn - acquired.min()))
     if h < 2:
         return None
-    n_channels = len(s.channels)
+    # Referred customers are a segment of their own (one past the paid channels).
+    n_channels = len(s.customer_channel_names)
     # Per channel and turn of age: summed profit, and customers still current.
     per_turn = np.zeros(n_channels * h)
     active = np.zeros(n_channels * h)
@@ -120,7 +121,15 @@ def channel_values(observation: Observation) -> np.ndarray | None:
     v = 1.0 / (1.0 + s.discount_rate)
     head = per_turn @ v ** np.arange(1, h + 1)
     tail = per_turn[:, -1] * retention * v / (1.0 - retention * v) * v ** h
-    return head + tail
+    return (head + tail)[: len(s.channels)]
+
+
+def _customer_channels(scenario) -> tuple[str, ...]:
+    """The customers' channel names: a public scenario's, or a full scenario's own."""
+    names = getattr(scenario, "customer_channel_names", None)
+    if names is not None:
+        return names
+    return scenario.channel_names + (("referral",) if scenario.referrals is not None else ())
 
 
 def channel_yield(scenario, acquired: dict[str, int], spend: dict[str, float],
@@ -154,13 +163,15 @@ def cohort_values(observation: Observation, worth: np.ndarray, min_age: int = 2,
     s = observation.scenario
     age = observation.turn - observation.acquisition_turn.astype(np.int64)
     channel = observation.channel.astype(np.int64)
-    n = len(s.channels)
+    n = len(s.customer_channel_names)
     mature = age >= min_age
     window = mature & (age <= max_age)
     count = np.bincount(channel[window], minlength=n)
     total = np.bincount(channel[window], weights=worth[window], minlength=n)
     count_all = np.bincount(channel[mature], minlength=n)
     total_all = np.bincount(channel[mature], weights=worth[mature], minlength=n)
+    paid = slice(0, len(s.channels))     # the channels money buys
+    count, total, count_all, total_all = (x[paid] for x in (count, total, count_all, total_all))
     few = count < _MIN_COHORT
     count = np.where(few, count_all, count)
     total = np.where(few, total_all, total)
@@ -188,7 +199,8 @@ class CustomerCentric(BaseStrategy):
         self._yield = np.ones(len(scenario.channels))
         self._values: np.ndarray | None = None
         self._fits: dict | None = None
-        self._test = ResponseTest(len(scenario.channels))
+        # One response estimate per customer channel, the referral channel included.
+        self._test = ResponseTest(len(_customer_channels(scenario)))
 
     def decide(self, observation: Observation, truth: Truth | None = None) -> Decision:
         s = observation.scenario
@@ -309,7 +321,7 @@ class CustomerCentric(BaseStrategy):
                               float(levels[_PROBE_LEVEL])))
         hv = value.horizon_value
         served_rows, level = rows[~held], plan.options.best[rows[~held]]
-        for k, c in enumerate(s.channels):
+        for k, name in enumerate(s.customer_channel_names):
             mine = level[channel[served_rows] == k]
             if mine.size == 0:
                 continue
@@ -322,9 +334,9 @@ class CustomerCentric(BaseStrategy):
                 if count == 0:
                     continue
                 taken += int(count)
-                rule = {"all": [{"field": "channel", "op": "==", "value": c.name},
+                rule = {"all": [{"field": "channel", "op": "==", "value": name},
                                 {"field": "horizon_value", "op": ">=", "value": float(ranked[taken - 1])}]}
-                tiers.append(Tier(f"{c.name}: service ${levels[j]:,.2f}", rule, float(levels[j])))
+                tiers.append(Tier(f"{name}: service ${levels[j]:,.2f}", rule, float(levels[j])))
         scores = value.columns()
         assignment = assign_tiers(Decision({}, tuple(tiers), scores), dict(observation.columns),
                                   observation.categories, np.inf, servable=observation.active)
@@ -352,7 +364,7 @@ class CustomerCentric(BaseStrategy):
         pay for at the probe spend (held-out probes counted too).
         """
         channel = observation.channel.astype(np.int64)
-        n = len(observation.scenario.channels)
+        n = len(observation.scenario.customer_channel_names)
         active = observation.active.astype(bool)
         # A small market gets a smaller test: probes cost what they cost whatever the size.
         want = np.minimum(_PROBE, np.ceil(_PROBE_SHARE * np.bincount(channel[active], minlength=n)))
