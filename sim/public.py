@@ -38,8 +38,8 @@ class PublicScenario:
         inherited: the previous management's policy.
         channels: acquisition channels with their published response.
         profile: observable profile tags and their values.
-        referrals: True where customers bring customers (they join through
-            the ``referral`` channel); how they refer is latent.
+        has_referrals: True where customers bring customers (they join
+            through the ``referral`` channel); how they refer is latent.
     """
 
     key: str
@@ -61,13 +61,12 @@ class PublicScenario:
     inherited: InheritedPolicy
     channels: tuple[Channel, ...]
     profile: tuple[ProfileTag, ...]
-    referrals: bool = False
+    has_referrals: bool = False
 
     @classmethod
     def of(cls, scenario: Scenario) -> "PublicScenario":
-        """The public view of ``scenario`` (types, disengagement, referral traits left out)."""
-        public = {f.name: getattr(scenario, f.name) for f in fields(cls) if f.name != "referrals"}
-        return cls(**public, referrals=scenario.referrals is not None)
+        """The public view of ``scenario`` (types, disengagement, how customers refer left out)."""
+        return cls(**{f.name: getattr(scenario, f.name) for f in fields(cls)})
 
     @property
     def channel_names(self) -> tuple[str, ...]:
@@ -77,4 +76,4 @@ class PublicScenario:
     @property
     def customer_channel_names(self) -> tuple[str, ...]:
         """Names of the customers' channel codes: the paid channels, then ``referral`` if any."""
-        return self.channel_names + (("referral",) if self.referrals else ())
+        return self.channel_names + (("referral",) if self.has_referrals else ())

@@ -22,45 +22,10 @@ is ignored.
 from __future__ import annotations
 
 import numpy as np
-from scipy import special
-
 from .population import Population
+from .referral_chain import referral_matrix
 from .scenario import Scenario
 from .valuation import annuity_factor, prospect_value
-
-#: Quantiles per type for the scenario-level chain check (midpoint rule).
-_QUANTILES = 512
-
-
-def referral_matrix(like_share: float, g: np.ndarray, mix: np.ndarray) -> np.ndarray:
-    """diag(g) (l I + (1 - l) 1 pi^T): friends of each type a referred prospect brings."""
-    k = g.size
-    return g[:, None] * (like_share * np.eye(k) + (1.0 - like_share) * mix[None, :])
-
-
-def chain_growth(scenario: Scenario) -> float:
-    """Largest eigenvalue of the referral matrix for the type means (< 1: chains die out).
-
-    Uses each type's mean rho and its mean annuity(mu) over mu's
-    distribution (midpoint quantiles), and the types' weights as the mix.
-    """
-    u = (np.arange(_QUANTILES) + 0.5) / _QUANTILES
-    g = []
-    for t in scenario.types:
-        if t.referral_rate is None:
-            g.append(0.0)
-            continue
-        if t.dropout_rate is not None:
-            mu = special.gammaincinv(t.dropout_rate.shape, u) / t.dropout_rate.rate
-        else:
-            churn = special.betaincinv(t.churn_probability.a, t.churn_probability.b, u)
-            mu = -np.log1p(-np.minimum(churn, 1.0 - 1e-12))
-        g.append(t.referral_rate.mean * float(np.mean(
-            annuity_factor(mu, scenario.discount_rate, scenario.contractual))))
-    mix = np.array([t.weight for t in scenario.types])
-    matrix = referral_matrix(scenario.referrals.like_share, np.array(g), mix)
-    return float(np.max(np.abs(np.linalg.eigvals(matrix))))
-
 
 def expected_referrals(population: Population, ids: np.ndarray, scenario: Scenario) -> np.ndarray:
     """Expected discounted referrals of each customer from the next turn on (neutral policy)."""

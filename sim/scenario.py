@@ -242,6 +242,16 @@ class Scenario:
     def channel_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.channels)
 
+    @property
+    def has_referrals(self) -> bool:
+        """True where customers bring customers (the public part of ``referrals``)."""
+        return self.referrals is not None
+
+    @property
+    def customer_channel_names(self) -> tuple[str, ...]:
+        """Names of the customers' channel codes: the paid channels, then ``referral`` if any."""
+        return self.channel_names + (("referral",) if self.has_referrals else ())
+
     def to_dict(self) -> dict:
         """The scenario as the mapping a scenario file holds (``parse_scenario`` reads it back).
 
@@ -548,7 +558,7 @@ def _referrals(node: _Node) -> Referrals:
 
 def _check_referral_chain(top: _Node, scenario: Scenario) -> None:
     """Refuse referrals whose chains (friends of friends ...) would not die out."""
-    from .referral_value import chain_growth  # scipy only for scenarios with referrals
+    from .referral_chain import chain_growth  # scipy only for scenarios with referrals
 
     growth = chain_growth(scenario)
     problem = limits.DERIVED_LIMITS["referral chain"].problem(growth)

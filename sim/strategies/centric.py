@@ -15,6 +15,9 @@ is negative (they cost more to serve than they bring), give real service
 predicted value whose next turn's expected contribution covers that spend,
 as many as the budget pays for, and nothing to the rest.  Should the models
 have too little history to fit, RFM-style tiers on observed profit stand in.
+In a game with referrals a customer's predicted value is its CLV plus its
+predicted referral value (``sim.analytics.referral_nbd``: CRV), for turning
+away and for valuing each channel's customers; elsewhere nothing changes.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import numpy as np
 from dataclasses import dataclass
 from typing import Callable
 
+from ..analytics import referral_nbd
 from ..analytics.clv import CustomerValue, predict_clv
 from ..analytics.fitting import DataError
 from ..analytics.response_test import ResponseTest
@@ -124,14 +128,6 @@ def channel_values(observation: Observation) -> np.ndarray | None:
     return (head + tail)[: len(s.channels)]
 
 
-def _customer_channels(scenario) -> tuple[str, ...]:
-    """The customers' channel names: a public scenario's, or a full scenario's own."""
-    names = getattr(scenario, "customer_channel_names", None)
-    if names is not None:
-        return names
-    return scenario.channel_names + (("referral",) if scenario.referrals is not None else ())
-
-
 def channel_yield(scenario, acquired: dict[str, int], spend: dict[str, float],
                   previous: np.ndarray) -> np.ndarray:
     """Share of each channel's response curve still delivering (the pool saturates).
@@ -199,8 +195,9 @@ class CustomerCentric(BaseStrategy):
         self._yield = np.ones(len(scenario.channels))
         self._values: np.ndarray | None = None
         self._fits: dict | None = None
+        self._crv: dict[str, np.ndarray] = {}
         # One response estimate per customer channel, the referral channel included.
-        self._test = ResponseTest(len(_customer_channels(scenario)))
+        self._test = ResponseTest(len(scenario.customer_channel_names))
 
     def decide(self, observation: Observation, truth: Truth | None = None) -> Decision:
         s = observation.scenario
@@ -220,6 +217,8 @@ class CustomerCentric(BaseStrategy):
                                         s.budget.marketing - cost)
             return Decision(acquisition, tiers)
         self._fits = value.fits
+        # With referrals a customer is worth its CLV plus its predicted CRV (none otherwise).
+        self._crv = referral_nbd.crv_columns(observation, value)
         self._test.update(observation, s.service.purchase_boost)
         plan = self.service_plan(observation, value)
         values = self._smoothed(self.channel_worth(observation, value, plan))
@@ -253,11 +252,16 @@ class CustomerCentric(BaseStrategy):
         options = service_options(value.p_alive, value.margin_share * fee,
                                   value.margin_share * value.purchase_rate * value.expected_spend,
                                   value.survival, theta, s, observation.turn)
-        # A negative predicted CLV (margin share): she costs more to serve than she brings.
-        turn_away = active & (value.predicted_clv < 0)
+        # A negative predicted CLV (margin share): she costs more to serve than she brings,
+        # unless the friends she brings make up for it (CLV + CRV).
+        turn_away = active & (self._worth(value) < 0)
         worth_serving = active & ~turn_away & (options.gain > 0)
         net = np.where(worth_serving, options.gain / options.cost, -np.inf)
         return _ServicePlan(options, turn_away, net)
+
+    def _worth(self, value: CustomerValue) -> np.ndarray:
+        """Predicted CLV, plus the predicted CRV in a game with referrals, dollars."""
+        return value.predicted_clv + self._crv.get("predicted_crv", 0.0)
 
     def channel_worth(self, observation: Observation, value: CustomerValue,
                       plan: "_ServicePlan") -> np.ndarray | None:
@@ -272,6 +276,7 @@ class CustomerCentric(BaseStrategy):
         """
         served = plan.net > 0
         worth = (observation.columns["profit"] + plan.options.neutral_value
+                 + self._crv.get("predicted_crv", 0.0)
                  + np.where(served, np.maximum(plan.options.program_gain, 0.0), 0.0))
         from_lab = cohort_values(observation, worth)
         observed = channel_values(observation)
@@ -310,7 +315,8 @@ class CustomerCentric(BaseStrategy):
         probe_held = self._test.held_out(probe, observation.turn, n, 0.5)
         levels = plan.options.levels
         ids = observation.customer_id
-        tiers = [Tier("negative value", {"field": "predicted_clv", "op": "<", "value": 0.0}, DISENGAGE)]
+        worth_field = "predicted_clv_crv" if self._crv else "predicted_clv"
+        tiers = [Tier("negative value", {"field": worth_field, "op": "<", "value": 0.0}, DISENGAGE)]
         held_rows = np.concatenate([rows[held], probe[probe_held]])
         if held_rows.size:
             tiers.append(Tier("test: held out", {"field": "customer_id", "op": "in",
@@ -338,6 +344,8 @@ class CustomerCentric(BaseStrategy):
                                 {"field": "horizon_value", "op": ">=", "value": float(ranked[taken - 1])}]}
                 tiers.append(Tier(f"{name}: service ${levels[j]:,.2f}", rule, float(levels[j])))
         scores = value.columns()
+        if self._crv:
+            scores = {**scores, **self._crv, "predicted_clv_crv": self._worth(value)}
         assignment = assign_tiers(Decision({}, tuple(tiers), scores), dict(observation.columns),
                                   observation.categories, np.inf, servable=observation.active)
         test_rows = np.concatenate([held_rows, np.flatnonzero(assignment.service_per_customer > 0)])
