@@ -109,3 +109,29 @@ def test_crv_columns_forecast_the_referrals_members_then_make():
     assert made[members].sum() > 500
     print(f"predicted {predicted:.0f} referrals, made {made[members].sum()}")
     assert predicted == pytest.approx(float(made[members].sum()), rel=0.1)
+    # The lab's CLV x CRV matrix of the members: advocates exist (low CLV, high CRV).
+    grid = referral_nbd.value_grid(obs, predict_clv(obs))
+    assert grid is not None and grid.customers.sum() == int(obs.active.sum())
+    assert grid.customers[1, 0] > 0.1 * grid.customers.sum()
+
+
+def test_clv_crv_grid_by_hand_and_its_chart():
+    from sim import charts
+    from sim.analytics.reports import clv_crv_grid
+
+    clv = np.array([-50.0, 10.0, 200.0, 400.0, 30.0, 500.0])
+    crv = np.array([300.0, 0.0, 0.0, 250.0, 5.0, 1.0])
+    grid = clv_crv_grid(clv, crv, clv_cut=100.0, crv_cut=50.0)
+    # Rows CRV low/high, columns CLV low/high.
+    assert grid.customers.tolist() == [[2, 2], [1, 1]]
+    assert grid.name(1, 0) == "advocates" and grid.name(0, 1) == "affluents"
+    assert grid.mean_clv[1, 0] == -50.0 and grid.mean_crv[1, 1] == 250.0
+    assert grid.mean_clv[0, 1] == 350.0
+    assert grid.quadrant.tolist() == [2, 0, 1, 3, 0, 1]
+    median = clv_crv_grid(clv, crv)
+    assert median.clv_cut == 115.0 and median.customers.sum() == 6
+    figure = charts.clv_crv_chart(grid, (640, 480), charts.ChartStyle())
+    texts = [t.get_text() for t in figure.axes[0].texts]
+    assert any(t.startswith("champions\n1\nCLV $400") for t in texts), texts
+    with pytest.raises(DataError, match="crv"):
+        clv_crv_grid([1.0, 2.0], [1.0])

@@ -205,3 +205,17 @@ def crv_columns(observation: Observation, value, result: FitResult | None = None
     worth = np.asarray(observation.columns["profit"]) + np.asarray(value.predicted_clv)
     crv = predicted_crv(rate, turns, friend_values(observation, worth))
     return {"expected_referrals": rate, "predicted_crv": crv}
+
+
+def value_grid(observation: Observation, value):
+    """The lab's CLV x CRV matrix of the active customers (``reports.clv_crv_grid``), or None.
+
+    None without referrals or before anyone has referred anyone.
+    """
+    from .reports import clv_crv_grid
+
+    columns = crv_columns(observation, value)
+    active = np.asarray(observation.active, dtype=bool)
+    if not columns or not active.any():
+        return None
+    return clv_crv_grid(np.asarray(value.predicted_clv)[active], columns["predicted_crv"][active])
