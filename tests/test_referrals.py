@@ -266,3 +266,16 @@ def test_records_replay_and_the_export_names_the_referrer(tmp_path):
     referred = [r for r in rows if r["referred_by"]]
     assert len(referred) > 100 and all(r["channel"] == "referral" for r in referred)
     assert all(r["channel"] != "referral" for r in rows if not r["referred_by"])
+
+
+def test_every_reference_plays_a_referral_game():
+    """The references (the lab's per-channel models see the referral channel as a segment)."""
+    from sim.runner import play_game
+    from sim.strategies import get_strategy
+
+    s = studio(10_000)
+    value = {name: play_game(s, get_strategy(name), 1).value.firm_value
+             for name in ("do-nothing", "mass-marketing", "volume", "customer-centric", "oracle")}
+    assert all(np.isfinite(v) for v in value.values())
+    assert value["customer-centric"] > value["mass-marketing"] > value["do-nothing"]
+    assert value["oracle"] > value["mass-marketing"]
