@@ -88,6 +88,12 @@ def fit(referrals, exposure, weights=None) -> FitResult:
     x, t, w = _validate(referrals, exposure, weights)
     if not (w @ x) > 0:
         raise DataError("no referrals to fit: nobody has brought a friend yet")
+    # Counts and exposures (whole turns in a game) repeat: one row per distinct pair,
+    # weighted, makes a fit over a million customers a fit over a few hundred rows.
+    # A complex number per (count, exposure): one fast 1-D sort instead of a row sort.
+    pairs, index = np.unique(x + 1j * t, return_inverse=True)
+    w = np.bincount(index.ravel(), weights=w, minlength=pairs.size)
+    x, t = pairs.real.copy(), pairs.imag.copy()
 
     def total_and_gradient(theta: np.ndarray) -> tuple[float, np.ndarray]:
         r, alpha = theta
