@@ -279,3 +279,16 @@ def test_every_reference_plays_a_referral_game():
     assert all(np.isfinite(v) for v in value.values())
     assert value["customer-centric"] > value["mass-marketing"] > value["do-nothing"]
     assert value["oracle"] > value["mass-marketing"]
+
+
+@pytest.mark.parametrize("shape", [0.5, 1.5, 5.0])
+def test_the_referral_rate_table_matches_the_gamma_quantile(shape):
+    """The tabulated Gamma quantile (one table per type) against scipy's, 1e-5 relative."""
+    from scipy import special
+
+    from sim.referrals import _Z_GRID, _log_gamma_quantiles
+
+    u = np.random.default_rng(1).random(100_000)
+    exact = special.gammaincinv(shape, u)
+    table = np.exp(np.interp(special.ndtri(u), _Z_GRID, _log_gamma_quantiles(shape)))
+    assert np.max(np.abs(table / exact - 1.0)) < 1e-5
