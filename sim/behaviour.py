@@ -283,6 +283,9 @@ class TurnOutcome:
         revenue: dollars the firm took from the customer this turn: purchases,
             the first purchase if acquired this turn, and the membership fee.
         cost_to_serve: dollars the firm spent serving the customer this turn.
+        exposure: share of the turn each was alive (1 for a member); only
+            computed when the scenario has referrals (who refer while alive),
+            else None.
     """
 
     died: np.ndarray
@@ -291,6 +294,7 @@ class TurnOutcome:
     last_purchase: np.ndarray
     revenue: np.ndarray
     cost_to_serve: np.ndarray
+    exposure: np.ndarray | None = None
 
 
 def customer_turn(inputs: TurnInputs, scenario: Scenario) -> TurnOutcome:
@@ -321,7 +325,24 @@ def customer_turn(inputs: TurnInputs, scenario: Scenario) -> TurnOutcome:
     occasions = purchases + inputs.new + (fee > 0)
     _, cts = cost_to_serve_per_purchase(inputs.u_incidents, inputs.u_incident_cost, occasions,
                                         revenue, kappa, s.incident_cost_shape)
-    return TurnOutcome(died, purchases, spend, last, revenue, cts)
+    exposure = None
+    if s.referrals is not None:
+        # The same death time live_turn used: referrals stop when the customer dies.
+        exposure = (np.ones(died.size) if s.contractual
+                    else np.minimum(death_time(inputs.u_death, mu), 1.0))
+    return TurnOutcome(died, purchases, spend, last, revenue, cts, exposure)
+
+
+def death_time(u_death: np.ndarray, dropout_rate: np.ndarray) -> np.ndarray:
+    """Time to death from now, turns: the exponential quantile of ``u_death`` at rate mu.
+
+    A rate of zero (or one so small that the time overflows) and u = 0
+    (odds 2^-53) are an infinite wait.
+    """
+    with np.errstate(divide="ignore", over="ignore"):
+        wait = -np.log(u_death)
+        return np.divide(wait, dropout_rate, out=np.full(wait.shape, np.inf),
+                         where=dropout_rate > 0)
 
 
 def live_turn(purchase_rate: np.ndarray, dropout_rate: np.ndarray, spend_shape: np.ndarray,
@@ -346,12 +367,9 @@ def live_turn(purchase_rate: np.ndarray, dropout_rate: np.ndarray, spend_shape: 
     """
     # u = 0 (odds 2^-53) is an infinite wait as well; a wait over a subnormal
     # rate overflows to the infinity it stands for.
-    with np.errstate(divide="ignore", over="ignore"):
-        wait = -np.log(u_death)
-        death_time = np.divide(wait, dropout_rate, out=np.full(wait.shape, np.inf),
-                               where=dropout_rate > 0)
-    died = death_time < 1.0
-    exposure = np.ones(death_time.size) if contractual else np.minimum(death_time, 1.0)
+    dies_at = death_time(u_death, dropout_rate)
+    died = dies_at < 1.0
+    exposure = np.ones(dies_at.size) if contractual else np.minimum(dies_at, 1.0)
     purchases = poisson_inverse(u_count, purchase_rate * exposure)
     spend = gamma_total_spend(u_spend, purchases, spend_shape, spend_rate)
     last = last_purchase_offset(u_timing, purchases, exposure)

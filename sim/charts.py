@@ -399,6 +399,32 @@ def rfm_chart(grid: RFMGrid, size_px, style: ChartStyle) -> Figure:
     return fig
 
 
+def clv_crv_chart(grid, size_px, style: ChartStyle) -> Figure:
+    """The CLV x CRV matrix: customers per quadrant (colour), with each one's mean CLV and CRV.
+
+    Args:
+        grid: a ``sim.analytics.reports.ValueGrid``.
+    """
+    fig, (ax,) = _figure(size_px, style)
+    counts = grid.customers.astype(float)
+    image = ax.imshow(counts, origin="lower", cmap=style.colormap(), aspect="auto")
+    for row in range(2):
+        for column in range(2):
+            cell = image.to_rgba(counts[row, column])[:3]
+            text = f"{grid.name(row, column)}\n{grid.customers[row, column]:,}"
+            if grid.customers[row, column]:
+                text += (f"\nCLV {dollars(grid.mean_clv[row, column])}"
+                         f"\nCRV {dollars(grid.mean_crv[row, column])}")
+            ax.text(column, row, text, ha="center", va="center", fontsize=style.points * 1.05,
+                    color=best_text(tuple(float(v) for v in cell)))
+    ax.set_xticks([0, 1], [f"CLV <= {dollars(grid.clv_cut)}", f"CLV > {dollars(grid.clv_cut)}"])
+    ax.set_yticks([0, 1], [f"CRV <= {dollars(grid.crv_cut)}", f"CRV > {dollars(grid.crv_cut)}"])
+    ax.set_xlabel("predicted lifetime value (what they buy)")
+    ax.set_ylabel("predicted referral value (whom they bring)")
+    _title(ax, style, "CLV x CRV: customers per quadrant")
+    return fig
+
+
 def clv_histogram(predicted_clv: np.ndarray, size_px, style: ChartStyle) -> Figure:
     """Distribution of predicted CLV; the tails beyond the 0.5th/99.5th percentiles are clipped."""
     fig, (ax,) = _figure(size_px, style)

@@ -42,6 +42,9 @@ class CustomerTable:
         total_purchases: purchases over all turns.
         total_spend: dollars over all turns.
         total_cost_to_serve: cost-to-serve dollars over all turns.
+        referred_by: prospect id of the customer who referred this one, -1
+            if none (private: the observation shows the referrer's customer id).
+        referrals: customers this one has brought by referral so far.
         purchases: (rows, turn columns) purchases per turn.
         spend: (rows, turn columns) dollars per turn.
         cost_to_serve: (rows, turn columns) cost-to-serve dollars per turn.
@@ -62,6 +65,8 @@ class CustomerTable:
     total_purchases: np.ndarray = _column(np.int64)
     total_spend: np.ndarray = _column(np.float64)
     total_cost_to_serve: np.ndarray = _column(np.float64)
+    referred_by: np.ndarray = _column(np.int64, fill=-1)
+    referrals: np.ndarray = _column(np.int32)
     purchases: np.ndarray = _column(np.int32, per_turn=True)
     spend: np.ndarray = _column(np.float64, per_turn=True)
     cost_to_serve: np.ndarray = _column(np.float64, per_turn=True)

@@ -13,7 +13,7 @@ who is really alive are in ``Game.truth``, for the scorer and the oracle.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -27,6 +27,7 @@ from .decisions import (Assignment, Decision, DecisionError, Tier, assign_tiers,
                         check_marketing_budget)
 from .observation import Observation, TurnBooks
 from .population import Population, draw_population
+from .referrals import choose_referred, referral_counts
 from .public import PublicScenario
 from .rng import stream, uniforms
 from .scenario import Scenario
@@ -82,6 +83,8 @@ class Truth:
         row_prospect: prospect id of each observation row.
         service_received: per observation row, service dollars spent so far.
         turns: true alive and lost counts of every turn played, warm-up included.
+        pending_referrals: prospect ids referred in the latest turn, who join
+            at the start of the next (out of the pool already).
     """
 
     scenario: Scenario
@@ -91,6 +94,7 @@ class Truth:
     row_prospect: np.ndarray
     service_received: np.ndarray
     turns: tuple[TrueTurn, ...]
+    pending_referrals: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
 
 
 def _frozen_copy(a: np.ndarray) -> np.ndarray:
@@ -175,6 +179,8 @@ class Game:
         self._row_of = np.full(n, -1, dtype=np.int64)
         self._types_total = np.bincount(self.population.type_index, minlength=len(s.types))
         self._types_left = self._types_total.astype(float)
+        # Friends referred last turn (prospect ids) and who referred each.
+        self._pending = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
         self.customers = CustomerTable.allocate(n, s.warmup_turns + s.turns)
         self.results = []
         self.books: list[TurnBooks] = []
@@ -221,7 +227,8 @@ class Game:
         c = self.customers
         return Truth(self.scenario, self.population, _frozen_copy(self._alive),
                      _frozen_copy(self._in_pool), _frozen_copy(c.used("prospect")),
-                     _frozen_copy(c.used("service_received")), tuple(self._true_turns))
+                     _frozen_copy(c.used("service_received")), tuple(self._true_turns),
+                     _frozen_copy(self._pending[0]))
 
     # ------------------------------------------------------------ one turn
     def _play(self, decision: Decision, check_budget: bool) -> TurnResult:
@@ -241,6 +248,8 @@ class Game:
         service, disengaged = self._serve(assignment, observation.n_customers)
         alive_ids = np.flatnonzero(self._alive)
         outcome = self._behave(alive_ids, service, disengaged, k)
+        if self.scenario.referrals is not None:
+            self._refer(alive_ids, service, disengaged, outcome, k)
         result = self._keep_books(k, alive_ids, outcome, acquisition, acquired_channel, assignment)
         self.turn += 1
         return result
@@ -250,11 +259,21 @@ class Game:
         return check_decision(self.public, observation, decision, check_budget)
 
     def _acquire(self, spend: np.ndarray, turn: int) -> tuple[np.ndarray, np.ndarray]:
-        """Buy this turn's new customers and give each its first purchase."""
+        """Buy this turn's new customers and give each its first purchase.
+
+        Friends referred last turn join first, in the referral channel
+        (code: one past the paid channels), at no cost.
+        """
         pop = self.population
         reach = reach_left(pop.affinity, self._types_left, self._types_total)
         ids, channel = acquire(self.seed, turn, self.scenario, spend, self._in_pool,
                                pop.type_index, pop.affinity, reach)
+        friends, referrers = self._pending
+        if friends.size:
+            ids = np.concatenate([friends, ids])
+            channel = np.concatenate([np.full(friends.size, len(self.scenario.channels),
+                                              dtype=np.int8), channel])
+            self._pending = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
         if ids.size:
             u = uniforms(self.seed, "initial_spend", turn, self.scenario.prospects)[ids]
             first = gamma_total_spend(u, np.ones(ids.size, dtype=np.int64), pop.spend_shape[ids],
@@ -263,8 +282,26 @@ class Game:
             self._row_of[ids] = rows
             self._in_pool[ids] = False
             self._alive[ids] = True
-            self._types_left -= np.bincount(pop.type_index[ids], minlength=len(self.scenario.types))
+            self._types_left -= np.bincount(pop.type_index[ids[friends.size:]],
+                                            minlength=len(self.scenario.types))
+            if friends.size:
+                self.customers.referred_by[rows[:friends.size]] = referrers
+                np.add.at(self.customers.referrals, self._row_of[referrers], 1)
         return ids, channel
+
+    def _refer(self, alive_ids: np.ndarray, service: np.ndarray, disengaged: np.ndarray,
+               outcome: TurnOutcome, turn: int) -> None:
+        """This turn's referrals: the friends leave the pool now and join next turn."""
+        pop = self.population
+        counts = referral_counts(self.seed, turn, self.scenario, alive_ids,
+                                 pop.referral_rate[alive_ids], pop.service_response[alive_ids],
+                                 service[alive_ids], disengaged[alive_ids], outcome.exposure)
+        made = counts > 0
+        friends, referrers = choose_referred(self.seed, turn, self.scenario, alive_ids[made],
+                                             counts[made], self._in_pool, pop.type_index)
+        self._in_pool[friends] = False
+        self._types_left -= np.bincount(pop.type_index[friends], minlength=len(self.scenario.types))
+        self._pending = (friends, referrers)
 
     def _serve(self, assignment: Assignment, known_rows: int) -> tuple[np.ndarray, np.ndarray]:
         """Service dollars and disengagement per prospect.
@@ -330,7 +367,7 @@ class Game:
             turn=turn,
             acquired=int(acquired_channel.size),
             acquired_by_channel={name: int((acquired_channel == i).sum())
-                                 for i, name in enumerate(s.channel_names)},
+                                 for i, name in enumerate(self.public.customer_channel_names)},
             buyers=int((outcome.purchases > 0).sum()),
             cancellations=int(died.sum()) if s.contractual else 0,
             revenue=revenue_total,
@@ -383,4 +420,14 @@ class Game:
             active=c.used("active").copy(),
             books=tuple(self.books),
             experiment_arm=view(c.experiment_arm[: c.size, cols]),
+            **self._observe_referrals(prospect),
         )
+
+    def _observe_referrals(self, prospect: np.ndarray) -> dict:
+        """``referred_by`` as the referrer's customer id and ``referrals`` (none without)."""
+        if self.scenario.referrals is None:
+            return {}
+        c = self.customers
+        by = c.used("referred_by")
+        referred_by = np.where(by >= 0, self._customer_id[np.maximum(by, 0)], -1)
+        return {"referred_by": referred_by, "referrals": c.used("referrals").copy()}

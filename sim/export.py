@@ -5,7 +5,7 @@ writes one row per purchase, the layout Excel, R's BTYD packages,
 ``lifetimes`` and PyMC-Marketing read, and ``ccsim fit`` reads back:
 
     customer_id, turn, time, amount, cost_to_serve, channel, <profile tags>
-    [, cancelled_after_turn]
+    [, cancelled_after_turn] [, referred_by]
 
 * ``customer_id`` is the opaque id the player saw; ``turn`` the game's turn
   (warm-up turns, the previous management's, are 0, -1, -2, ...).
@@ -16,8 +16,9 @@ writes one row per purchase, the layout Excel, R's BTYD packages,
 * ``amount`` is dollars, ``cost_to_serve`` the firm's dollars serving the
   customer (returns, support), ``channel`` and the tags their value names;
   a contractual scenario adds the turn at whose end the member cancelled
-  (blank while a member).  There is no ``referred_by``: the game has no
-  referrals yet.
+  (blank while a member), and a scenario with referrals ``referred_by``, the
+  id of the customer who brought this one (blank if none; its channel is
+  ``referral``).
 
 The game keeps, per customer, each turn's purchase count, spend and cost to
 serve, the first purchase's amount and the exact time of the latest
@@ -60,6 +61,8 @@ __all__ = ["ExportError", "TransactionLog", "ExportSummary", "transaction_log", 
 FIXED_COLUMNS = ("customer_id", "turn", "time", "amount", "cost_to_serve", "channel")
 #: The contractual scenarios' extra column.
 CANCEL_COLUMN = "cancelled_after_turn"
+#: The extra column of scenarios with referrals (last).
+REFERRED_COLUMN = "referred_by"
 #: Rows formatted and written at a time: bounds the text held in memory.
 CHUNK_ROWS = 250_000
 
@@ -182,10 +185,12 @@ def transaction_log(observation: Observation) -> TransactionLog:
 def _header(observation: Observation) -> tuple[list[str], list[str]]:
     """(CSV header, tag names in order); a tag named like a fixed column gets a ``tag_`` prefix."""
     tags = [t.name for t in observation.scenario.profile]
-    taken = set(FIXED_COLUMNS) | {CANCEL_COLUMN}
+    taken = set(FIXED_COLUMNS) | {CANCEL_COLUMN, REFERRED_COLUMN}
     header = list(FIXED_COLUMNS) + [f"tag_{name}" if name in taken else name for name in tags]
     if observation.scenario.contractual:
         header.append(CANCEL_COLUMN)
+    if observation.referred_by is not None:
+        header.append(REFERRED_COLUMN)
     return header, tags
 
 
@@ -218,7 +223,7 @@ def _repeated_float_text(values: np.ndarray) -> np.ndarray:
 def _customer_text(observation: Observation, tags: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Per customer: its id as text, and the rest of its row after the purchase's cells.
 
-    The channel, the tags and a member's cancellation are the customer's,
+    The channel, the tags, a member's cancellation and the referrer are the customer's,
     the same on each of its rows, so they are joined once per customer.
     """
     names = observation.categories
@@ -228,6 +233,9 @@ def _customer_text(observation: Observation, tags: list[str]) -> tuple[np.ndarra
     if observation.scenario.contractual:
         turn = np.asarray(observation.cancel_turn)
         tail.append(np.where(turn == STILL_ACTIVE, "", turn.astype(str)).astype(object))
+    if observation.referred_by is not None:
+        by = np.asarray(observation.referred_by)
+        tail.append(np.where(by >= 0, by.astype(str), "").astype(object))
     joined = np.array(list(map(",".join, zip(*(column.tolist() for column in tail)))),
                       dtype=object)
     return ids, joined

@@ -46,6 +46,11 @@ types[].cost_to_serve.a, .b        0.01 .. 1000         Beta parameters of kappa
 types[].service_response           0 .. 5               theta
 types[].channel_affinity[]         0 .. 1000            relative reach weights
 types[].profile.*[]                0 .. 1               probabilities of a tag's values
+types[].referral_rate.shape        0.05 .. 1000         Gamma shape of rho (referrals per turn)
+types[].referral_rate.rate         0.01 .. 1e6          Gamma rate of rho (turns)
+referrals.like_share               0 .. 1               share of referrals of the referrer's type
+referrals.spend_link               -0.9 .. 0.9          copula correlation of rho with mean spend
+referrals.service_boost            0 .. 5               psi, service's effect on rho
 =================================  ===================  ========================================
 
 Derived limits (:data:`DERIVED_LIMITS`), checked once a type is read: a
@@ -54,6 +59,10 @@ mean dropout rate at most 20 per turn, its mean spend p*gamma/(q-1) is
 $0.01 .. $100,000 per purchase, and its busiest customer (the 1-in-10^7
 purchase rate, with the most service can add) makes at most 1,000 purchases
 a turn (the engine's per-turn work and its spend tables grow with that).
+A type's mean referral rate is at most 2 referrals per turn, and the
+referral chain (the largest eigenvalue of the discounted friends each
+referred customer brings, over the types; see sim/referral_value.py) is at
+most 0.9, so chains of referrals die out and their value is finite.
 
 Decisions (:data:`DECISION_LIMITS`): a tier's ``holdout`` (the share of its
 customers held out as a control) is 0 .. 0.9; a control of more than 90%
@@ -164,6 +173,15 @@ FIELD_LIMITS: dict[str, Limit] = {
     "types[].service_response": Limit(0.0, 5.0, why="theta, response to service"),
     "types[].channel_affinity[]": Limit(0.0, 1000.0, why="relative reach weight"),
     "types[].profile.*[]": Limit(0.0, 1.0, why="probability of one value of the tag"),
+    "types[].referral_rate.shape": Limit(0.05, 1000.0,
+                                         why="Gamma shape of rho, the referral rate"),
+    "types[].referral_rate.rate": Limit(1e-2, 1e6, why="Gamma rate of rho, turns"),
+    "referrals.like_share": Limit(0.0, 1.0,
+                                  why="share of referrals bringing the referrer's own type"),
+    "referrals.spend_link": Limit(-0.9, 0.9,
+                                  why="copula correlation of referral rate and mean spend"),
+    "referrals.service_boost": Limit(0.0, 5.0,
+                                     why="psi: service's effect on the referral rate"),
 }
 
 #: Ranges of the numbers a decision holds (paths as ``Decision.from_dict`` names them).
@@ -179,6 +197,9 @@ DERIVED_LIMITS: dict[str, Limit] = {
     "mean spend": Limit(0.01, 100_000.0, why="dollars per purchase, p * gamma / (q - 1)"),
     "busiest customer": Limit(0.0, 1000.0,
                               why="purchases per turn of the 1-in-10^7 customer at full service"),
+    "mean referral rate": Limit(0.0, 2.0, why="referrals per turn alive, shape / rate"),
+    "referral chain": Limit(0.0, 0.9, why="discounted friends each referred customer brings, "
+                                          "largest eigenvalue over the types"),
 }
 
 #: Most entries of a list field (or, for ``turn columns``, turns + warm-up turns).

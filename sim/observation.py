@@ -117,6 +117,10 @@ class Observation:
             was treated in experiment tier i (a tier with a holdout) that
             turn, -(i + 1) where held out as its control, 0 otherwise.
             None only for observations built without it (all zeros).
+        referred_by: customer id of the customer who referred each row, -1
+            if none; None in a scenario without referrals.
+        referrals: customers each row has brought by referral so far; None
+            in a scenario without referrals.
     """
 
     scenario: PublicScenario
@@ -139,6 +143,8 @@ class Observation:
     active: np.ndarray
     books: tuple[TurnBooks, ...]
     experiment_arm: np.ndarray | None = None
+    referred_by: np.ndarray | None = None
+    referrals: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.experiment_arm is None:
@@ -166,7 +172,7 @@ class Observation:
     @property
     def categories(self) -> dict[str, tuple[str, ...]]:
         """Categorical field name -> its value names, in code order."""
-        cats = {"channel": self.scenario.channel_names}
+        cats = {"channel": self.scenario.customer_channel_names}
         cats.update({t.name: t.values for t in self.scenario.profile})
         return cats
 
@@ -180,7 +186,8 @@ class Observation:
         purchase), total_spend, last_turn_purchases, last_turn_spend,
         total_cost_to_serve, profit (gross margin on purchases and fees less
         cost to serve, dollars, service not counted), profit_per_turn
-        (profit / turns since acquisition, at least one), active (1 or 0).
+        (profit / turns since acquisition, at least one), active (1 or 0),
+        and in a scenario with referrals, referrals (customers brought so far).
         """
         purchases = self.total_purchases
         total_spend = self.total_spend
@@ -206,6 +213,8 @@ class Observation:
             "active": self.active.astype(np.int8),
         }
         cols["profit_per_turn"] = cols["profit"] / np.maximum(cols["age"], 1.0)
+        if self.referrals is not None:
+            cols["referrals"] = self.referrals
         return FrozenDict({name: read_only(np.asarray(values)) for name, values in cols.items()})
 
     def membership_matrix(self) -> np.ndarray:

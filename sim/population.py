@@ -29,6 +29,8 @@ class Population:
         service_response: theta >= 0.
         tags: profile tag name -> value code per prospect.
         affinity: (types, channels) reach weight of each type in each channel.
+        referral_rate: rho, referrals per turn while alive, before service;
+            None when the scenario has no referrals.
     """
 
     type_index: np.ndarray
@@ -40,6 +42,7 @@ class Population:
     service_response: np.ndarray
     tags: dict[str, np.ndarray]
     affinity: np.ndarray
+    referral_rate: np.ndarray | None = None
 
     @property
     def size(self) -> int:
@@ -108,5 +111,11 @@ def draw_population(scenario: Scenario, seed: int) -> Population:
 
     affinity = np.array([[t.channel_affinity[c.name] for c in scenario.channels] for t in types],
                         dtype=float)
+    referral_rate = None
+    if scenario.referrals is not None:
+        # Own keyed stream (sim/rng.py): scenarios without referrals draw nothing more.
+        from .referrals import draw_referral_rates
+
+        referral_rate = draw_referral_rates(scenario, seed, type_index, spend_rate)
     return Population(type_index, purchase_rate, dropout_rate, spend_shape, spend_rate,
-                      cost_to_serve, service_response, tags, affinity)
+                      cost_to_serve, service_response, tags, affinity, referral_rate)

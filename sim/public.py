@@ -38,6 +38,8 @@ class PublicScenario:
         inherited: the previous management's policy.
         channels: acquisition channels with their published response.
         profile: observable profile tags and their values.
+        has_referrals: True where customers bring customers (they join
+            through the ``referral`` channel); how they refer is latent.
     """
 
     key: str
@@ -59,12 +61,19 @@ class PublicScenario:
     inherited: InheritedPolicy
     channels: tuple[Channel, ...]
     profile: tuple[ProfileTag, ...]
+    has_referrals: bool = False
 
     @classmethod
     def of(cls, scenario: Scenario) -> "PublicScenario":
-        """The public view of ``scenario`` (types and disengagement left out)."""
+        """The public view of ``scenario`` (types, disengagement, how customers refer left out)."""
         return cls(**{f.name: getattr(scenario, f.name) for f in fields(cls)})
 
     @property
     def channel_names(self) -> tuple[str, ...]:
+        """The channels the player spends on."""
         return tuple(c.name for c in self.channels)
+
+    @property
+    def customer_channel_names(self) -> tuple[str, ...]:
+        """Names of the customers' channel codes: the paid channels, then ``referral`` if any."""
+        return self.channel_names + (("referral",) if self.has_referrals else ())

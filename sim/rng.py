@@ -32,6 +32,10 @@ PURPOSES: dict[str, int] = {
     "customer_id": 13,
     "response_test": 14,
     "holdout": 15,
+    "referral_rate": 16,
+    "referral_count": 17,
+    "referral_kind": 18,
+    "referral_key": 19,
 }
 
 #: Warm-up turns are numbered 0, -1, -2, ...; spawn keys must be >= 0.

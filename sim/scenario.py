@@ -86,6 +86,8 @@ class CustomerType:
         service_response: theta >= 0, how strongly service changes behaviour.
         channel_affinity: channel name -> relative reach weight (>= 0).
         profile: tag name -> probabilities over that tag's values.
+        referral_rate: rho ~ Gamma, referrals per turn while alive (only
+            with the scenario's ``referrals``); None: the type never refers.
     """
 
     name: str
@@ -98,6 +100,7 @@ class CustomerType:
     service_response: float
     channel_affinity: dict[str, float]
     profile: dict[str, tuple[float, ...]]
+    referral_rate: GammaSpec | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "channel_affinity", FrozenDict(self.channel_affinity))
@@ -163,6 +166,25 @@ class Disengagement:
 
 
 @dataclass(frozen=True)
+class Referrals:
+    """How customers bring customers (docs/model.md section 2.6).
+
+    Attributes:
+        like_share: share of a customer's referrals that bring a prospect of
+            its own latent type (like brings like); the rest bring a prospect
+            drawn from the whole pool.
+        spend_link: Gaussian-copula correlation of a prospect's referral rate
+            with its mean spend per purchase (weak: 0..0.3).
+        service_boost: psi; service multiplies the referral rate by
+            (1 + psi * theta * g(e)).
+    """
+
+    like_share: float
+    spend_link: float
+    service_boost: float
+
+
+@dataclass(frozen=True)
 class Budget:
     """Most the player may spend per turn, dollars.
 
@@ -213,10 +235,22 @@ class Scenario:
     channels: tuple[Channel, ...]
     profile: tuple[ProfileTag, ...]
     types: tuple[CustomerType, ...]
+    #: None: nobody refers anyone (every scenario file without a ``referrals`` block).
+    referrals: Referrals | None = None
 
     @property
     def channel_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.channels)
+
+    @property
+    def has_referrals(self) -> bool:
+        """True where customers bring customers (the public part of ``referrals``)."""
+        return self.referrals is not None
+
+    @property
+    def customer_channel_names(self) -> tuple[str, ...]:
+        """Names of the customers' channel codes: the paid channels, then ``referral`` if any."""
+        return self.channel_names + (("referral",) if self.has_referrals else ())
 
     def to_dict(self) -> dict:
         """The scenario as the mapping a scenario file holds (``parse_scenario`` reads it back).
@@ -499,6 +533,8 @@ def _check_derived(node: _Node, kind: CustomerType, most_service: float) -> None
               ("spend", "mean spend", kind.spend.mean)]
     if kind.dropout_rate is not None:
         checks.append(("dropout_rate", "mean dropout rate", kind.dropout_rate.mean))
+    if kind.referral_rate is not None:
+        checks.append(("referral_rate", "mean referral rate", kind.referral_rate.mean))
     # The 1-in-10^7 customer's rate with everything service can add.
     busiest = float(special.gammaincinv(rate.shape, 1.0 - 1e-7)) / rate.rate
     busiest *= 1.0 + most_service * kind.service_response
@@ -507,6 +543,28 @@ def _check_derived(node: _Node, kind: CustomerType, most_service: float) -> None
         problem = limits.DERIVED_LIMITS[name].problem(value)
         if problem:
             node.fail(f"{name} ({limits.DERIVED_LIMITS[name].why}) {problem}", key)
+
+
+def _referrals(node: _Node) -> Referrals:
+    spec = Referrals(
+        like_share=node.number("like_share", low=0.0, high=1.0),
+        spend_link=node.number("spend_link", 0.0, low=-1.0, low_open=True, high=1.0,
+                               high_open=True),
+        service_boost=node.number("service_boost", 0.0, low=0.0),
+    )
+    node.finish()
+    return spec
+
+
+def _check_referral_chain(top: _Node, scenario: Scenario) -> None:
+    """Refuse referrals whose chains (friends of friends ...) would not die out."""
+    from .referral_chain import chain_growth  # scipy only for scenarios with referrals
+
+    growth = chain_growth(scenario)
+    problem = limits.DERIVED_LIMITS["referral chain"].problem(growth)
+    if problem:
+        top.fail(f"referral chain ({limits.DERIVED_LIMITS['referral chain'].why}) {problem}",
+                 "referrals")
 
 
 def _check_memory(key: str, prospects: int, turn_columns: int,
@@ -518,7 +576,8 @@ def _check_memory(key: str, prospects: int, turn_columns: int,
 
 
 def _types(top: _Node, channels: tuple[Channel, ...], tags: tuple[ProfileTag, ...],
-           contractual: bool, most_service: float) -> tuple[CustomerType, ...]:
+           contractual: bool, most_service: float,
+           has_referrals: bool = False) -> tuple[CustomerType, ...]:
     types, seen = [], set()
     channel_names = tuple(c.name for c in channels)
     for path, item in top.items("types"):
@@ -527,6 +586,11 @@ def _types(top: _Node, channels: tuple[Channel, ...], tags: tuple[ProfileTag, ..
         weight = node.number("weight", low=0.0, low_open=True, high=1.0)
         dropout = _gamma(node.child("dropout_rate")) if node.has("dropout_rate") else None
         churn = _beta(node.child("churn_probability")) if node.has("churn_probability") else None
+        referral_rate = (_gamma(node.child("referral_rate")) if node.has("referral_rate")
+                         else None)
+        if referral_rate is not None and not has_referrals:
+            node.fail("needs the scenario's referrals block (like_share, spend_link, "
+                      "service_boost)", "referral_rate")
         if (dropout is None) == (churn is None):
             node.fail("give exactly one of dropout_rate (Gamma) or churn_probability (Beta)")
         if churn is not None and not contractual:
@@ -548,6 +612,7 @@ def _types(top: _Node, channels: tuple[Channel, ...], tags: tuple[ProfileTag, ..
             service_response=node.number("service_response", low=0.0),
             channel_affinity=dict(zip(channel_names, affinity)),
             profile=profile,
+            referral_rate=referral_rate,
         ))
         _check_derived(node, types[-1], most_service)
         node.finish()
@@ -582,7 +647,9 @@ def parse_scenario(data: Any, filename: str, key: str | None = None) -> Scenario
         purchase_boost=service_node.number("purchase_boost", low=0.0),
     )
     service_node.finish()
-    types = _types(top, channels, tags, contractual, service.purchase_boost * service.g_max)
+    referrals = _referrals(top.child("referrals")) if top.has("referrals") else None
+    types = _types(top, channels, tags, contractual, service.purchase_boost * service.g_max,
+                   referrals is not None)
 
     budget_node = top.child("budget")
     budget = Budget(budget_node.number("marketing", low=0.0))
@@ -627,9 +694,15 @@ def parse_scenario(data: Any, filename: str, key: str | None = None) -> Scenario
         channels=channels,
         profile=tags,
         types=types,
+        referrals=referrals,
     )
     if scenario.membership_fee > 0 and not contractual:
         top.fail("a membership fee needs a contractual scenario", "membership_fee")
+    if referrals is not None:
+        if "referral" in scenario.channel_names:
+            top.fail("the name 'referral' is the referral channel's when the scenario has "
+                     "referrals", "channels")
+        _check_referral_chain(top, scenario)
     top.finish()
     return scenario
 

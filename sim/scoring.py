@@ -10,8 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .engine import Game, TrueTurn, TurnResult
+from .engine import Game, TrueTurn, Truth, TurnResult
 from .errors import GameStateError
+from .referral_value import pending_value, referral_equity
 from .valuation import customer_equity, prospect_value
 
 
@@ -83,13 +84,28 @@ def value_game(game: Game, strategy: str = "") -> GameValue:
     profit = np.array([r.books.profit for r in game.results])
     discounted_profit = float(profit @ discount)
     truth = game.truth
-    alive = np.flatnonzero(truth.alive)
-    equity = float(customer_equity(truth.population, alive, s).sum())
+    equity = terminal_equity(truth)
     firm_value = discounted_profit + equity * v ** s.turns
     top20, unprofitable = profit_concentration(game.observation.columns["profit"])
     true_turns = tuple(t for t in truth.turns if t.turn >= 1)
     return GameValue(strategy, int(game.seed), firm_value, discounted_profit, equity,
                      tuple(game.results), true_turns, service_by_decile(game), top20, unprofitable)
+
+
+def terminal_equity(truth: Truth) -> float:
+    """Closed-form value of the customer base now, dollars, neutral policy from the next turn.
+
+    The alive customers' equity; with referrals, also their expected future
+    referrals' value (CRV) and the friends referred in the latest turn, who
+    join at the start of the next (``sim.referral_value``).
+    """
+    s = truth.scenario
+    alive = np.flatnonzero(truth.alive)
+    equity = float(customer_equity(truth.population, alive, s).sum())
+    if s.referrals is not None:
+        equity += float(referral_equity(truth.population, alive, s, truth.in_pool).sum())
+        equity += pending_value(truth.population, truth.pending_referrals, s, truth.in_pool)
+    return equity
 
 
 def true_value_deciles(game: Game) -> tuple[np.ndarray, np.ndarray]:

@@ -30,6 +30,7 @@ import numpy as np
 
 from .analytics.clv import LAB_COLUMNS, CustomerValue, predict_clv
 from .analytics.equity import LEVEL, EquityEstimate, estimate_equity
+from .analytics import referral_nbd
 from .analytics.fitting import DataError
 from .decisions import DISENGAGE, Decision, DecisionError, Tier, assign_tiers, evaluate_rule, rule_uses
 from .engine import Game, TurnResult
@@ -280,15 +281,20 @@ class Lab:
         fitted_turn: the turn whose observation the models were fitted on.
         predicted_turn: the turn whose observation ``value`` covers.
         message: why there are no predictions (too little history), if so.
+        referral: in a game with referrals, the referral model's score
+            columns (``expected_referrals``, ``predicted_crv``), else empty.
     """
 
     value: CustomerValue | None = None
     fitted_turn: int | None = None
     predicted_turn: int | None = None
     message: str = ""
+    referral: dict = field(default_factory=dict)
 
     def columns(self) -> dict[str, np.ndarray]:
-        return self.value.columns() if self.value is not None else {}
+        if self.value is None:
+            return {}
+        return {**self.value.columns(), **self.referral}
 
 
 class PlanningSession:
@@ -325,7 +331,7 @@ class PlanningSession:
             self.lab = Lab(None, None, obs.turn, f"Too little history to fit the models yet: {exc}")
             return self.lab
         fitted = obs.turn if fits is None else self.lab.fitted_turn
-        self.lab = Lab(value, fitted, obs.turn, "")
+        self.lab = Lab(value, fitted, obs.turn, "", referral_nbd.crv_columns(obs, value))
         return self.lab
 
     # ------------------------------------------------------------ planning

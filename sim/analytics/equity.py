@@ -628,7 +628,7 @@ def _segments(observation: Observation) -> tuple[np.ndarray, tuple[str, ...]]:
     the customer would only add noise.  In a member business everyone is
     one segment.
     """
-    names = observation.scenario.channel_names
+    names = observation.scenario.customer_channel_names
     channel = observation.channel.astype(np.int64)
     if observation.scenario.contractual:
         # A beta's tail fitted to part of the base extrapolates members who

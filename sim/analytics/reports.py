@@ -31,6 +31,7 @@ __all__ = [
     "cohort_revenue", "cohort_revenue_from_transactions", "retention_curves",
     "rfm_from_observation", "profit_deciles", "whale_curve_from_observation",
     "cohort_revenue_from_observation", "retention_from_observation", "fitted_parameters",
+    "ValueGrid", "clv_crv_grid",
 ]
 
 
@@ -144,6 +145,64 @@ def rfm_grid(scores: RFMScores, value=None) -> RFMGrid:
     totals = np.bincount(cell, weights=value, minlength=bins * bins).reshape(bins, bins)
     means = np.divide(totals, counts, out=np.full(totals.shape, np.nan), where=counts > 0)
     return RFMGrid(counts, means)
+
+
+# --- CLV x CRV (Kumar, Petersen & Leone 2007) ----------------------------------------
+
+#: The quadrants' names, row-major over (CRV low, high) x (CLV low, high).
+QUADRANTS = (("misers", "affluents"), ("advocates", "champions"))
+
+
+@dataclass(frozen=True)
+class ValueGrid:
+    """The CLV x CRV matrix: customers by lifetime value and by referral value.
+
+    Kumar, Petersen & Leone (2007): champions are high on both, affluents
+    buy a lot but bring no one, advocates buy little but bring friends,
+    misers do neither.  Turning away by CLV alone loses the advocates.
+
+    Attributes:
+        clv_cut: the CLV splitting low from high, dollars (the median unless given).
+        crv_cut: the CRV splitting low from high, dollars.
+        customers: (2, 2) counts; row = CRV low/high, column = CLV low/high.
+        mean_clv: (2, 2) mean CLV per cell, dollars (NaN where empty).
+        mean_crv: (2, 2) mean CRV per cell, dollars (NaN where empty).
+        quadrant: each customer's cell, 2 x (CRV high) + (CLV high).
+    """
+
+    clv_cut: float
+    crv_cut: float
+    customers: np.ndarray
+    mean_clv: np.ndarray
+    mean_crv: np.ndarray
+    quadrant: np.ndarray
+
+    def name(self, row: int, column: int) -> str:
+        return QUADRANTS[row][column]
+
+
+def clv_crv_grid(clv, crv, clv_cut: float | None = None, crv_cut: float | None = None) -> ValueGrid:
+    """The four quadrants of customers by predicted CLV and predicted CRV.
+
+    Args:
+        clv: predicted lifetime value per customer, dollars.
+        crv: predicted referral value per customer, dollars.
+        clv_cut, crv_cut: where low ends, dollars (default: each one's median;
+            a value above the cut is high).
+    """
+    clv = _numbers(clv, "clv")
+    crv = _numbers(crv, "crv")
+    check_same_length(clv=clv, crv=crv)
+    clv_cut = float(np.median(clv)) if clv_cut is None else float(clv_cut)
+    crv_cut = float(np.median(crv)) if crv_cut is None else float(crv_cut)
+    quadrant = 2 * (crv > crv_cut).astype(np.int64) + (clv > clv_cut)
+    counts = np.bincount(quadrant, minlength=4).reshape(2, 2)
+
+    def means(values: np.ndarray) -> np.ndarray:
+        total = np.bincount(quadrant, weights=values, minlength=4).reshape(2, 2)
+        return np.divide(total, counts, out=np.full((2, 2), np.nan), where=counts > 0)
+
+    return ValueGrid(clv_cut, crv_cut, counts, means(clv), means(crv), quadrant)
 
 
 # --- concentration of value -----------------------------------------------------
@@ -418,7 +477,7 @@ def retention_from_observation(observation: Observation) -> RetentionCurves:
     active = (observation.membership_matrix() if observation.scenario.contractual
               else observation.purchases > 0)
     return retention_curves(observation.acquisition_turn, active, observation.channel,
-                            observation.scenario.channel_names,
+                            observation.scenario.customer_channel_names,
                             first_period=int(observation.turn_columns[0]))
 
 

@@ -145,4 +145,4 @@ def fit_observation(observation: Observation, start: RetentionFit | None = None)
     """The model fitted to the game's members, one segment per acquisition channel."""
     paid, cancelled = tenure(observation)
     return fit(observation.channel.astype(np.int64), paid, cancelled,
-               len(observation.scenario.channels), start=start)
+               len(observation.scenario.customer_channel_names), start=start)

@@ -15,6 +15,9 @@ predicted value is negative (they cost more to serve than they bring), give real
 predicted value whose next turn's expected contribution covers that spend,
 as many as the budget pays for, and nothing to the rest.  Should the models
 have too little history to fit, RFM-style tiers on observed profit stand in.
+In a game with referrals a customer's predicted value is its CLV plus its
+predicted referral value (``sim.analytics.referral_nbd``: CRV), for turning
+away and for valuing each channel's customers; elsewhere nothing changes.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import numpy as np
 from dataclasses import dataclass
 from typing import Callable
 
+from ..analytics import referral_nbd
 from ..analytics.clv import CustomerValue, predict_clv
 from ..analytics.fitting import DataError
 from ..analytics.response_test import ResponseTest
@@ -85,7 +89,8 @@ def channel_values(observation: Observation) -> np.ndarray | None:
     h = min(_HISTORY_TURNS, int(observation.turn - acquired.min()))
     if h < 2:
         return None
-    n_channels = len(s.channels)
+    # Referred customers are a segment of their own (one past the paid channels).
+    n_channels = len(s.customer_channel_names)
     # Per channel and turn of age: summed profit, and customers still current.
     per_turn = np.zeros(n_channels * h)
     active = np.zeros(n_channels * h)
@@ -120,7 +125,7 @@ def channel_values(observation: Observation) -> np.ndarray | None:
     v = 1.0 / (1.0 + s.discount_rate)
     head = per_turn @ v ** np.arange(1, h + 1)
     tail = per_turn[:, -1] * retention * v / (1.0 - retention * v) * v ** h
-    return head + tail
+    return (head + tail)[: len(s.channels)]
 
 
 def channel_yield(scenario, acquired: dict[str, int], spend: dict[str, float],
@@ -154,13 +159,15 @@ def cohort_values(observation: Observation, worth: np.ndarray, min_age: int = 2,
     s = observation.scenario
     age = observation.turn - observation.acquisition_turn.astype(np.int64)
     channel = observation.channel.astype(np.int64)
-    n = len(s.channels)
+    n = len(s.customer_channel_names)
     mature = age >= min_age
     window = mature & (age <= max_age)
     count = np.bincount(channel[window], minlength=n)
     total = np.bincount(channel[window], weights=worth[window], minlength=n)
     count_all = np.bincount(channel[mature], minlength=n)
     total_all = np.bincount(channel[mature], weights=worth[mature], minlength=n)
+    paid = slice(0, len(s.channels))     # the channels money buys
+    count, total, count_all, total_all = (x[paid] for x in (count, total, count_all, total_all))
     few = count < _MIN_COHORT
     count = np.where(few, count_all, count)
     total = np.where(few, total_all, total)
@@ -188,7 +195,9 @@ class CustomerCentric(BaseStrategy):
         self._yield = np.ones(len(scenario.channels))
         self._values: np.ndarray | None = None
         self._fits: dict | None = None
-        self._test = ResponseTest(len(scenario.channels))
+        self._crv: dict[str, np.ndarray] = {}
+        # One response estimate per customer channel, the referral channel included.
+        self._test = ResponseTest(len(scenario.customer_channel_names))
 
     def decide(self, observation: Observation, truth: Truth | None = None) -> Decision:
         s = observation.scenario
@@ -208,6 +217,8 @@ class CustomerCentric(BaseStrategy):
                                         s.budget.marketing - cost)
             return Decision(acquisition, tiers)
         self._fits = value.fits
+        # With referrals a customer is worth its CLV plus its predicted CRV (none otherwise).
+        self._crv = referral_nbd.crv_columns(observation, value)
         self._test.update(observation, s.service.purchase_boost)
         plan = self.service_plan(observation, value)
         values = self._smoothed(self.channel_worth(observation, value, plan))
@@ -241,11 +252,16 @@ class CustomerCentric(BaseStrategy):
         options = service_options(value.p_alive, value.margin_share * fee,
                                   value.margin_share * value.purchase_rate * value.expected_spend,
                                   value.survival, theta, s, observation.turn)
-        # A negative predicted CLV (margin share): she costs more to serve than she brings.
-        turn_away = active & (value.predicted_clv < 0)
+        # A negative predicted CLV (margin share): she costs more to serve than she brings,
+        # unless the friends she brings make up for it (CLV + CRV).
+        turn_away = active & (self._worth(value) < 0)
         worth_serving = active & ~turn_away & (options.gain > 0)
         net = np.where(worth_serving, options.gain / options.cost, -np.inf)
         return _ServicePlan(options, turn_away, net)
+
+    def _worth(self, value: CustomerValue) -> np.ndarray:
+        """Predicted CLV, plus the predicted CRV in a game with referrals, dollars."""
+        return value.predicted_clv + self._crv.get("predicted_crv", 0.0)
 
     def channel_worth(self, observation: Observation, value: CustomerValue,
                       plan: "_ServicePlan") -> np.ndarray | None:
@@ -260,6 +276,7 @@ class CustomerCentric(BaseStrategy):
         """
         served = plan.net > 0
         worth = (observation.columns["profit"] + plan.options.neutral_value
+                 + self._crv.get("predicted_crv", 0.0)
                  + np.where(served, np.maximum(plan.options.program_gain, 0.0), 0.0))
         from_lab = cohort_values(observation, worth)
         observed = channel_values(observation)
@@ -298,7 +315,8 @@ class CustomerCentric(BaseStrategy):
         probe_held = self._test.held_out(probe, observation.turn, n, 0.5)
         levels = plan.options.levels
         ids = observation.customer_id
-        tiers = [Tier("negative value", {"field": "predicted_clv", "op": "<", "value": 0.0}, DISENGAGE)]
+        worth_field = "predicted_clv_crv" if self._crv else "predicted_clv"
+        tiers = [Tier("negative value", {"field": worth_field, "op": "<", "value": 0.0}, DISENGAGE)]
         held_rows = np.concatenate([rows[held], probe[probe_held]])
         if held_rows.size:
             tiers.append(Tier("test: held out", {"field": "customer_id", "op": "in",
@@ -309,7 +327,7 @@ class CustomerCentric(BaseStrategy):
                               float(levels[_PROBE_LEVEL])))
         hv = value.horizon_value
         served_rows, level = rows[~held], plan.options.best[rows[~held]]
-        for k, c in enumerate(s.channels):
+        for k, name in enumerate(s.customer_channel_names):
             mine = level[channel[served_rows] == k]
             if mine.size == 0:
                 continue
@@ -322,10 +340,12 @@ class CustomerCentric(BaseStrategy):
                 if count == 0:
                     continue
                 taken += int(count)
-                rule = {"all": [{"field": "channel", "op": "==", "value": c.name},
+                rule = {"all": [{"field": "channel", "op": "==", "value": name},
                                 {"field": "horizon_value", "op": ">=", "value": float(ranked[taken - 1])}]}
-                tiers.append(Tier(f"{c.name}: service ${levels[j]:,.2f}", rule, float(levels[j])))
+                tiers.append(Tier(f"{name}: service ${levels[j]:,.2f}", rule, float(levels[j])))
         scores = value.columns()
+        if self._crv:
+            scores = {**scores, **self._crv, "predicted_clv_crv": self._worth(value)}
         assignment = assign_tiers(Decision({}, tuple(tiers), scores), dict(observation.columns),
                                   observation.categories, np.inf, servable=observation.active)
         test_rows = np.concatenate([held_rows, np.flatnonzero(assignment.service_per_customer > 0)])
@@ -352,7 +372,7 @@ class CustomerCentric(BaseStrategy):
         pay for at the probe spend (held-out probes counted too).
         """
         channel = observation.channel.astype(np.int64)
-        n = len(observation.scenario.channels)
+        n = len(observation.scenario.customer_channel_names)
         active = observation.active.astype(bool)
         # A small market gets a smaller test: probes cost what they cost whatever the size.
         want = np.minimum(_PROBE, np.ceil(_PROBE_SHARE * np.bincount(channel[active], minlength=n)))

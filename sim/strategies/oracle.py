@@ -8,6 +8,9 @@ greedily: acquisition increments (the true value of the customers the next
 dollars in a channel buy, from the remaining pool) and service candidates
 (value gained per service dollar) are taken best first while they return
 more than they cost.  Customers worth more turned away are disengaged.
+With referrals, a customer's value includes its referral value (CRV,
+``sim.referral_value``) under each option; a turned-away customer refers
+no one.
 Its decisions use the public tier mechanism with a score column.
 """
 
@@ -21,6 +24,7 @@ from ..decisions import DISENGAGE, Decision, Tier
 from ..engine import Truth
 from ..errors import SimError
 from ..observation import Observation
+from ..referral_value import friend_value, referral_equity
 from ..valuation import annuity_factor, disengaged_equity, margin_per_turn, prospect_value
 from .base import BaseStrategy, split_marketing
 
@@ -63,7 +67,11 @@ class Oracle(BaseStrategy):
         # weight the few type totals (not a prospects x channels matrix).
         n_types = pop.affinity.shape[0]
         pool_types = pop.type_index[pool]
-        worth = np.bincount(pool_types, prospect_value(pop, pool, s), n_types) @ pop.affinity
+        value = prospect_value(pop, pool, s)
+        if s.referrals is not None:
+            # A customer is worth what it buys and whom it brings.
+            value = value + referral_equity(pop, pool, s, truth.in_pool)
+        worth = np.bincount(pool_types, value, n_types) @ pop.affinity
         reach = np.bincount(pool_types, minlength=n_types) @ pop.affinity
         full = np.bincount(pop.type_index, minlength=n_types) @ pop.affinity
         per_customer = np.divide(worth, reach, out=np.zeros(reach.size), where=reach > 0)
@@ -92,6 +100,11 @@ class Oracle(BaseStrategy):
         d, contractual = s.discount_rate, s.contractual
         base = margin_per_turn(pop, ids_alive, s) * annuity_factor(mu, d, contractual)
         dis_value = disengaged_equity(pop, ids_alive, s)
+        # Referrals (0 without): rho' annuity x a friend's value; turned away, none.
+        rho = pop.referral_rate[ids_alive] if s.referrals is not None else np.zeros(rows.size)
+        friend = friend_value(pop, ids_alive, s, truth.in_pool)
+        boost = s.referrals.service_boost if s.referrals is not None else 0.0
+        base = base + rho * annuity_factor(mu, d, contractual) * friend
 
         spends = np.array(_LEVELS) * s.service.half_saturation
         gains = np.empty((spends.size, ids_alive.size))
@@ -99,7 +112,8 @@ class Oracle(BaseStrategy):
             g = hill_response(np.full(ids_alive.size, e), s.service)
             lam_e, mu_e = served_rates(lam, mu, theta, g, s.service.purchase_boost)
             per_turn = margin_per_turn(pop, ids_alive, s, purchase_rate=lam_e) - e
-            gains[j] = per_turn * annuity_factor(mu_e, d, contractual) - base
+            referral = rho * (1.0 + boost * theta * g) * friend
+            gains[j] = (per_turn + referral) * annuity_factor(mu_e, d, contractual) - base
         best = np.argmax(gains, axis=0)
         best_gain = gains[best, np.arange(ids_alive.size)]
         turn_away = (dis_value > base) & (best_gain <= 0)

@@ -43,6 +43,13 @@ NUMERIC: dict[str, tuple[str, str]] = {
     "age": ("Turns as a customer", "Turns since the customer was acquired."),
     "acquisition_turn": ("Turn acquired", "The turn the customer was acquired (0 or less: before "
                          "you took over)."),
+    "predicted_crv": ("Predicted CRV", "The lab's predicted customer referral value: expected "
+                      "referrals per turn x expected discounted turns still a customer x the value "
+                      "of a friend they bring, dollars. Games with referrals; needs fitted models."),
+    "expected_referrals": ("Expected referrals", "The lab's expected friends the customer brings "
+                           "per turn (referral model). Games with referrals; needs fitted models."),
+    "referrals": ("Referrals so far", "Friends the customer has brought who joined (a count). "
+                  "Games with referrals."),
     "active": ("Active member", "1 while the customer is a paying member, 0 once they cancelled "
                "(contractual businesses; elsewhere always 1)."),
 }
