@@ -75,6 +75,13 @@ class DropoutData:
     node_exposure: np.ndarray
     node_log: np.ndarray
 
+    def __post_init__(self):
+        # Where each row's run of nodes starts (they are grouped by row), for the per-row sums.
+        row = self.node_row
+        starts = np.flatnonzero(np.r_[True, row[1:] != row[:-1]]) if row.size else np.zeros(0, dtype=np.int64)
+        object.__setattr__(self, "starts", starts)
+        object.__setattr__(self, "counts", np.diff(np.append(starts, row.size)))
+
     @property
     def size(self) -> int:
         return int(self.exposure.size)
@@ -150,8 +157,7 @@ def _class_terms(data: DropoutData, s: float, beta: float, gradient: bool = Fals
     level = np.full(n, -np.inf)
     if log_f.size:
         # Nodes are grouped by row: one log-sum-exp per run of a row's nodes.
-        starts = np.flatnonzero(np.r_[True, row[1:] != row[:-1]])
-        counts = np.diff(np.append(starts, row.size))
+        starts, counts = data.starts, data.counts
         peak = np.maximum.reduceat(log_f, starts)
         summed = np.add.reduceat(np.exp(log_f - np.repeat(peak, counts)), starts)
         level[row[starts]] = peak + np.log(summed)
@@ -225,7 +231,7 @@ def _fit_shared(data: DropoutData, segments: int, shape: np.ndarray, mean: np.nd
                             np.zeros(segments * (classes - 1))])
     result = optimize.minimize(_objective, start, args=(data, classes, segments), jac=True,
                                method="L-BFGS-B", bounds=[(-10.0, 10.0)] * start.size,
-                               options={"ftol": 1e-9, "gtol": 1e-6, "maxiter": 500})
+                               options={"ftol": 1e-9, "gtol": 1e-6, "maxiter": 200})
     weights, shape, rate = _unpack(result.x, classes, segments)
     covariance = None
     if with_covariance:
@@ -327,8 +333,10 @@ def posterior(data: DropoutData, mixture: DropoutMixture, function, probs: np.nd
     class's posterior, weighted by P(class k, alive | history).
     """
     n = data.size
+    # Only the classes these rows' segments hold (one, for one gamma per segment).
+    present = np.flatnonzero(mixture.weights[np.unique(data.segment)].max(axis=0) > 0)
     joint, alive = [], []
-    for k in range(mixture.classes):
+    for k in present:
         t, p = _class_terms(data, mixture.shape[k], mixture.rate[k])
         with np.errstate(divide="ignore"):
             joint.append(np.log(mixture.weights[data.segment, k]) + t)
@@ -337,11 +345,9 @@ def posterior(data: DropoutData, mixture: DropoutMixture, function, probs: np.nd
     joint = np.exp(joint - joint.max(axis=1, keepdims=True))
     share = joint / joint.sum(axis=1, keepdims=True) * np.column_stack(alive)
     first, second = np.zeros(n), np.zeros(n)
-    for k in range(mixture.classes):
-        if not share[:, k].any():
-            continue
+    for j, k in enumerate(present):
         mu = special.gammaincinv(mixture.shape[k], probs)[None, :] / (mixture.rate[k] + data.exposure)[:, None]
         f = function(mu)
-        first += share[:, k] * f.mean(axis=1)
-        second += share[:, k] * (f * f).mean(axis=1)
+        first += share[:, j] * f.mean(axis=1)
+        second += share[:, j] * (f * f).mean(axis=1)
     return share.sum(axis=1), first, second

@@ -97,7 +97,7 @@ _SIGMA_CUSTOMERS = 3000
 #: Most EM iterations of the members' latent-class churn (it converges in far fewer).
 _EM_ITERATIONS = 300
 #: Customers per segment the mixture of dropout gammas is fitted on (a fixed stride).
-MIXTURE_CUSTOMERS_PER_SEGMENT = 4000
+MIXTURE_CUSTOMERS_PER_SEGMENT = 2000
 
 _GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(_NODES_PER_TURN)
 _GL_NODES, _GL_WEIGHTS = (_GL_NODES + 1.0) / 2.0, _GL_WEIGHTS / 2.0
@@ -837,22 +837,26 @@ def _fit_rows(segment: np.ndarray, treated: np.ndarray, segments: int,
               per_segment: int) -> tuple[np.ndarray, np.ndarray]:
     """The rows the models are fitted on, and how many customers each stands for.
 
-    A fixed stride of at most ``per_segment`` rows through each stratum:
-    a segment's customers the firm treated (served or turned away at least
-    once) and the rest.  Only the treated tell the fit how customers
-    respond to service and to being turned away; a stride through the whole
-    segment would leave the response to the few hundred of them it happens
-    to hit (a response estimated at zero where it is 0.5).  Each row is
-    weighted by its stratum's size over the rows taken from it, so the
-    weighted likelihood stands for every customer's.
+    At most ``per_segment`` rows per segment, a fixed stride through each of
+    two strata: the customers the firm treated (served or turned away at
+    least once), up to half the rows, and the rest.  Only the treated tell
+    the fit how customers respond to service and to being turned away; a
+    stride through the whole segment left the response to the hundred or
+    so it happened to hit (a direct seller's response estimated at zero
+    where the served have 0.56).  Each row is weighted by its stratum's
+    size over the rows taken from it, so the weighted likelihood stands for
+    every customer's.
     """
     chosen, weights = [], []
     for k in range(segments):
-        for group in (False, True):
-            idx = np.flatnonzero((segment == k) & (treated == group))
+        mine = segment == k
+        taken = 0
+        for group, limit in ((True, per_segment // 2), (False, None)):
+            idx = np.flatnonzero(mine & (treated == group))
             if idx.size == 0:
                 continue
-            take = idx[_stride(idx.size, per_segment)]
+            take = idx[_stride(idx.size, limit if limit is not None else per_segment - taken)]
+            taken += take.size
             chosen.append(take)
             weights.append(np.full(take.size, idx.size / take.size))
     rows = np.concatenate(chosen)
