@@ -27,7 +27,10 @@ def test_the_likelihoods_slopes_are_its_derivatives(name):
     effect = np.where(effect >= 0.05, effect, 0.0)
     h = equity._histories(observation, effect, away)
     segment, labels = equity._segments(observation)
-    rows = equity._fit_rows(segment, len(labels), 200)
+    treated = ((h.effect * h.exposed).max(axis=1) > 0) | (away & (h.exposed > 0)).any(axis=1)
+    rows, weight = equity._fit_rows(segment, treated, len(labels), 200)
+    # Strata of unequal weight: the weighted slopes are checked too.
+    assert weight.min() >= 1.0 and weight.max() > 1.0
     s = observation.scenario
     model = equity._MemberModel if s.contractual else equity._ParetoNBD
     layout = equity._Layout(len(labels), model.base, tuple(range(len(labels))), bool(away.any()))
@@ -37,7 +40,7 @@ def test_the_likelihoods_slopes_are_its_derivatives(name):
             return equity._MemberModel(part, s.service.purchase_boost, s.membership_fee)
         return equity._ParetoNBD(part, s.service.purchase_boost, observation.now)
 
-    segments = equity._Segments(h.rows(rows), segment[rows], layout, make)
+    segments = equity._Segments(h.rows(rows), segment[rows], layout, make, weight)
     start = np.array(equity._start(layout, h.rows(rows), segment[rows], s.contractual))
     point = start * np.exp(np.linspace(-0.3, 0.3, start.size))
     total, slope = segments.log_likelihood(point, gradient=True)
