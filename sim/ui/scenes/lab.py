@@ -14,7 +14,7 @@ from ...analytics.experiments import (ACQUISITION_HEADER, EXPERIMENT_HEADER, acq
                                       acquisition_tests, experiment_rows, experiments)
 from ...errors import SimError
 from ...planning import AmountError, parse_amount
-from ...session import LAB_COLUMNS, TierPlan, service_cap
+from ...session import TierPlan, lab_columns, service_cap
 from .. import draw
 from ..fields import NUMERIC, Catalogue, rule_text
 from ..ingame import GameScene
@@ -58,7 +58,8 @@ class LabScene(GameScene):
         make_label = ("Make tier", pygame.K_t)
         away_label = ("Turn away CLV below 0", pygame.K_a)
         tests_label = ("Experiments", pygame.K_x)
-        menu_w = max(draw.text_width(NUMERIC[n][0], t.widget) for n in LAB_COLUMNS) + 3 * t.em
+        scores = lab_columns(self.public.has_referrals)
+        menu_w = max(draw.text_width(NUMERIC[n][0], t.widget) for n in scores) + 3 * t.em
         items = [("fit", self.button_width(*fit_label)),
                  ("label:Tier from a score:", draw.text_width("Tier from a score:", t.body) + gap),
                  ("menu", menu_w),
@@ -86,7 +87,7 @@ class LabScene(GameScene):
         self.action("fit", pygame.K_f, fit_label[0], rects["fit"], registry.models_sentence(),
                     "primary")
         self.dropdown = self.add(pygame_gui.elements.UIDropDownMenu(
-            [(NUMERIC[n][0], n) for n in LAB_COLUMNS], (NUMERIC[self.score][0], self.score),
+            [(NUMERIC[n][0], n) for n in scores], (NUMERIC[self.score][0], self.score),
             rects["menu"], self.ui))
         self.share = self.add(pygame_gui.elements.UITextEntryLine(rects["share"], self.ui,
                                                                   initial_text=self.share_text))
