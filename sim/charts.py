@@ -567,6 +567,10 @@ def channel_chart(labels: Sequence[str], spent: Sequence[float], value: Sequence
         if s > 0:
             ax.text(xi, max(s, v, 0) + 0.03 * top, f"${v / s:,.2f} per $1", ha="center", va="bottom",
                     color=style.foreground, fontsize=style.points * 0.85, parse_math=False)
+        elif v != 0:
+            # Customers who came without acquisition dollars (friends customers brought).
+            ax.text(xi, max(v, 0) + 0.03 * top, "no spend", ha="center", va="bottom",
+                    color=style.foreground, fontsize=style.points * 0.85, parse_math=False)
     ax.set_xticks(x, labels)
     ax.axhline(0, color=style.foreground, lw=1)
     ax.yaxis.set_major_formatter(_DOLLARS)

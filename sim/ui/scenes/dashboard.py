@@ -289,7 +289,7 @@ class DashboardScene(GameScene):
         cols = self._cols
         v = cols[key][r]
         if key == "channel":
-            return self.public.channels[int(v)].label
+            return self.public.customer_channel_labels[int(v)]
         if key in self._categories:
             return words(self._categories[key][int(v)])
         if key in ("customer_id", "acquisition_turn", "purchases", "referrals"):
