@@ -405,7 +405,8 @@ def clv_crv_chart(grid, size_px, style: ChartStyle) -> Figure:
     Args:
         grid: a ``sim.analytics.reports.ValueGrid``.
     """
-    fig, (ax,) = _figure(size_px, style)
+    # Room on the left for two-line CRV ticks and the axis label beside them.
+    fig, (ax,) = _figure(size_px, style, left_em=6.5)
     counts = grid.customers.astype(float)
     image = ax.imshow(counts, origin="lower", cmap=style.colormap(), aspect="auto")
     for row in range(2):
@@ -418,7 +419,7 @@ def clv_crv_chart(grid, size_px, style: ChartStyle) -> Figure:
             ax.text(column, row, text, ha="center", va="center", fontsize=style.points * 1.05,
                     color=best_text(tuple(float(v) for v in cell)))
     ax.set_xticks([0, 1], [f"CLV <= {dollars(grid.clv_cut)}", f"CLV > {dollars(grid.clv_cut)}"])
-    ax.set_yticks([0, 1], [f"CRV <= {dollars(grid.crv_cut)}", f"CRV > {dollars(grid.crv_cut)}"])
+    ax.set_yticks([0, 1], [f"CRV\n<= {dollars(grid.crv_cut)}", f"CRV\n> {dollars(grid.crv_cut)}"])
     ax.set_xlabel("predicted lifetime value (what they buy)")
     ax.set_ylabel("predicted referral value (whom they bring)")
     _title(ax, style, "CLV x CRV: customers per quadrant")
