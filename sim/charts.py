@@ -405,7 +405,8 @@ def clv_crv_chart(grid, size_px, style: ChartStyle) -> Figure:
     Args:
         grid: a ``sim.analytics.reports.ValueGrid``.
     """
-    fig, (ax,) = _figure(size_px, style)
+    # Room on the left for two-line CRV ticks and the axis label beside them.
+    fig, (ax,) = _figure(size_px, style, left_em=6.5)
     counts = grid.customers.astype(float)
     image = ax.imshow(counts, origin="lower", cmap=style.colormap(), aspect="auto")
     for row in range(2):
@@ -418,7 +419,7 @@ def clv_crv_chart(grid, size_px, style: ChartStyle) -> Figure:
             ax.text(column, row, text, ha="center", va="center", fontsize=style.points * 1.05,
                     color=best_text(tuple(float(v) for v in cell)))
     ax.set_xticks([0, 1], [f"CLV <= {dollars(grid.clv_cut)}", f"CLV > {dollars(grid.clv_cut)}"])
-    ax.set_yticks([0, 1], [f"CRV <= {dollars(grid.crv_cut)}", f"CRV > {dollars(grid.crv_cut)}"])
+    ax.set_yticks([0, 1], [f"CRV\n<= {dollars(grid.crv_cut)}", f"CRV\n> {dollars(grid.crv_cut)}"])
     ax.set_xlabel("predicted lifetime value (what they buy)")
     ax.set_ylabel("predicted referral value (whom they bring)")
     _title(ax, style, "CLV x CRV: customers per quadrant")
@@ -566,6 +567,10 @@ def channel_chart(labels: Sequence[str], spent: Sequence[float], value: Sequence
     for xi, (s, v) in enumerate(zip(spent, value)):
         if s > 0:
             ax.text(xi, max(s, v, 0) + 0.03 * top, f"${v / s:,.2f} per $1", ha="center", va="bottom",
+                    color=style.foreground, fontsize=style.points * 0.85, parse_math=False)
+        elif v != 0:
+            # Customers who came without acquisition dollars (friends customers brought).
+            ax.text(xi, max(v, 0) + 0.03 * top, "no spend", ha="center", va="bottom",
                     color=style.foreground, fontsize=style.points * 0.85, parse_math=False)
     ax.set_xticks(x, labels)
     ax.axhline(0, color=style.foreground, lw=1)

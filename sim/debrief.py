@@ -74,6 +74,8 @@ class ChannelValue:
         acquired: customers bought through it in the player's turns.
         true_value: those customers' true value at acquisition (first purchase
             and equity, no service), discounted to turn 1, dollars.
+        referral: True for the referral channel (friends customers brought):
+            no acquisition dollars, so no value per dollar.
     """
 
     channel: str
@@ -81,6 +83,7 @@ class ChannelValue:
     spent: float
     acquired: int
     true_value: float
+    referral: bool = False
 
     @property
     def value_per_dollar(self) -> float:
@@ -469,10 +472,14 @@ def _channels(played: PlayedGame, decisions: list[Decision]) -> list[ChannelValu
     # A customer's value is at the start of its acquisition turn: discount to turn 1.
     worth = worth * v ** (obs.acquisition_turn[rows].astype(float) - 1.0)
     channel = obs.channel[rows].astype(np.int64)
-    value = np.bincount(channel, worth, minlength=len(s.channels))
-    count = np.bincount(channel, minlength=len(s.channels))
-    return [ChannelValue(c.name, c.label, float(spent[i]), int(count[i]), float(value[i]))
-            for i, c in enumerate(s.channels)]
+    public = played.game.public
+    names, labels = public.customer_channel_names, public.customer_channel_labels
+    value = np.bincount(channel, worth, minlength=len(names))
+    count = np.bincount(channel, minlength=len(names))
+    spent = np.concatenate([spent, np.zeros(len(names) - spent.size)])   # referrals cost nothing
+    return [ChannelValue(name, labels[i], float(spent[i]), int(count[i]), float(value[i]),
+                         referral=i >= len(s.channels))
+            for i, name in enumerate(names)]
 
 
 def _tiers(played: PlayedGame, treatment: TreatmentLog, worth: np.ndarray,
@@ -525,7 +532,7 @@ def meaning(d: Debrief, scenario: Scenario) -> str:
     """What the scenario's lesson meant in this game, from its numbers."""
     top = d.value_by_decile[0] if d.value_by_decile else 0.0
     parts = [f"Here, the most valuable tenth of your customers held {top:.0%} of their true value"]
-    bought = [c for c in d.channels if c.acquired >= 20]
+    bought = [c for c in d.channels if c.acquired >= 20 and not c.referral]
     if len(bought) >= 2:
         best = max(bought, key=lambda c: c.value_per_customer)
         worst = min(bought, key=lambda c: c.value_per_customer)
@@ -536,8 +543,35 @@ def meaning(d: Debrief, scenario: Scenario) -> str:
 
 def advice(d: Debrief, scenario: Scenario) -> list[str]:
     """Two or three sentences from this game's numbers, naming its channels and tiers."""
-    out = [acquisition_sentence(d), service_sentence(d, scenario), lever_sentence(d)]
+    out = [acquisition_sentence(d), referral_sentence(d), service_sentence(d, scenario),
+           lever_sentence(d)]
     return [s for s in out if s]
+
+
+def referral_sentence(d: Debrief) -> str:
+    """What the friends customers brought were worth, against a bought customer ("" without referrals).
+
+    Referrals have no acquisition dollars, so the comparison is per customer:
+    a referred customer against one bought through the paid channels.
+    """
+    referred = next((c for c in d.channels if c.referral), None)
+    if referred is None:
+        return ""
+    if referred.acquired == 0:
+        return ("Nobody joined by referral while you ran the business: the customers who bring "
+                "friends left, or were never served enough to bring any.")
+    paid = [c for c in d.channels if not c.referral and c.acquired > 0]
+    bought = sum(c.acquired for c in paid)
+    per_bought = sum(c.true_value for c in paid) / bought if bought else math.nan
+    share = referred.acquired / (referred.acquired + bought)
+    head = (f"{referred.acquired:,} customers ({share:.0%} of those you gained) joined as friends "
+            f"of your customers, at no acquisition cost, worth {_money(referred.true_value)} in all, "
+            f"{_money(referred.value_per_customer)} each")
+    if not math.isfinite(per_bought):
+        return head + ": keep the customers who bring them."
+    verdict = ("more than" if referred.value_per_customer > per_bought else "less than")
+    return (f"{head}, {verdict} the {_money(per_bought)} a bought customer was worth: a customer's "
+            f"value includes the friends they bring, so count it before turning anyone away.")
 
 
 def acquisition_sentence(d: Debrief) -> str:

@@ -17,6 +17,9 @@ from dataclasses import dataclass, fields
 from .scenario import Budget, Channel, InheritedPolicy, ProfileTag, Scenario, ServiceResponse
 
 
+#: Display name of the referral channel (friends customers bring, at no acquisition cost).
+REFERRAL_LABEL = "Referrals (friends)"
+
 @dataclass(frozen=True, eq=True)
 class PublicScenario:
     """The firm's facts of a ``Scenario`` (every field has the same meaning there).
@@ -77,3 +80,9 @@ class PublicScenario:
     def customer_channel_names(self) -> tuple[str, ...]:
         """Names of the customers' channel codes: the paid channels, then ``referral`` if any."""
         return self.channel_names + (("referral",) if self.has_referrals else ())
+
+    @property
+    def customer_channel_labels(self) -> tuple[str, ...]:
+        """Display names of the customers' channel codes (``customer_channel_names``' order)."""
+        return tuple(c.label for c in self.channels) + ((REFERRAL_LABEL,) if self.has_referrals
+                                                       else ())

@@ -387,14 +387,15 @@ def compositions(partners=PARTNERS) -> tuple[Composition, ...]:
 def own_score_columns(decisions) -> tuple[str, ...]:
     """Score columns the player's tiers use that the lab cannot recompute on another market.
 
-    A tier on the lab's predictions (``sim.analytics.clv.LAB_COLUMNS``) is
+    A tier on the lab's predictions (``sim.analytics.clv.ALL_LAB_COLUMNS``) is
     recomputed on the composed game's own customers, as the player's lab
     would have; a column of the player's own (a bot's ``rfm_tier``, say) was
     computed on the player's customers only.
     """
-    from .analytics.clv import LAB_COLUMNS
+    from .analytics.clv import ALL_LAB_COLUMNS
 
-    return tuple(sorted({name for d in decisions for name in d.scores if name not in LAB_COLUMNS}))
+    return tuple(sorted({name for d in decisions for name in d.scores
+                         if name not in ALL_LAB_COLUMNS}))
 
 
 class ComposedStrategy:
@@ -435,18 +436,23 @@ def _lab_scores(observation, tiers) -> dict:
     """The lab's score columns the tiers use, recomputed on this game's customers."""
     import numpy as np
 
-    from .analytics.clv import LAB_COLUMNS, predict_clv
+    from .analytics import referral_nbd
+    from .analytics.clv import ALL_LAB_COLUMNS, predict_clv
     from .analytics.fitting import DataError
     from .decisions import rule_uses
 
-    used = [n for n in LAB_COLUMNS if any(rule_uses(t.rule, n) for t in tiers)]
+    used = [n for n in ALL_LAB_COLUMNS if any(rule_uses(t.rule, n) for t in tiers)]
     if not used:
         return {}
+    # No fit possible (or no referral column in this game): nobody matches a
+    # rule on that score (NaN compares false, ranks last).
+    columns = {n: np.full(observation.n_customers, np.nan) for n in ALL_LAB_COLUMNS}
     try:
-        columns = predict_clv(observation).columns()
+        value = predict_clv(observation)
     except DataError:
-        # No fit possible: nobody matches a score rule (NaN compares false, ranks last).
-        columns = {n: np.full(observation.n_customers, np.nan) for n in LAB_COLUMNS}
+        return {n: columns[n] for n in used}
+    columns.update(value.columns())
+    columns.update(referral_nbd.crv_columns(observation, value))
     return {n: columns[n] for n in used}
 
 

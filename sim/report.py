@@ -58,6 +58,14 @@ CAPTIONS = {
 }
 
 
+def _channel_yield(c) -> str:
+    """A channel's value per acquisition dollar; referrals cost none, so their value per customer."""
+    if c.referral:
+        each = c.value_per_customer
+        return "no spend" + ("" if not math.isfinite(each) else f"; {_money(each)} a customer")
+    return "n/a" if not math.isfinite(c.value_per_dollar) else f"${c.value_per_dollar:,.2f}"
+
+
 def debrief_figure(d: Debrief, stem: str, size_px, style: charts.ChartStyle):
     """One of the debrief's charts (``stem`` from ``DEBRIEF_STEMS``); the screen shows the same."""
     if stem == "firm_value":
@@ -128,8 +136,7 @@ def page(d: Debrief) -> str:
     channels = _table(["channel", "acquisition dollars", "customers", "true value bought",
                        "value per dollar"],
                       [[c.label, _money(c.spent), f"{c.acquired:,}", _money(c.true_value),
-                        "n/a" if not math.isfinite(c.value_per_dollar) else f"${c.value_per_dollar:,.2f}"]
-                       for c in d.channels])
+                        _channel_yield(c)] for c in d.channels])
     tiers = _table(["tier", "customer-turns", "customers", "service dollars", "top 30% by value",
                     "bottom half", "worth < 0"],
                    [[t.name + (" (turned away)" if t.disengaged else ""), f"{t.customer_turns:,}",

@@ -28,7 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from .analytics.clv import LAB_COLUMNS, CustomerValue, predict_clv
+from .analytics.clv import (ALL_LAB_COLUMNS, LAB_COLUMNS, REFERRAL_COLUMNS, CustomerValue,  # noqa: F401
+                            lab_columns, predict_clv)
 from .analytics.equity import LEVEL, EquityEstimate, estimate_equity
 from .analytics import referral_nbd
 from .analytics.fitting import DataError
@@ -282,7 +283,9 @@ class Lab:
         predicted_turn: the turn whose observation ``value`` covers.
         message: why there are no predictions (too little history), if so.
         referral: in a game with referrals, the referral model's score
-            columns (``expected_referrals``, ``predicted_crv``), else empty.
+            columns (``REFERRAL_COLUMNS``: ``predicted_crv``,
+            ``expected_referrals``, ``predicted_clv_crv``; NaN before anyone
+            has referred anyone, so a rule on them matches nobody), else empty.
     """
 
     value: CustomerValue | None = None
@@ -331,7 +334,7 @@ class PlanningSession:
             self.lab = Lab(None, None, obs.turn, f"Too little history to fit the models yet: {exc}")
             return self.lab
         fitted = obs.turn if fits is None else self.lab.fitted_turn
-        self.lab = Lab(value, fitted, obs.turn, "", referral_nbd.crv_columns(obs, value))
+        self.lab = Lab(value, fitted, obs.turn, "", _referral_columns(obs, value))
         return self.lab
 
     # ------------------------------------------------------------ planning
@@ -808,11 +811,19 @@ def tier_outcomes(decision: Decision, tier: np.ndarray, after: Observation) -> l
     return out
 
 
+def _referral_columns(obs: Observation, value: CustomerValue) -> dict[str, np.ndarray]:
+    """The lab's referral columns in a game with referrals (NaN until the model can be fitted)."""
+    if obs.referrals is None:
+        return {}
+    return referral_nbd.crv_columns(obs, value) or {
+        name: np.full(obs.n_customers, np.nan) for name in REFERRAL_COLUMNS}
+
+
 def _missing_scores(plan: Plan, lab: Lab) -> str:
     if lab.value is not None:
         return ""
     for i, t in enumerate(plan.tiers):
-        for name in LAB_COLUMNS:
+        for name in ALL_LAB_COLUMNS:
             if rule_uses(t.rule, name):
                 return (f"tiers[{i}] ({t.name}) uses the lab's {name}, but the lab has no "
                         "predictions yet: fit the models in the lab first")

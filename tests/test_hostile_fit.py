@@ -104,6 +104,31 @@ CASES = {
                                   "missing column amount"),
     "a summary missing a column": ("pareto_nbd", "frequency,recency\n1,2\n", [],
                                    "missing column T"),
+    "referrals fractional": ("referral_nbd", "referrals,exposure\n1,5\n0.5,3\n", [],
+                             "line 3, column referrals: 0.5 is not a whole number"),
+    "referrals negative exposure": ("referral_nbd", "referrals,exposure\n1,5\n0,-3\n", [],
+                                    "line 3, column exposure: -3 is negative"),
+    "referrals exposure 1e999": ("referral_nbd", "referrals,exposure\n1,1e999\n0,3\n", [],
+                                 "line 2, column exposure: 1e999 is not a finite number"),
+    "referrals without exposure": ("referral_nbd", "referrals,exposure\n1,5\n2,0\n0,3\n", [],
+                                   "line 3, column referrals: 2 referrals with exposure 0"),
+    "referrals all zero": ("referral_nbd", "referrals,exposure\n0,5\n0,3\n0,7\n", [],
+                           "no referrals to fit"),
+    "referrals weights fractional": ("referral_nbd", "referrals,exposure,weights\n1,5,2.5\n0,3,1\n",
+                                     [], "line 2, column weights: 2.5 is not a whole number"),
+    "referrals log without referred_by": ("referral_nbd", "customer_id,time\na,0\nb,2\n", [],
+                                          "missing column referred_by"),
+    "referrals log naming a stranger": ("referral_nbd", "customer_id,time,referred_by\na,0,\nb,2,q\n",
+                                        [], "line 3, column referred_by: referred_by 'q' is not"),
+    "referrals log naming itself": ("referral_nbd", "customer_id,time,referred_by\na,0,a\nb,2,\n",
+                                    [], "line 2, column referred_by: customer 'a' is named as its own"),
+    "referrals log with a fractional turn": ("referral_nbd", "customer_id,time,turn,cancelled_after_turn,"
+                                             "referred_by\na,0,1,,\nb,2,2.5,,a\n", [],
+                                             "line 3, column turn: 2.5 is not a whole turn number"),
+    "referrals log with a text cancellation": ("referral_nbd", "customer_id,time,turn,"
+                                               "cancelled_after_turn,referred_by\na,0,1,soon,\n"
+                                               "b,2,2,,a\n", [],
+                                               "line 2, column cancelled_after_turn: 'soon' is not"),
 }
 
 

@@ -27,8 +27,9 @@ from sim.analytics.fitting import DataError, FitResult
 from sim.analytics.lab_models import BUILT_IN
 from sim.analytics.model_spec import Horizon, ModelSpec, customer_predictions
 
-BUILT_IN_NAMES = ("bgnbd", "pareto_nbd", "gamma_gamma", "bgbb", "sbg", "retention")
-CSV_NAMES = ("bgnbd", "pareto_nbd", "gamma_gamma", "bgbb", "sbg")
+BUILT_IN_NAMES = ("bgnbd", "pareto_nbd", "gamma_gamma", "bgbb", "sbg", "retention",
+                  "referral_nbd")
+CSV_NAMES = ("bgnbd", "pareto_nbd", "gamma_gamma", "bgbb", "sbg", "referral_nbd")
 
 
 def _fit_toy(data) -> FitResult:
@@ -103,7 +104,9 @@ def test_the_built_in_models_in_order_and_the_csv_ones_everywhere():
     assert registry.csv_names() == CSV_NAMES == fit_command.MODELS == csv_input.MODELS
     assert csv_input.SUMMARY_COLUMNS["bgbb"] == ("frequency", "recency", "periods")
     assert [spec.label for spec in BUILT_IN] == ["BG/NBD", "Pareto/NBD", "Gamma-Gamma", "BG/BB",
-                                                 "sBG", "latent-class retention"]
+                                                 "sBG", "latent-class retention", "referral NBD"]
+    assert registry.get("referral_nbd").log_needs_referrals
+    assert not any(registry.get(name).log_needs_referrals for name in CSV_NAMES[:-1])
     assert [spec.name for spec in registry.game_models("shops")] == ["pareto_nbd", "gamma_gamma"]
     assert [spec.name for spec in registry.game_models("members")] == ["retention"]
     assert registry.get("sbg").horizon.limit == 1000 and registry.get("bgbb").horizon.whole
@@ -198,9 +201,9 @@ def test_a_count_model_with_its_own_columns_and_no_logs_needs_only_its_spec(tmp_
 def test_help_and_the_lab_screen_list_the_toy_model(toy, capsys):
     code, out, _ = cli(capsys, "fit", "--help")
     assert code == 0
-    assert "{bgnbd,pareto_nbd,gamma_gamma,bgbb,sbg,toy}" in out
+    assert "{bgnbd,pareto_nbd,gamma_gamma,bgbb,sbg,referral_nbd,toy}" in out
     assert "  toy                frequency, T   (one purchase rate for everyone)" in out
-    assert "  toy          expected_purchases (rate x --horizon)" in out
+    assert "  toy           expected_purchases (rate x --horizon)" in out
     assert registry.models_sentence().startswith(
         "Fit Pareto/NBD and Gamma-Gamma and Toy Poisson (or latent-class retention for members)")
     fit = FitResult({"rate": 0.25}, {"rate": 0.01}, -3.0, 10, True)

@@ -44,7 +44,8 @@ from .lab_models import GAMMA_GAMMA, PARETO_NBD, RETENTION
 from .service_lift import SurvivalPosterior, neutral_annuity
 from .transactions import CustomerSummary, summarise_observation
 
-__all__ = ["CustomerValue", "predict_clv", "predicted_clv_columns", "margin_share",
+__all__ = ["CustomerValue", "LAB_COLUMNS", "REFERRAL_COLUMNS", "ALL_LAB_COLUMNS", "lab_columns",
+           "predict_clv", "predicted_clv_columns", "margin_share",
            "noncontractual_clv", "fit_sample"]
 
 #: Customers used to fit the models, at most (predictions cover all).
@@ -58,6 +59,16 @@ _PURCHASES, _SPEND, _MEMBERS = PARETO_NBD.name, GAMMA_GAMMA.name, RETENTION.name
 
 #: Score columns the lab provides to tier rules (``CustomerValue.columns``).
 LAB_COLUMNS = ("p_alive", "expected_purchases", "predicted_clv", "horizon_value")
+#: The lab's score columns in a game with referrals as well
+#: (:func:`sim.analytics.referral_nbd.crv_columns`).
+REFERRAL_COLUMNS = ("predicted_crv", "expected_referrals", "predicted_clv_crv")
+#: Every column the lab can provide, in any game.
+ALL_LAB_COLUMNS = LAB_COLUMNS + REFERRAL_COLUMNS
+
+
+def lab_columns(has_referrals: bool) -> tuple[str, ...]:
+    """The lab's score columns in a game with (or without) referrals, in menu order."""
+    return ALL_LAB_COLUMNS if has_referrals else LAB_COLUMNS
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,11 @@ Two kinds of file feed a model:
   for sBG, one cohort's ``survivors`` at each ``period`` 0, 1, 2, ...;
 * a *transaction log*, one row per purchase: ``customer_id`` (or ``id``),
   ``time`` and optionally ``amount`` (dollars), summarised with
-  :func:`~sim.analytics.transactions.summarise_transactions`.
+  :func:`~sim.analytics.transactions.summarise_transactions`; for the
+  referral NBD also ``referred_by`` (the referrer's id, blank if none) and,
+  if the log has them (``ccsim export`` of a members' game),
+  ``cancelled_after_turn`` and ``turn``, summarised with
+  :func:`~sim.analytics.transactions.summarise_referrals`.
 
 Which columns a model needs, how its rows are checked beyond the generic
 checks, whether it takes weights and transaction logs: its spec in
@@ -36,7 +40,7 @@ from ..capped_read import display_name, read_capped_regular_file
 from . import registry
 from .fitting import DataError
 from .model_spec import ModelSpec
-from .transactions import summarise_transactions
+from .transactions import CustomerSummary, summarise_referrals, summarise_transactions
 
 __all__ = ["MODELS", "SUMMARY_COLUMNS", "TIME_UNITS", "CsvTable", "FitInput", "read_csv",
            "load_fit_input"]
@@ -48,6 +52,11 @@ MODELS = registry.csv_names()
 SUMMARY_COLUMNS: dict[str, tuple[str, ...]] = {name: registry.get(name).columns
                                                for name in MODELS}
 ID_COLUMNS = ("customer_id", "id")
+#: A log's referrer column, and the columns that bound a member's referrals
+#: (as ``ccsim export`` names them, sim/export.py).
+REFERRED_BY = "referred_by"
+CANCELLED_AFTER = "cancelled_after_turn"
+TURN = "turn"
 TIME_UNITS = {"days": 1.0, "weeks": 7.0}  # days per unit
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # Plain ASCII decimals only: float() would also take '1_0', Arabic-Indic
@@ -493,11 +502,83 @@ def _load_log(table: CsvTable, spec: ModelSpec, time_unit: str | None,
     except DataError as exc:  # pragma: no cover - the checks above come first
         raise table.error(str(exc)) from None
     warnings = _check_enough(table, spec, {"frequency": summary.frequency})
+    if spec.log_needs_referrals:
+        summary = _with_referrals(table, spec, summary, np.array(ids), id_column)
     columns = {name: getattr(summary, field_name) for name, field_name in spec.from_log.items()}
     return FitInput(source=table.source, model=spec.name, kind="transaction log", columns=columns,
                     ids=summary.customer_id.astype(str), id_column=id_column,
                     rows=len(summary), transactions=len(table.rows),
                     notes=(f"times in {scale}",), warnings=warnings)
+
+
+def _with_referrals(table: CsvTable, spec: ModelSpec, summary: CustomerSummary,
+                    ids: np.ndarray, id_column: str) -> CustomerSummary:
+    """The summary with referrals and exposure from the log's ``referred_by`` column.
+
+    A customer's referrer is the same on all its rows, names another customer
+    of the log, and is blank if nobody referred it.
+
+    Raises:
+        DataError: No ``referred_by`` column, or the first row where a
+            referrer is not one of the above.
+    """
+    if not table.has(REFERRED_BY):
+        has = ", ".join(column for column in table.header if column)
+        raise table.error(f"missing column {REFERRED_BY}: {spec.name} needs the id of the "
+                          f"customer who referred each one (blank if none) in a transaction "
+                          f"log; the file has {has}")
+    column = table.find(REFERRED_BY)
+    cells = np.array(table.text(REFERRED_BY))
+    known = summary.customer_id
+    order = np.argsort(known, kind="stable")
+    customer = order[np.searchsorted(known[order], ids)]        # summary row of each log row
+    first_row = np.full(len(summary), ids.size)
+    np.minimum.at(first_row, customer, np.arange(ids.size))
+    own = cells[first_row][customer]
+    table.first_bad(cells != own, REFERRED_BY,
+                    lambda row: f"referred_by {cells[row][:40]!r} differs from the same "
+                                f"customer's earlier rows ({own[row][:40]!r}); a customer has "
+                                f"one referrer")
+    table.first_bad((cells != "") & (cells == ids), REFERRED_BY,
+                    lambda row: f"customer {ids[row][:40]!r} is named as its own referrer")
+    position = np.minimum(np.searchsorted(known[order], cells), known.size - 1)
+    found = known[order][position] == cells
+    table.first_bad((cells != "") & ~found, REFERRED_BY,
+                    lambda row: f"referred_by {cells[row][:40]!r} is not a customer id of this "
+                                f"log (column {id_column})")
+    referrer_of_row = np.where(cells != "", order[position], -1)
+    referrer = referrer_of_row[first_row]
+    span = None
+    if table.has(CANCELLED_AFTER) and table.has(TURN):
+        turn = _signed_numbers(table, TURN, blank=False)
+        cancelled = _signed_numbers(table, CANCELLED_AFTER, blank=True)
+        first_turn = np.full(len(summary), np.inf)
+        np.minimum.at(first_turn, customer, turn)
+        # A member refers up to the end of its cancellation turn: cancel - first turn + 1 turns.
+        cancel = cancelled[first_row]
+        span = np.where(np.isnan(cancel), np.inf, cancel - first_turn + 1.0)
+    return summarise_referrals(summary, referrer, span)
+
+
+def _signed_numbers(table: CsvTable, name: str, *, blank: bool) -> np.ndarray:
+    """A column of whole numbers that may be negative (game turns; warm-up turns are <= 0).
+
+    Blank cells are NaN if ``blank``, else refused.
+    """
+    column = table.find(name)
+    cells = table.text(name)
+    values = np.full(len(cells), np.nan)
+    for row, cell in enumerate(cells):
+        if cell == "" and blank:
+            continue
+        if not _DECIMAL.fullmatch(cell):
+            raise table.row_error(row, column, "missing value" if cell == "" else _not_a_number(cell))
+        value = float(cell)
+        if not (abs(value) <= MAX_VALUE and value == round(value)):
+            raise table.row_error(row, column, f"{cell[:40]} is not a whole turn number "
+                                               f"(at most {MAX_VALUE:g} in size)")
+        values[row] = value
+    return values
 
 
 # A spec's kind -> the loader of a file that has the spec's columns.

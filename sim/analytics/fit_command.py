@@ -68,7 +68,7 @@ time holds numbers (any unit; predictions come out in it) or dates
 YYYY-MM-DD, converted to --time-unit (weeks unless told) since the earliest
 date in the file. A customer's purchases at the same time are one purchase;
 her first purchase starts her clock and is not counted; T runs to
---observation-end (default: the latest transaction).{whole_times}
+--observation-end (default: the latest transaction).{whole_times}{referrals}
 
 --predict OUT.csv writes one row per input row, in input order (for a
 transaction log, one per customer in order of first appearance), with the id
@@ -140,6 +140,12 @@ def _epilog() -> str:
     named.append(f"{common} {others_unit} for the others")
     whole_times = "".join(f" For {spec.name} the times must\nbe whole {spec.horizon.singular} "
                           f"numbers." for spec in specs if spec.whole_times)
+    referral_models = [spec.name for spec in specs if spec.log_needs_referrals]
+    referrals = ("" if not referral_models else
+                 f"\nA log for {_joined(referral_models, 'or')} also needs referred_by (the "
+                 f"referrer's id,\nblank if none): a customer's referrals are the customers "
+                 f"naming it, its\nexposure T less one time unit (a turn), cut at the end of "
+                 f"the\ncancelled_after_turn of a log with that column and turn.")
     discounted = [spec for spec in specs if spec.discounted]
     # Predictions by what a row is: per customer over a window, per customer
     # without one, then per period (the order a reader meets them in).
@@ -149,7 +155,7 @@ def _epilog() -> str:
                                     or (", ".join(spec.columns),))),
         every_model="Every model" + (f" but {_joined(no_log)}" if no_log else ""),
         amount=_joined([spec.name for spec in specs if spec.log_needs_amount], "or"),
-        whole_times=whole_times,
+        whole_times=whole_times, referrals=referrals,
         predictions=_help_table(_grouped(by_output, lambda spec: spec.help_predict
                                          or (f"see {spec.module or spec.name}",))),
         no_horizon=_joined([spec.name for spec in specs if spec.horizon is None], "or"),

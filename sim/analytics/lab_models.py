@@ -18,7 +18,8 @@ import numpy as np
 
 from .model_spec import Horizon, ModelSpec, PredictionTable, customer_predictions
 
-__all__ = ["BGNBD", "PARETO_NBD", "GAMMA_GAMMA", "BGBB", "SBG", "RETENTION", "BUILT_IN",
+__all__ = ["BGNBD", "PARETO_NBD", "GAMMA_GAMMA", "BGBB", "SBG", "RETENTION", "REFERRAL_NBD",
+           "BUILT_IN",
            "CORRELATION_WARNING"]
 
 #: Spend-frequency correlation beyond which Gamma-Gamma's independence
@@ -305,4 +306,52 @@ SBG = ModelSpec(
 RETENTION = ModelSpec(name="retention", label="latent-class retention",
                       module="sim.analytics.retention", game="members")
 
-BUILT_IN = (BGNBD, PARETO_NBD, GAMMA_GAMMA, BGBB, SBG, RETENTION)
+
+
+# --- the referral NBD: friends brought over the turns watched -------------------------
+
+def _check_referral_exposure(table, columns: dict[str, np.ndarray]) -> None:
+    """A customer watched for no time cannot have referred anyone yet."""
+    x, t = columns["referrals"], columns["exposure"]
+    table.first_bad((t == 0) & (x > 0), "referrals",
+                    lambda row: f"{x[row]:g} referrals with exposure 0 (a customer watched for "
+                                f"no time has referred no one yet)")
+
+
+def _fit_referral_nbd(data):
+    from . import referral_nbd
+
+    c = data.columns
+    return referral_nbd.fit(c["referrals"], c["exposure"], c.get("weights"))
+
+
+def _referral_log_likelihood(params, data) -> float:
+    from . import referral_nbd
+
+    c = data.columns
+    return referral_nbd.log_likelihood(params, c["referrals"], c["exposure"], c.get("weights"))
+
+
+def _predict_referral_nbd(data, fit, horizon, discount_rate) -> PredictionTable:
+    from . import referral_nbd
+
+    c = data.columns
+    rate = referral_nbd.expected_rate(fit, c["referrals"], c["exposure"])
+    return customer_predictions(data, {"referral_rate": rate,
+                                       "expected_referrals": rate * horizon})
+
+
+REFERRAL_NBD = ModelSpec(
+    name="referral_nbd", label="referral NBD", module="sim.analytics.referral_nbd",
+    columns=("referrals", "exposure"), whole_columns=frozenset({"referrals"}),
+    check_rows=_check_referral_exposure,
+    from_log={"referrals": "referrals", "exposure": "exposure"},
+    fit=_fit_referral_nbd, log_likelihood=_referral_log_likelihood,
+    predict=_predict_referral_nbd,
+    help_input=("referrals, exposure   (friends brought, time watched",
+                "in turns; rows with exposure 0 are skipped)"),
+    help_predict=("referral_rate (per time unit, posterior mean),",
+                  "expected_referrals (in the next --horizon time units,",
+                  "while a customer)"))
+
+BUILT_IN = (BGNBD, PARETO_NBD, GAMMA_GAMMA, BGBB, SBG, RETENTION, REFERRAL_NBD)

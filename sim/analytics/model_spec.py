@@ -26,8 +26,11 @@ __all__ = ["Horizon", "ModelSpec", "PredictionTable", "customer_predictions"]
 
 #: Canonical columns a summary row may carry, and what a transaction log's
 #: per-customer summary (:class:`~sim.analytics.transactions.CustomerSummary`)
-#: calls them.
-SUMMARY_FIELDS = ("frequency", "recency", "T", "monetary_value")
+#: calls them.  ``referrals`` and ``exposure`` come from a log's ``referred_by``
+#: column (:func:`~sim.analytics.transactions.summarise_referrals`).
+SUMMARY_FIELDS = ("frequency", "recency", "T", "monetary_value", "referrals", "exposure")
+#: The summary fields only a log with a ``referred_by`` column gives.
+REFERRAL_FIELDS = ("referrals", "exposure")
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,8 @@ class ModelSpec:
         from_log: Summary column -> field of a transaction log's customer
             summary (``frequency``, ``recency``, ``T``, ``monetary_value``);
             None if the model does not read transaction logs.  A model that
-            takes ``monetary_value`` needs the log's ``amount`` column.
+            takes ``monetary_value`` needs the log's ``amount`` column, one
+            that takes ``referrals`` or ``exposure`` its ``referred_by`` column.
         whole_times: A transaction log's times must be whole steps of the
             horizon (opportunity numbers for BG/BB).
         counts_repeat_buyers: The customers that count toward the minimum
@@ -179,6 +183,11 @@ class ModelSpec:
     def log_needs_amount(self) -> bool:
         """Whether a transaction log must have an ``amount`` column for this model."""
         return "monetary_value" in (self.from_log or {}).values()
+
+    @property
+    def log_needs_referrals(self) -> bool:
+        """Whether a transaction log must have a ``referred_by`` column for this model."""
+        return any(name in REFERRAL_FIELDS for name in (self.from_log or {}).values())
 
 
 def customer_predictions(data, predicted: Mapping[str, np.ndarray]) -> PredictionTable:

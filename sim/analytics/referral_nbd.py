@@ -184,7 +184,11 @@ def predicted_crv(rate: np.ndarray, discounted_turns: np.ndarray,
 
 
 def crv_columns(observation: Observation, value, result: FitResult | None = None) -> dict:
-    """Score columns ``expected_referrals`` (per turn) and ``predicted_crv`` (dollars).
+    """Score columns ``expected_referrals`` (per turn), ``predicted_crv`` and ``predicted_clv_crv``.
+
+    ``predicted_clv_crv`` is predicted CLV + predicted CRV, dollars: what a
+    customer is worth counting whom it brings (the customer-centric
+    reference's worth in a game with referrals).
 
     Args:
         observation: the game's observation; without referrals, no columns.
@@ -210,7 +214,8 @@ def crv_columns(observation: Observation, value, result: FitResult | None = None
         turns = np.divide(turns, per_turn, out=np.zeros(turns.size), where=per_turn > 0)
     worth = np.asarray(observation.columns["profit"]) + np.asarray(value.predicted_clv)
     crv = predicted_crv(rate, turns, friend_values(observation, worth))
-    return {"expected_referrals": rate, "predicted_crv": crv}
+    clv = np.asarray(value.predicted_clv, dtype=float)
+    return {"expected_referrals": rate, "predicted_crv": crv, "predicted_clv_crv": clv + crv}
 
 
 def value_grid(observation: Observation, value):

@@ -8,18 +8,23 @@ repeat purchases, ``recency`` t_x the time of the last repeat purchase
 measured from the first (0 when x = 0), ``T`` the time from the first
 purchase to the end of observation, and ``monetary_value`` the mean spend of
 the repeat purchases (0 when x = 0), which is what Gamma–Gamma models.
+
+A log with a ``referred_by`` column also gives each customer's referrals
+(customers whose ``referred_by`` is its id) and the exposure they cover
+(:func:`summarise_referrals`), the referral NBD's input.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ..observation import Observation
 from .fitting import DataError, as_float_array, check_same_length
 
-__all__ = ["CustomerSummary", "summarise_transactions", "summarise_observation"]
+__all__ = ["CustomerSummary", "summarise_transactions", "summarise_observation",
+           "summarise_referrals"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,10 @@ class CustomerSummary:
         T: Time from the first purchase to the end of observation.
         monetary_value: Mean spend per repeat purchase, dollars (0 if x = 0).
         first_purchase: Time of the first purchase.
+        referrals: Customers each one brought (whole numbers, as floats);
+            None unless :func:`summarise_referrals` added them.
+        exposure: Time each customer's referrals cover (see
+            :func:`summarise_referrals`); None likewise.
     """
 
     customer_id: np.ndarray
@@ -42,6 +51,8 @@ class CustomerSummary:
     T: np.ndarray
     monetary_value: np.ndarray
     first_purchase: np.ndarray
+    referrals: np.ndarray | None = None
+    exposure: np.ndarray | None = None
 
     def __len__(self) -> int:
         return self.customer_id.size
@@ -157,3 +168,34 @@ def summarise_observation(observation: Observation) -> CustomerSummary:
         monetary_value=np.maximum(monetary, 0.0),
         first_purchase=first_time,
     )
+
+
+def summarise_referrals(summary: CustomerSummary, referrer: np.ndarray,
+                        cancelled_span: np.ndarray | None = None) -> CustomerSummary:
+    """Add each customer's referrals and the exposure they cover to a log's summary.
+
+    The exposure is the lab's (:func:`sim.analytics.referral_nbd.exposure_from_observation`)
+    in the log's clock: a referral made in one turn shows as a friend joining
+    the next, so the referrals seen at the window's end cover the time from
+    the first purchase to the end less one time unit (one turn), ``T - 1``;
+    a member who cancelled stops referring at the end of the cancellation
+    turn, so its exposure is at most ``cancelled_span``.
+
+    Args:
+        summary: The log's per-customer summary.
+        referrer: Per customer (summary order), the row in the summary of the
+            customer who referred it, or -1 if none.
+        cancelled_span: Per customer, time from its first purchase to the end
+            of its cancellation turn (inf while a member); None if the log
+            has no cancellations.
+
+    Returns:
+        ``summary`` with ``referrals`` and ``exposure`` (both >= 0).
+    """
+    referrer = np.asarray(referrer, dtype=np.int64)
+    referred = referrer[referrer >= 0]
+    referrals = np.bincount(referred, minlength=len(summary)).astype(float)
+    exposure = summary.T - 1.0
+    if cancelled_span is not None:
+        exposure = np.minimum(exposure, np.asarray(cancelled_span, dtype=float))
+    return replace(summary, referrals=referrals, exposure=np.maximum(exposure, 0.0))

@@ -111,7 +111,8 @@ def decode_delta(data: Any) -> dict:
     Raises:
         ProtocolError: naming the entry that is malformed.
     """
-    from ..tournament.protocol import FIXED_FIELDS, MATRIX_FIELDS, RUNNING_FIELDS
+    from ..tournament.protocol import (FIXED_FIELDS, MATRIX_FIELDS, REFERRAL_FIXED,
+                                       REFERRAL_RUNNING, RUNNING_FIELDS)
 
     if not isinstance(data, dict):
         raise ProtocolError("observation: must be a mapping")
@@ -120,14 +121,21 @@ def decode_delta(data: Any) -> dict:
         rows = {}
         for name in FIXED_FIELDS + RUNNING_FIELDS + MATRIX_FIELDS:
             rows[name] = decode_array(rows_in[name], f"observation.rows.{name}")
+        # Only a scenario with referrals sends these (its referrer ids and referrals so far).
+        for name in REFERRAL_FIXED + REFERRAL_RUNNING:
+            if name in rows_in:
+                rows[name] = decode_array(rows_in[name], f"observation.rows.{name}")
         rows["tags"] = {str(tag): decode_array(v, f"observation.rows.tags.{tag}")
                         for tag, v in dict(rows_in["tags"]).items()}
         columns = {name: decode_array(data["columns"][name], f"observation.columns.{name}")
                    for name in MATRIX_FIELDS if name in data["columns"]}
         changed = {}
         for name, pair in dict(data["changed"]).items():
-            if name not in RUNNING_FIELDS or not isinstance(pair, list) or len(pair) != 2:
+            if name not in RUNNING_FIELDS + REFERRAL_RUNNING or not isinstance(pair, list) \
+                    or len(pair) != 2:
                 raise ProtocolError(f"observation.changed.{str(name)[:40]}: not a running total")
+            if name not in rows:
+                raise ProtocolError(f"observation.changed.{name}: no such column in rows")
             changed[name] = (decode_array(pair[0], f"observation.changed.{name}"),
                              decode_array(pair[1], f"observation.changed.{name}"))
         books = tuple(books_of(b, "observation.books") for b in data["books"])

@@ -31,6 +31,10 @@ MATRIX_FIELDS = ("purchases", "spend", "cost_to_serve", "experiment_arm")
 #: Per-row values the engine updates in place: only the changed entries are sent.
 RUNNING_FIELDS = ("total_purchases", "total_spend", "total_cost_to_serve", "fees_paid",
                   "last_purchase_time", "cancel_turn", "active")
+#: Fields only a scenario with referrals has (None otherwise, and then not sent):
+#: the referrer is fixed at acquisition, the referrals made are a running total.
+REFERRAL_FIXED = ("referred_by",)
+REFERRAL_RUNNING = ("referrals",)
 
 _HEADER = struct.Struct(">Q")
 
@@ -59,12 +63,15 @@ class ObservationDelta:
         rows0 = prev.n_customers if prev is not None else 0
         cols0 = prev.turn_columns.size if prev is not None else 0
         books0 = len(prev.books) if prev is not None else 0
-        new_rows = {name: getattr(obs, name)[rows0:] for name in FIXED_FIELDS + RUNNING_FIELDS}
+        referral = obs.referred_by is not None
+        fixed = FIXED_FIELDS + (REFERRAL_FIXED if referral else ())
+        running = RUNNING_FIELDS + (REFERRAL_RUNNING if referral else ())
+        new_rows = {name: getattr(obs, name)[rows0:] for name in fixed + running}
         new_rows.update({name: getattr(obs, name)[rows0:] for name in MATRIX_FIELDS})
         new_rows["tags"] = {name: codes[rows0:] for name, codes in obs.tags.items()}
         changed = {}
         if prev is not None:
-            for name in RUNNING_FIELDS:
+            for name in running:
                 old, now = getattr(prev, name), getattr(obs, name)[:rows0]
                 index = np.flatnonzero(old != now)
                 if index.size:
@@ -138,13 +145,16 @@ class ObservationMirror:
             return v
 
         s = self._store
+        # A scenario with referrals sends its referral fields from the first delta on.
+        fixed = FIXED_FIELDS + tuple(name for name in REFERRAL_FIXED if name in s)
+        running = RUNNING_FIELDS + tuple(name for name in REFERRAL_RUNNING if name in s)
         # Running totals are copies, as the engine's are: a bot may keep them.
         return Observation(
             scenario=self.scenario, turn=int(delta["turn"]), turn_columns=view(self._turn_columns),
-            **{name: view(s[name][:rows1]) for name in FIXED_FIELDS},
+            **{name: view(s[name][:rows1]) for name in fixed},
             tags={name: view(codes[:rows1]) for name, codes in self._tags.items()},
             **{name: view(s[name][:rows1, :cols1]) for name in MATRIX_FIELDS},
-            **{name: s[name][:rows1].copy() for name in RUNNING_FIELDS},
+            **{name: s[name][:rows1].copy() for name in running},
             books=self._books,
         )
 

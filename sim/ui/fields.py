@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..session import LAB_COLUMNS
+from ..session import lab_columns
 
 #: name -> (label, what it is and its unit).  The lab's columns first.
 NUMERIC: dict[str, tuple[str, str]] = {
@@ -46,6 +46,9 @@ NUMERIC: dict[str, tuple[str, str]] = {
     "predicted_crv": ("Predicted CRV", "The lab's predicted customer referral value: expected "
                       "referrals per turn x expected discounted turns still a customer x the value "
                       "of a friend they bring, dollars. Games with referrals; needs fitted models."),
+    "predicted_clv_crv": ("CLV + CRV", "The lab's predicted CLV plus predicted CRV: what the "
+                          "customer is worth counting the friends they bring, dollars. Games with "
+                          "referrals; needs fitted models."),
     "expected_referrals": ("Expected referrals", "The lab's expected friends the customer brings "
                            "per turn (referral model). Games with referrals; needs fitted models."),
     "referrals": ("Referrals so far", "Friends the customer has brought who joined (a count). "
@@ -104,7 +107,8 @@ class Catalogue:
     def __init__(self, public, columns, lab: bool = True):
         fields: list[Field] = []
         if lab:
-            fields += [Field(n, *NUMERIC[n], lab=True) for n in LAB_COLUMNS]
+            fields += [Field(n, *NUMERIC[n], lab=True)
+                       for n in lab_columns(getattr(public, "has_referrals", False))]
         channels = public.channels
         fields.append(Field("channel", "Channel", "The acquisition channel that brought the "
                             "customer (one of the business's channels).",

@@ -59,6 +59,12 @@ def table_columns(public) -> list[TableColumn]:
                          "still a customer (from your own data)."),
              TableColumn("CLV", "predicted_clv", "r", 1, "The lab's predicted customer lifetime value: "
                          "expected discounted future margin, dollars.")]
+    if public.has_referrals:
+        cols += [TableColumn("refs", "referrals", "r", 3, "Friends the customer has brought who "
+                             "joined, so far."),
+                 TableColumn("CRV", "predicted_crv", "r", 2, "The lab's predicted customer referral "
+                             "value: the expected value of the friends the customer will bring, "
+                             "dollars.")]
     return cols
 
 
@@ -257,7 +263,7 @@ class DashboardScene(GameScene):
         cols = dict(self.session.observation.columns)
         lab = self.session.lab.columns()
         n = self.session.observation.n_customers
-        for name in ("p_alive", "predicted_clv"):
+        for name in ("p_alive", "predicted_clv", "predicted_crv"):
             cols[name] = lab.get(name, np.full(n, np.nan))
         return cols
 
@@ -283,10 +289,10 @@ class DashboardScene(GameScene):
         cols = self._cols
         v = cols[key][r]
         if key == "channel":
-            return self.public.channels[int(v)].label
+            return self.public.customer_channel_labels[int(v)]
         if key in self._categories:
             return words(self._categories[key][int(v)])
-        if key in ("customer_id", "acquisition_turn", "purchases"):
+        if key in ("customer_id", "acquisition_turn", "purchases", "referrals"):
             return str(int(v))
         if key == "recency":
             return f"{v:.1f}"
@@ -300,7 +306,7 @@ class DashboardScene(GameScene):
         samples = {"channel": [c.label for c in self.public.channels], "customer_id": ["99999"],
                    "acquisition_turn": ["-10"], "purchases": ["999"], "recency": ["10.5"],
                    "monetary": ["$1,234"], "profit": ["-$12,345"], "p_alive": ["100%"],
-                   "predicted_clv": ["$12,345"]}
+                   "predicted_clv": ["$12,345"], "referrals": ["99"], "predicted_crv": ["$12,345"]}
         for tag in self.public.profile:
             samples[tag.name] = [words(v) for v in tag.values]
         cols = [draw.Column(c.heading, 1.0, c.align) for c in columns]

@@ -1,4 +1,10 @@
-"""The analytics lab: fit the models to the player's data; CLV histogram, deciles; make tiers."""
+"""The analytics lab: fit the models to the player's data; CLV histogram, deciles; make tiers.
+
+In a game with referrals a third view, CLV x CRV [V], shows the lab's
+matrix of the active customers by predicted lifetime and referral value
+(``reports.clv_crv_grid``, ``charts.clv_crv_chart``) with its quadrants'
+table, from the lab's own score columns.
+"""
 
 from __future__ import annotations
 
@@ -14,13 +20,21 @@ from ...analytics.experiments import (ACQUISITION_HEADER, EXPERIMENT_HEADER, acq
                                       acquisition_tests, experiment_rows, experiments)
 from ...errors import SimError
 from ...planning import AmountError, parse_amount
-from ...session import LAB_COLUMNS, TierPlan, service_cap
+from ...session import TierPlan, lab_columns, service_cap
 from .. import draw
 from ..fields import NUMERIC, Catalogue, rule_text
 from ..ingame import GameScene
 from ..layout import cut_bottom, cut_left, flow
 from ..scene import register
 
+#: The CLV x CRV view's table: (column, priority when narrow).
+QUADRANT_COLUMNS = ((draw.Column("quadrant", 1.2, "l"), 1), (draw.Column("customers", 1.1), 1),
+                    (draw.Column("mean CLV", 1.1), 2), (draw.Column("mean CRV", 1.1), 2),
+                    (draw.Column("CLV + CRV", 1.2), 3))
+#: What each quadrant means for whom to serve (Kumar, Petersen & Leone's matrix).
+QUADRANT_ADVICE = ("Champions buy and bring friends; affluents buy but bring no one; advocates "
+                   "buy little but bring friends, so turning away by CLV alone loses them; misers "
+                   "do neither. A tier from 'CLV + CRV' counts both.")
 DECILE_COLUMNS = ((draw.Column("decile", 0.7), 1), (draw.Column("customers", 1.1), 3),
                   (draw.Column("mean CLV", 1.1), 1), (draw.Column("P(alive)", 0.9), 2),
                   (draw.Column("buys next", 1.0), 3), (draw.Column("profit so far", 1.3), 4),
@@ -40,7 +54,8 @@ class LabScene(GameScene):
         self.score = "predicted_clv"
         self.share_text = self._affordable_share()
         self._surface = None
-        #: What the right panel shows: "deciles" (by predicted CLV) or "experiments".
+        #: What the panels show: "deciles" (by predicted CLV), "experiments", or in a
+        #: game with referrals "clv_crv" (the CLV x CRV matrix).
         self.view = "deciles"
 
     def _affordable_share(self) -> str:
@@ -58,7 +73,9 @@ class LabScene(GameScene):
         make_label = ("Make tier", pygame.K_t)
         away_label = ("Turn away CLV below 0", pygame.K_a)
         tests_label = ("Experiments", pygame.K_x)
-        menu_w = max(draw.text_width(NUMERIC[n][0], t.widget) for n in LAB_COLUMNS) + 3 * t.em
+        crv_label = ("CLV x CRV", pygame.K_v)
+        scores = lab_columns(self.public.has_referrals)
+        menu_w = max(draw.text_width(NUMERIC[n][0], t.widget) for n in scores) + 3 * t.em
         items = [("fit", self.button_width(*fit_label)),
                  ("label:Tier from a score:", draw.text_width("Tier from a score:", t.body) + gap),
                  ("menu", menu_w),
@@ -68,6 +85,8 @@ class LabScene(GameScene):
                  ("make", self.button_width(*make_label)),
                  ("away", self.button_width(*away_label)),
                  ("tests", self.button_width(*tests_label))]
+        if self.public.has_referrals:
+            items.append(("crv", self.button_width(*crv_label)))
         places = flow(body.width, [w for _, w in items], gap)
         rows = places[-1][0] + 1
         message_h = t.line("small") * 2
@@ -86,7 +105,7 @@ class LabScene(GameScene):
         self.action("fit", pygame.K_f, fit_label[0], rects["fit"], registry.models_sentence(),
                     "primary")
         self.dropdown = self.add(pygame_gui.elements.UIDropDownMenu(
-            [(NUMERIC[n][0], n) for n in LAB_COLUMNS], (NUMERIC[self.score][0], self.score),
+            [(NUMERIC[n][0], n) for n in scores], (NUMERIC[self.score][0], self.score),
             rects["menu"], self.ui))
         self.share = self.add(pygame_gui.elements.UITextEntryLine(rects["share"], self.ui,
                                                                   initial_text=self.share_text))
@@ -100,6 +119,11 @@ class LabScene(GameScene):
                     "Show your experiments instead of the deciles (again: back): each holdout test's "
                     "treated against its control, turn by turn, and each channel's cohorts valued "
                     "per customer and per dollar, with 95% intervals.")
+        if self.public.has_referrals:
+            self.action("clv_crv", pygame.K_v, crv_label[0], rects["crv"],
+                        "Show the CLV x CRV matrix instead of the deciles (again: back): your "
+                        "active customers by predicted lifetime value and by predicted referral "
+                        "value, the friends they will bring.")
         self.controls_rect = controls
 
     def guide_targets(self) -> dict[str, pygame.Rect]:
@@ -117,8 +141,8 @@ class LabScene(GameScene):
 
     def on_game_intent(self, intent: str) -> None:
         s = self.session
-        if intent == "experiments":
-            self.view = "deciles" if self.view == "experiments" else "experiments"
+        if intent in ("experiments", "clv_crv"):
+            self.view = "deciles" if self.view == intent else intent
             return
         if intent == "fit":
             lab = s.refit()
@@ -154,7 +178,12 @@ class LabScene(GameScene):
 
     def update(self, dt: float) -> None:
         super().update(dt)
-        self._surface = self.chart(("clv", self.left.size, self.session.lab.fitted_turn), self._make_chart)
+        lab = self.session.lab
+        if self.view == "clv_crv":
+            self._surface = self.chart(("clv_crv", self.left.size, lab.fitted_turn, lab.predicted_turn),
+                                       self._make_grid_chart)
+        else:
+            self._surface = self.chart(("clv", self.left.size, lab.fitted_turn), self._make_chart)
 
     def _make_chart(self):
         lab, style = self.session.lab, self.style()
@@ -162,6 +191,31 @@ class LabScene(GameScene):
             return charts.message_chart(lab.message or "Fit the models to see predictions.",
                                         self.left.size, style)
         return charts.clv_histogram(lab.value.predicted_clv, self.left.size, style)
+
+    def value_grid(self) -> reports.ValueGrid | None:
+        """The lab's CLV x CRV matrix of the active customers, or None before it can be drawn."""
+        lab, obs = self.session.lab, self.session.observation
+        crv = lab.referral.get("predicted_crv")
+        active = np.asarray(obs.active, dtype=bool)
+        if lab.value is None or crv is None or not active.any():
+            return None
+        clv, crv = np.asarray(lab.value.predicted_clv)[active], np.asarray(crv)[active]
+        if not (np.all(np.isfinite(crv)) and np.all(np.isfinite(clv))):
+            return None         # nobody has referred anyone yet: no referral model
+        return reports.clv_crv_grid(clv, crv)
+
+    def _grid_message(self) -> str:
+        lab = self.session.lab
+        if lab.value is None:
+            return lab.message or "Fit the models to see predictions."
+        return ("No referral predictions yet: nobody has brought a friend who joined, so the "
+                "referral model has nothing to fit.")
+
+    def _make_grid_chart(self):
+        grid, style = self.value_grid(), self.style()
+        if grid is None:
+            return charts.message_chart(self._grid_message(), self.left.size, style)
+        return charts.clv_crv_chart(grid, self.left.size, style)
 
     def body_key(self) -> tuple:
         return (self.message, id(self._surface), self.view)
@@ -174,6 +228,8 @@ class LabScene(GameScene):
             draw.text(surface, label, (rect.left, rect.centery), t.body, draw.MUTED, anchor="midleft")
         if self.view == "experiments":
             self._experiments(surface)
+        elif self.view == "clv_crv":
+            self._grid_panel(surface)
         else:
             self._lab_panel(surface)
         if self.message:
@@ -214,6 +270,38 @@ class LabScene(GameScene):
         keep = draw.fit_columns(cols, rows, size, inner.width, (1, 2, 4, 3, 1, 1))
         draw.table(surface, pygame.Rect(inner.left, y, inner.width, inner.bottom - y), [cols[j] for j in keep],
                    [[r[j] for j in keep] for r in rows], size)
+
+    def _grid_panel(self, surface) -> None:
+        """The quadrants' table (best first) and what each quadrant means."""
+        t = self.typo
+        inner = draw.panel(surface, self.right, "CLV x CRV: whom they buy, whom they bring", t.heading)
+        grid = self.value_grid()
+        if grid is None:
+            draw.paragraph(surface, self._grid_message(), inner, t.body)
+            return
+        rows = []
+        for row, column in ((1, 1), (0, 1), (1, 0), (0, 0)):
+            n = int(grid.customers[row, column])
+            clv, crv = grid.mean_clv[row, column], grid.mean_crv[row, column]
+            rows.append([grid.name(row, column), f"{n:,}",
+                         *((draw.money(clv), draw.money(crv), draw.money(clv + crv)) if n else
+                           ("-", "-", "-"))])
+        size = t.small
+        keep = draw.fit_columns([c for c, _ in QUADRANT_COLUMNS], rows, size, inner.width,
+                                [p for _, p in QUADRANT_COLUMNS])
+        height = draw.table_height(len(rows), size)
+        draw.table(surface, pygame.Rect(inner.left, inner.top, inner.width, height),
+                   [QUADRANT_COLUMNS[j][0] for j in keep], [[r[j] for j in keep] for r in rows], size)
+        y = inner.top + height
+        notes = [(f"High means above the median of your active customers: CLV "
+                  f"{draw.money(grid.clv_cut)}, CRV {draw.money(grid.crv_cut)}. CRV is the expected "
+                  "value of the friends a customer will bring, dollars.", draw.MUTED),
+                 (QUADRANT_ADVICE, draw.TEXT)]
+        for note, colour in notes:
+            rect = pygame.Rect(inner.left, y + t.em // 2, inner.width, inner.bottom - y - t.em // 2)
+            if not draw.fits(note, t.small, rect):
+                continue
+            y = draw.paragraph(surface, note, rect, t.small, colour)
 
     def _lab_panel(self, surface) -> None:
         t = self.typo
