@@ -26,6 +26,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -526,8 +527,11 @@ def test_9_an_invalid_record_never_takes_a_teams_place(settings, scenario, tmp_p
     red = {s.entry: s for s in result.standings}["Red"]
     assert red.values == {1: read_record(genuine).scores["firm_value"]}
     assert len(red.failures) == 1 and "does not verify: scores.firm_value" in red.failures[0]
-    # Two valid records of one team for one market: both named, neither counts.
-    again = write_record(record_of(played), tmp_path / "again-red.json")
+    # Two valid records of one team for one market: both named, neither counts.  Written at
+    # another time (a record's "created" has whole seconds: the same second gave the same file).
+    again = write_record(replace(record_of(played), created="2026-01-01T00:00:00Z"),
+                         tmp_path / "again-red.json")
+    assert again.read_bytes() != genuine.read_bytes()
     result = run_tournament([genuine, again], Markets.public([1]), tmp_path / "two", settings,
                             workers=1, progress=False)
     red = {s.entry: s for s in result.standings}["Red"]
