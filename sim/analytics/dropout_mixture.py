@@ -46,6 +46,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy import optimize, special
 
+from .fitting import hessian_from_gradient, inverse_if_positive_definite
+
 __all__ = ["DropoutData", "DropoutMixture", "fit", "posterior"]
 
 #: Most shared classes tried.
@@ -243,21 +245,7 @@ def _fit_shared(data: DropoutData, segments: int, shape: np.ndarray, mean: np.nd
 
 def _covariance(gradient, u: np.ndarray, step: float = 1e-4) -> np.ndarray | None:
     """Inverse of the curvature of minus the log-likelihood at its optimum ``u`` (central differences)."""
-    columns = []
-    for index in range(u.size):
-        up, down = u.copy(), u.copy()
-        up[index] += step
-        down[index] -= step
-        columns.append((gradient(up) - gradient(down)) / (2.0 * step))
-    hessian = np.column_stack(columns)
-    hessian = 0.5 * (hessian + hessian.T)
-    if not np.all(np.isfinite(hessian)):
-        return None
-    try:
-        np.linalg.cholesky(hessian)
-    except np.linalg.LinAlgError:
-        return None
-    return np.linalg.inv(hessian)
+    return inverse_if_positive_definite(hessian_from_gradient(gradient, u, absolute_step=step))
 
 
 def _fit_each(data: DropoutData, segments: int, shape: np.ndarray, rate: np.ndarray) -> DropoutMixture:

@@ -415,14 +415,20 @@ def numerical_hessian(function: Callable[[np.ndarray], float], point: np.ndarray
 
 
 def hessian_from_gradient(gradient: Callable[[np.ndarray], np.ndarray], point: np.ndarray,
-                          relative_step: float = 1e-4) -> np.ndarray:
+                          relative_step: float = 1e-4,
+                          absolute_step: float | None = None) -> np.ndarray:
     """Hessian as the central difference of an analytic gradient, symmetrised.
 
     One order of differencing fewer than :func:`numerical_hessian`, so a
     smaller step keeps the truncation error down without round-off taking over.
+    ``absolute_step``, when given, is the same step for every coordinate
+    (for log-scale parameters, where a value near 0 would get no relative step).
     """
     point = np.asarray(point, dtype=float)
-    steps = relative_step * np.maximum(np.abs(point), 1e-8)
+    if absolute_step is not None:
+        steps = np.full(point.size, float(absolute_step))
+    else:
+        steps = relative_step * np.maximum(np.abs(point), 1e-8)
     columns = []
     for index, step in enumerate(steps):
         up, down = point.copy(), point.copy()
