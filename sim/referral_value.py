@@ -22,10 +22,12 @@ is ignored.
 from __future__ import annotations
 
 import numpy as np
+
 from .population import Population
 from .referral_chain import referral_matrix
 from .scenario import Scenario
 from .valuation import annuity_factor, prospect_value
+
 
 def expected_referrals(population: Population, ids: np.ndarray, scenario: Scenario) -> np.ndarray:
     """Expected discounted referrals of each customer from the next turn on (neutral policy)."""
@@ -54,34 +56,46 @@ def referred_prospect_values(population: Population, in_pool: np.ndarray,
     return np.linalg.solve(np.eye(k) - matrix, f), mix
 
 
+def friend_values_by_type(population: Population, scenario: Scenario,
+                          in_pool: np.ndarray) -> np.ndarray:
+    """Expected value of one friend a customer of each type refers, dollars when it joins.
+
+    l W_t + (1 - l) sum_s pi_s W_s per type t: one linear solve over the
+    pool, so a caller valuing several groups of customers computes it once.
+    """
+    worth, mix = referred_prospect_values(population, in_pool, scenario)
+    like = scenario.referrals.like_share
+    return like * worth + (1.0 - like) * float(mix @ worth)
+
+
 def friend_value(population: Population, ids: np.ndarray, scenario: Scenario,
-                 in_pool: np.ndarray) -> np.ndarray:
+                 in_pool: np.ndarray, by_type: np.ndarray | None = None) -> np.ndarray:
     """Expected value of one friend each customer in ``ids`` refers, dollars when it joins.
 
-    l W_t + (1 - l) sum_s pi_s W_s for the customer's type t; 0 without referrals.
+    ``by_type`` is :func:`friend_values_by_type` when the caller has it
+    already; 0 for every customer without referrals.
     """
     if scenario.referrals is None:
         return np.zeros(np.asarray(ids).size)
-    worth, mix = referred_prospect_values(population, in_pool, scenario)
-    like = scenario.referrals.like_share
-    friend = like * worth + (1.0 - like) * float(mix @ worth)
-    return friend[population.type_index[ids]]
+    if by_type is None:
+        by_type = friend_values_by_type(population, scenario, in_pool)
+    return by_type[population.type_index[ids]]
 
 
 def referral_equity(population: Population, ids: np.ndarray, scenario: Scenario,
-                    in_pool: np.ndarray) -> np.ndarray:
+                    in_pool: np.ndarray, by_type: np.ndarray | None = None) -> np.ndarray:
     """CRV of each alive customer in ``ids``, dollars at 'now' (0 without referrals)."""
     if scenario.referrals is None:
         return np.zeros(np.asarray(ids).size)
     return (expected_referrals(population, ids, scenario)
-            * friend_value(population, ids, scenario, in_pool))
+            * friend_value(population, ids, scenario, in_pool, by_type))
 
 
 def pending_value(population: Population, pending: np.ndarray, scenario: Scenario,
-                  in_pool: np.ndarray) -> float:
+                  in_pool: np.ndarray, by_type: np.ndarray | None = None) -> float:
     """Value of friends referred but not yet joined, dollars at 'now' (each W of its own)."""
     pending = np.asarray(pending, dtype=np.int64)
     if scenario.referrals is None or pending.size == 0:
         return 0.0
     return float((prospect_value(population, pending, scenario)
-                  + referral_equity(population, pending, scenario, in_pool)).sum())
+                  + referral_equity(population, pending, scenario, in_pool, by_type)).sum())

@@ -12,7 +12,7 @@ import numpy as np
 
 from .engine import Game, TrueTurn, Truth, TurnResult
 from .errors import GameStateError
-from .referral_value import pending_value, referral_equity
+from .referral_value import friend_values_by_type, pending_value, referral_equity
 from .valuation import customer_equity, prospect_value
 
 
@@ -103,8 +103,9 @@ def terminal_equity(truth: Truth) -> float:
     alive = np.flatnonzero(truth.alive)
     equity = float(customer_equity(truth.population, alive, s).sum())
     if s.referrals is not None:
-        equity += float(referral_equity(truth.population, alive, s, truth.in_pool).sum())
-        equity += pending_value(truth.population, truth.pending_referrals, s, truth.in_pool)
+        friend = friend_values_by_type(truth.population, s, truth.in_pool)
+        equity += float(referral_equity(truth.population, alive, s, truth.in_pool, friend).sum())
+        equity += pending_value(truth.population, truth.pending_referrals, s, truth.in_pool, friend)
     return equity
 
 

@@ -24,7 +24,7 @@ from ..decisions import DISENGAGE, Decision, Tier
 from ..engine import Truth
 from ..errors import SimError
 from ..observation import Observation
-from ..referral_value import friend_value, referral_equity
+from ..referral_value import friend_value, friend_values_by_type, referral_equity
 from ..valuation import annuity_factor, disengaged_equity, margin_per_turn, prospect_value
 from .base import BaseStrategy, split_marketing
 
@@ -44,8 +44,11 @@ class Oracle(BaseStrategy):
         if truth is None:
             raise SimError("the oracle needs the truth; play it with sim.runner.play_game")
         s = truth.scenario
-        rows, best, gain, cost, turn_away = self._service_options(observation, truth)
-        acquisition, chosen = split_marketing(s, self._channel_values(observation, truth),
+        # One solve over the pool values a friend for both the service and the channels.
+        friend = (friend_values_by_type(truth.population, s, truth.in_pool)
+                  if s.referrals is not None else None)
+        rows, best, gain, cost, turn_away = self._service_options(observation, truth, friend)
+        acquisition, chosen = split_marketing(s, self._channel_values(observation, truth, friend),
                                               gain / cost, cost)
         level_of_row = np.full(observation.n_customers, _NOTHING)
         level_of_row[rows[turn_away]] = _DISENGAGED
@@ -58,8 +61,12 @@ class Oracle(BaseStrategy):
         return Decision(acquisition, tuple(tiers), {"oracle_level": level_of_row})
 
     @staticmethod
-    def _channel_values(observation: Observation, truth: Truth) -> np.ndarray:
-        """True value a channel's response curve buys per expected customer, dollars."""
+    def _channel_values(observation: Observation, truth: Truth,
+                        friend_by_type: np.ndarray | None = None) -> np.ndarray:
+        """True value a channel's response curve buys per expected customer, dollars.
+
+        ``friend_by_type``: ``sim.referral_value.friend_values_by_type`` if known.
+        """
         s = truth.scenario
         pop = truth.population
         pool = np.flatnonzero(truth.in_pool)
@@ -70,7 +77,7 @@ class Oracle(BaseStrategy):
         value = prospect_value(pop, pool, s)
         if s.referrals is not None:
             # A customer is worth what it buys and whom it brings.
-            value = value + referral_equity(pop, pool, s, truth.in_pool)
+            value = value + referral_equity(pop, pool, s, truth.in_pool, friend_by_type)
         worth = np.bincount(pool_types, value, n_types) @ pop.affinity
         reach = np.bincount(pool_types, minlength=n_types) @ pop.affinity
         full = np.bincount(pop.type_index, minlength=n_types) @ pop.affinity
@@ -80,8 +87,11 @@ class Oracle(BaseStrategy):
         return per_customer * np.divide(reach, full, out=np.zeros(reach.size), where=full > 0)
 
     @staticmethod
-    def _service_options(observation: Observation, truth: Truth):
+    def _service_options(observation: Observation, truth: Truth,
+                         friend_by_type: np.ndarray | None = None):
         """Each alive customer's best service level, its gain and cost, and who to turn away.
+
+        ``friend_by_type``: ``sim.referral_value.friend_values_by_type`` if known.
 
         Returns:
             (rows of the alive customers, best level index, lifetime value
@@ -102,7 +112,7 @@ class Oracle(BaseStrategy):
         dis_value = disengaged_equity(pop, ids_alive, s)
         # Referrals (0 without): rho' annuity x a friend's value; turned away, none.
         rho = pop.referral_rate[ids_alive] if s.referrals is not None else np.zeros(rows.size)
-        friend = friend_value(pop, ids_alive, s, truth.in_pool)
+        friend = friend_value(pop, ids_alive, s, truth.in_pool, friend_by_type)
         boost = s.referrals.service_boost if s.referrals is not None else 0.0
         base = base + rho * annuity_factor(mu, d, contractual) * friend
 
