@@ -82,16 +82,11 @@ class Standing:
 
 def t_interval(values: list[float], level: float = 0.95) -> tuple[float, float, float]:
     """Mean and the ``level`` t-interval of the mean (NaN bounds below two values)."""
-    x = np.asarray(values, dtype=float)
-    if x.size == 0:
-        return math.nan, math.nan, math.nan
-    mean = float(x.mean())
-    if x.size < 2:
-        return mean, math.nan, math.nan
-    from scipy import stats  # here: bot processes import this package and need not pay for scipy
+    # Imported here: bot processes import this package and need not pay for scipy.
+    from ..analytics.experiments import mean_interval
 
-    half = float(stats.t.ppf(0.5 + level / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
-    return mean, mean - half, mean + half
+    interval = mean_interval(np.asarray(values, dtype=float), level)
+    return interval.estimate, interval.low, interval.high
 
 
 def paired_difference(a: dict[int, float], b: dict[int, float]) -> tuple[float, float, float, int]:
