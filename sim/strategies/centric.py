@@ -183,12 +183,17 @@ class CustomerCentric(BaseStrategy):
         acquisition: a fixed acquisition plan (scenario -> dollars per
             channel) instead of the reference's own; its service policy then
             spends what the plan leaves (how the service lever is measured).
+        referral_value: in a game with referrals, value customers at CLV +
+            CRV (True) or, as a firm blind to referrals would, at CLV alone
+            (False: the fitness studio's lesson).
     """
 
     name = "customer-centric"
 
-    def __init__(self, acquisition: Callable[[object], dict[str, float]] | None = None):
+    def __init__(self, acquisition: Callable[[object], dict[str, float]] | None = None,
+                 referral_value: bool = True):
         self._fixed_acquisition = acquisition
+        self._referral_value = referral_value
 
     def reset(self, scenario, seed: int | None = None) -> None:
         self._last_spend: dict[str, float] | None = None
@@ -218,7 +223,8 @@ class CustomerCentric(BaseStrategy):
             return Decision(acquisition, tiers)
         self._fits = value.fits
         # With referrals a customer is worth its CLV plus its predicted CRV (none otherwise).
-        self._crv = referral_nbd.crv_columns(observation, value)
+        if self._referral_value:
+            self._crv = referral_nbd.crv_columns(observation, value)
         self._test.update(observation, s.service.purchase_boost)
         plan = self.service_plan(observation, value)
         values = self._smoothed(self.channel_worth(observation, value, plan))

@@ -47,9 +47,13 @@ class Oracle(BaseStrategy):
         # One solve over the pool values a friend for both the service and the channels.
         friend = (friend_values_by_type(truth.population, s, truth.in_pool)
                   if s.referrals is not None else None)
-        rows, best, gain, cost, turn_away = self._service_options(observation, truth, friend)
+        rows, best, gain, cost, turn_away, lifetime_cost = self._service_options(
+            observation, truth, friend)
+        # Service is ranked by what it gains per dollar of all the service it commits to
+        # (this turn's and every later turn's while the customer lives), not per dollar
+        # of this turn's: serving a long-lived customer spends next turn's budget too.
         acquisition, chosen = split_marketing(s, self._channel_values(observation, truth, friend),
-                                              gain / cost, cost)
+                                              gain / lifetime_cost, cost)
         level_of_row = np.full(observation.n_customers, _NOTHING)
         level_of_row[rows[turn_away]] = _DISENGAGED
         level_of_row[rows[chosen]] = best[chosen]
@@ -97,7 +101,8 @@ class Oracle(BaseStrategy):
             (rows of the alive customers, best level index, lifetime value
             gained at it net of its cost, its cost this turn, True where
             turning away is worth more than leaving alone and no service
-            level gains anything).
+            level gains anything, and the discounted cost of serving at the
+            best level for the customer's expected life, dollars).
         """
         s = truth.scenario
         pop = truth.population
@@ -118,13 +123,17 @@ class Oracle(BaseStrategy):
 
         spends = np.array(_LEVELS) * s.service.half_saturation
         gains = np.empty((spends.size, ids_alive.size))
+        annuity = np.empty_like(gains)
         for j, e in enumerate(spends):
             g = hill_response(np.full(ids_alive.size, e), s.service)
             lam_e, mu_e = served_rates(lam, mu, theta, g, s.service.purchase_boost)
             per_turn = margin_per_turn(pop, ids_alive, s, purchase_rate=lam_e) - e
             referral = rho * (1.0 + boost * theta * g) * friend
-            gains[j] = (per_turn + referral) * annuity_factor(mu_e, d, contractual) - base
+            annuity[j] = annuity_factor(mu_e, d, contractual)
+            gains[j] = (per_turn + referral) * annuity[j] - base
         best = np.argmax(gains, axis=0)
-        best_gain = gains[best, np.arange(ids_alive.size)]
+        columns = np.arange(ids_alive.size)
+        best_gain = gains[best, columns]
         turn_away = (dis_value > base) & (best_gain <= 0)
-        return rows, best, np.maximum(best_gain, 0.0), spends[best], turn_away
+        return (rows, best, np.maximum(best_gain, 0.0), spends[best], turn_away,
+                spends[best] * annuity[best, columns])

@@ -30,7 +30,7 @@ from ..engine import Truth
 from ..observation import Observation
 from .base import (BaseStrategy, acquisition_money, even_acquisition, greedy_acquisition,
                    inherited_acquisition, servable_count)
-from .centric import channel_values
+from .centric import CustomerCentric, channel_values
 from .oracle import Oracle
 from .reference import MassMarketing, Volume, equal_service
 
@@ -86,7 +86,7 @@ class OracleService(BaseStrategy):
     def decide(self, observation: Observation, truth: Truth | None = None) -> Decision:
         s = observation.scenario
         acquisition = even_acquisition(s)
-        rows, best, gain, cost, turn_away = Oracle._service_options(observation, truth)
+        rows, best, gain, cost, turn_away, _ = Oracle._service_options(observation, truth)
         # The oracle's service candidates, best gain per dollar first, while the budget lasts.
         order = np.argsort(-gain / cost, kind="stable")
         order = order[gain[order] > 0]
@@ -350,6 +350,12 @@ def lesson_pair(key: str) -> tuple[BaseStrategy, BaseStrategy]:
                       "commuters": {"field": "rider", "op": "==", "value": "commuter"}}
         return (TestThenScale("test racers and commuters, scale the one that responds", candidates),
                 ServeBestLooking("serve the best-looking riders untested", candidates))
+    if key == "fitness_studio":
+        # A member is worth what she buys and whom she brings: CLV + CRV against CLV alone.
+        follow, ignore = CustomerCentric(), CustomerCentric(referral_value=False)
+        follow.name = "customer-centric: turn away by CLV + CRV"
+        ignore.name = "customer-centric: turn away by CLV alone"
+        return follow, ignore
     raise KeyError(f"no lesson pair for scenario {key!r}")
 
 
