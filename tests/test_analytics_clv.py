@@ -60,7 +60,8 @@ def test_observation_summary_agrees_with_the_log_it_came_from(scenario_name):
 
 def test_margin_share_estimates_the_true_margin_better_with_purchases(scenario_name):
     """Cost to serve is random per purchase: the estimate is noisy, sharpening with data."""
-    game, obs = _game_at(scenario_name, 6)
+    # 12k prospects: a monthly studio's members buy extras rarely, and each group needs > 50.
+    game, obs = _game_at(scenario_name, 6, prospects=12_000)
     truth = obs.scenario.gross_margin - game.truth.population.cost_to_serve[game.truth.row_prospect]
     estimate = clv.margin_share(obs)
     assert not np.allclose(estimate, truth)
@@ -125,12 +126,12 @@ def test_no_customers_is_a_clear_error():
 def test_customer_centric_bot_tiers_by_predicted_clv(scenario_name):
     """The reference bot turns away negative predicted CLV and serves the highest."""
     from sim.decisions import assign_tiers
+    from sim.referral_value import referral_equity
     from sim.valuation import customer_equity
 
     game, obs = _game_at(scenario_name, 4)
     decision = get_strategy("customer-centric").decide(obs)
-    assert set(decision.scores) == {"p_alive", "expected_purchases", "predicted_clv",
-                                    "horizon_value"}
+    assert set(decision.scores) == set(clv.lab_columns(obs.scenario.has_referrals))
     names = [tier.name for tier in decision.tiers]
     assert names[0] == "negative value" and decision.tiers[0].disengaged
     # Then the response test's few named customers, then spends by channel and predicted value.
@@ -142,8 +143,11 @@ def test_customer_centric_bot_tiers_by_predicted_clv(scenario_name):
     truth = game.truth
     # True equity of every customer (0 for those already gone): the bot never sees it.
     prospects = truth.row_prospect  # each row's prospect (customer ids are opaque)
+    # With referrals a customer is also worth the friends it will bring (its CRV).
     equity = np.where(truth.alive[prospects],
-                      customer_equity(truth.population, prospects, obs.scenario), 0.0)
+                      customer_equity(truth.population, prospects, truth.scenario)
+                      + referral_equity(truth.population, prospects, truth.scenario, truth.in_pool),
+                      0.0)
     served = assignment.service_per_customer > 0
     rest = ~served & ~assignment.disengaged
     assert equity[assignment.disengaged].mean() < 0

@@ -153,7 +153,8 @@ def test_observation_reports_are_consistent(played, scenario_name):
 def test_retention_from_observation_starts_at_one(played, scenario_name):
     observation = played[scenario_name]
     curves = reports.retention_from_observation(observation)
-    assert curves.channels == observation.scenario.channel_names
+    # One curve per customer channel: the paid ones, then the referral channel if any.
+    assert curves.channels == observation.scenario.customer_channel_names
     counts = np.bincount(observation.channel, minlength=len(curves.channels))
     # Everyone is seen at age 0, and is active then (first purchase, first fee).
     assert curves.at_risk[:, 0].tolist() == counts.tolist()

@@ -58,7 +58,8 @@ def test_cohort_purchases_match_pareto_nbd(scenario_name):
     # Acquired at the start of warm-up turn 0, so observed for TURNS + 1 turns.
     expected = expected_repeat_purchases(game.scenario, types, TURNS + 1)
     se = repeat.std(ddof=1) / np.sqrt(repeat.size)
-    assert repeat.size > 1000
+    # The studio's channels saturate at a few hundred members a turn: 700 of them.
+    assert repeat.size > 500
     assert abs(repeat.mean() - expected) < 3 * se, (repeat.mean(), expected, se)
 
 
@@ -87,6 +88,9 @@ def test_terminal_equity_matches_long_monte_carlo(scenario_name):
     The tolerance is four Monte Carlo standard errors.
     """
     s = small(scenario_name, 100_000)
+    if s.referrals is not None:
+        pytest.skip("friends' value too: test_referrals.py::test_terminal_value_with_referrals_"
+                    "matches_a_long_simulation plays every scenario with referrals")
     horizon = 400
     game = Game(replace(s, turns=s.turns + horizon))
     game.reset(2)

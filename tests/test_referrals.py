@@ -11,7 +11,7 @@ import yaml
 
 from sim import DISENGAGE, Decision, Game, Tier
 from sim.errors import ScenarioError
-from sim.scenario import load_scenario, parse_scenario
+from sim.scenario import load_scenario, parse_scenario, shipped_scenario_names
 from sim.scoring import terminal_equity
 
 STUDIO = Path(__file__).parent / "data" / "referral_studio.yaml"
@@ -189,7 +189,13 @@ def test_service_raises_referrals_and_a_customers_referrals_are_its_own():
     assert np.mean(after[~vip] == before[~vip]) > 0.97
 
 
-def test_terminal_value_with_referrals_matches_a_long_simulation():
+#: Scenarios whose members bring friends: the test studio and each shipped one with referrals.
+REFERRAL_SCENARIOS = [STUDIO] + [name for name in shipped_scenario_names()
+                                 if load_scenario(name).referrals is not None]
+
+
+@pytest.mark.parametrize("scenario", REFERRAL_SCENARIOS, ids=lambda x: Path(str(x)).stem)
+def test_terminal_value_with_referrals_matches_a_long_simulation(scenario):
     """Closed form (equity + CRV + friends about to join) vs playing on 300 more turns.
 
     Everything the base and its descendants earn is simulated under the
@@ -198,7 +204,7 @@ def test_terminal_value_with_referrals_matches_a_long_simulation():
     about to join) and all its descendants are one independent family: the
     tolerance is four standard errors of the families' values.
     """
-    s = studio(60_000)
+    s = load_scenario(scenario).with_prospects(60_000)
     horizon = 300
     game = Game(replace(s, turns=s.turns + horizon))
     game.reset(2)

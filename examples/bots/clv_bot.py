@@ -18,11 +18,17 @@ rules name.  Three uses of the predictions:
   covers a few times the spend;
 * whom to turn away: a negative predicted CLV (they cost more to serve than
   they bring).
+
+In a game where customers bring friends, a customer is worth its CLV plus
+its predicted referral value (``sim.analytics.referral_nbd.crv_columns``:
+CRV), for turning away and for valuing each channel's customers; friends
+who join through the unpaid ``referral`` channel are not a channel to buy.
 """
 
 import numpy as np
 
 from sim import DISENGAGE, Decision, Tier
+from sim.analytics import referral_nbd
 from sim.analytics.clv import predict_clv
 from sim.analytics.fitting import DataError
 
@@ -48,10 +54,14 @@ class Bot:
         except DataError:
             # Too little history to fit the models: spread acquisition, serve no one.
             return Decision({c.name: ACQUISITION_SHARE * budget / len(s.channels) for c in s.channels})
-        acquisition = self.acquire(observation, value, ACQUISITION_SHARE * budget)
+        # With referrals: CLV + CRV columns (none in a game without them, or before any referral).
+        referral = referral_nbd.crv_columns(observation, value)
+        total = referral.get("predicted_clv_crv", value.predicted_clv)
+        acquisition = self.acquire(observation, total, ACQUISITION_SHARE * budget)
         left = budget - sum(acquisition.values())
         level = SERVICE_LEVEL * s.service.half_saturation
-        tiers = [Tier("negative CLV", {"field": "predicted_clv", "op": "<", "value": 0.0}, DISENGAGE)]
+        worth_field = "predicted_clv_crv" if referral else "predicted_clv"
+        tiers = [Tier("negative value", {"field": worth_field, "op": "<", "value": 0.0}, DISENGAGE)]
         worth = ((value.horizon_value >= COVER * level) & (value.predicted_clv > 0)
                  & (value.p_alive >= 0.5) & observation.active.astype(bool))
         count = min(int(worth.sum()), int(left // level))
@@ -64,20 +74,26 @@ class Bot:
                             {"field": "p_alive", "op": ">=", "value": 0.5},
                             {"field": "predicted_clv", "op": ">", "value": 0.0}]}
             tiers.append(Tier("most valuable next turn", rule, level))
-        return Decision(acquisition, tuple(tiers), scores=value.columns())
+        return Decision(acquisition, tuple(tiers), scores={**value.columns(), **referral})
 
-    def acquire(self, observation, value, money):
-        """Dollars per channel, bought where the next step returns the most (predicted value)."""
+    def acquire(self, observation, predicted, money):
+        """Dollars per channel, bought where the next step returns the most.
+
+        ``predicted`` is each customer's predicted value from now on, dollars
+        (CLV, plus CRV with referrals).
+        """
         s = self.scenario
         cols = observation.columns
         n = len(s.channels)
         channel = cols["channel"].astype(int)
         # Recent cohorts (2-6 turns old): old enough to have been fitted, young enough
         # to say what the channel brings today.  Too few: all customers old enough.
-        worth = cols["profit"] + value.predicted_clv
-        recent = (cols["age"] >= 2) & (cols["age"] <= 6)
+        # Only the paid channels' cohorts (codes 0..n-1): referred friends cost nothing.
+        worth = cols["profit"] + predicted
+        paid = channel < n
+        recent = paid & (cols["age"] >= 2) & (cols["age"] <= 6)
         if np.bincount(channel[recent], minlength=n).min() < 30:
-            recent = cols["age"] >= 2
+            recent = paid & (cols["age"] >= 2)
         count = np.bincount(channel[recent], minlength=n)
         if (count == 0).any():
             return {c.name: money / n for c in s.channels}

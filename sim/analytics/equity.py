@@ -78,7 +78,8 @@ import numpy as np
 from scipy import optimize, special
 
 from ..observation import Observation
-from . import dropout_mixture, gamma_gamma, retention
+from . import dropout_mixture, gamma_gamma, referral_nbd, retention
+from .clv import predict_clv
 from .fitting import DataError, FitResult, hessian_from_gradient, inverse_if_positive_definite
 from .transactions import summarise_observation
 
@@ -123,8 +124,11 @@ class EquityEstimate:
 
     Attributes:
         total: expected discounted future contribution of every customer,
-            neutral policy (no service, not turned away), dollars.
-        low, high: the ``LEVEL`` interval of ``total`` (statistical uncertainty only).
+            neutral policy (no service, not turned away), dollars; with
+            referrals, plus their predicted referral value (CRV) and the
+            friends referred last turn, as the score counts them.
+        low, high: the ``LEVEL`` interval of ``total`` (statistical uncertainty
+            of the purchase and retention model only; the CRV is a point estimate).
         per_customer: each customer row's share of ``total``, dollars.
         p_alive: each customer's probability of still being a customer.
         service_response: the estimated response theta to the service curve,
@@ -831,6 +835,7 @@ def estimate_equity(observation: Observation, service_effect: np.ndarray, diseng
     point = np.array([fit.params[k] for k in layout.names])
     mixture = None if s.contractual else _dropout_mixture(h, segment, layout, point, make_model)
     value, variance, p_alive = segments_of(np.arange(n)).value(point, worth, s.discount_rate, mixture)
+    value = value + _referral_value(observation)
     total = float(value.sum())
     sample = _stride(n, _SIGMA_CUSTOMERS)
     sample_worth = tuple(w[sample] for w in worth) if s.contractual else worth[sample]
@@ -840,6 +845,28 @@ def estimate_equity(observation: Observation, service_effect: np.ndarray, diseng
     _, theta, _, _ = layout.split(point)
     return EquityEstimate(total, total - z * sd, total + z * sd, value, p_alive,
                           tuple(float(t) for t in theta), labels, fit)
+
+
+def _referral_value(observation: Observation) -> np.ndarray:
+    """Each customer's predicted CRV and the friends it referred last turn, dollars.
+
+    The score's terminal equity counts the alive customers' future
+    referrals and the friends referred in the last turn, who join in the
+    next: the lab's CRV (``referral_nbd``) and one more turn of each active
+    customer's expected referrals.  0 everywhere without referrals (or
+    before anyone has referred anyone).
+    """
+    zeros = np.zeros(observation.n_customers)
+    if observation.referrals is None:
+        return zeros
+    try:
+        found = referral_nbd.forecast(observation, predict_clv(observation))
+    except DataError:
+        return zeros
+    if found is None:
+        return zeros
+    last_turn = np.asarray(observation.active, dtype=float)
+    return found.rate * (found.turns + last_turn) * found.friend
 
 
 def _dropout_mixture(h: _Histories, segment: np.ndarray, layout: _Layout, point: np.ndarray,

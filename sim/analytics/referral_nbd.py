@@ -25,20 +25,27 @@ CRV (``predicted_crv``): expected referrals per turn x the expected
 discounted turns still a customer (from the lab's CLV model) x the value
 of one friend: the value (profit so far + predicted CLV) of the friends
 this customer has brought, shrunk toward the mean over all referred
-customers by one friend's worth of evidence.
+customers by one friend's worth of evidence.  A friend's value counts its
+own friends in turn: the mean referred customer is worth W / (1 - c), with
+c the referred customers' mean expected discounted referrals (the chain).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import special
 
+from ..limits import DERIVED_LIMITS
 from ..observation import STILL_ACTIVE, Observation
 from .fitting import DataError, FitResult, maximise_likelihood
 
 PARAM_NAMES = ("r", "alpha")
+#: Most discounted friends each referred customer is taken to bring: a scenario's true
+#: chain is at most this (sim/limits.py), so an early, noisy estimate cannot exceed it.
+MAX_CHAIN = DERIVED_LIMITS["referral chain"].high
 
 
 def _validate(referrals, exposure, weights=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -170,6 +177,32 @@ def friend_values(observation: Observation, customer_value: np.ndarray) -> np.nd
     return (total + mean) / (count + 1.0)
 
 
+def chain_friend_value(observation: Observation, worth: np.ndarray, reach: np.ndarray) -> float:
+    """Mean value of a referred customer counting the friends it brings in turn, dollars.
+
+    A friend is worth its own value and, through the friends it refers,
+    theirs: F = W + c F over the referred customers, so F = W / (1 - c),
+    with W their mean value (profit so far + predicted CLV) and c their
+    mean expected discounted referrals (the chain's ratio, at most
+    ``MAX_CHAIN``, as the scenario limits keep the true chain finite).
+
+    Args:
+        observation: the game's observation (with ``referred_by``).
+        worth: each customer's value without referrals, dollars.
+        reach: each customer's expected discounted referrals from now on.
+
+    Returns:
+        0 if nobody was referred yet.
+    """
+    if observation.referred_by is None:
+        return 0.0
+    referred = np.asarray(observation.referred_by) >= 0
+    if not referred.any():
+        return 0.0
+    chain = min(float(np.mean(reach[referred])), MAX_CHAIN)
+    return float(np.mean(worth[referred])) / (1.0 - chain)
+
+
 def predicted_crv(rate: np.ndarray, discounted_turns: np.ndarray,
                   friend_value: np.ndarray) -> np.ndarray:
     """Predicted referral value, dollars: rate x discounted turns on the books x friend value.
@@ -183,28 +216,46 @@ def predicted_crv(rate: np.ndarray, discounted_turns: np.ndarray,
     return np.asarray(rate) * np.asarray(discounted_turns) * np.asarray(friend_value)
 
 
-def crv_columns(observation: Observation, value, result: FitResult | None = None) -> dict:
-    """Score columns ``expected_referrals`` (per turn), ``predicted_crv`` and ``predicted_clv_crv``.
+@dataclass(frozen=True)
+class ReferralForecast:
+    """What the lab predicts of each customer's referrals, rows aligned with the observation.
 
-    ``predicted_clv_crv`` is predicted CLV + predicted CRV, dollars: what a
-    customer is worth counting whom it brings (the customer-centric
-    reference's worth in a game with referrals).
+    Attributes:
+        rate: expected referrals per turn alive (the NBD's posterior mean).
+        turns: expected discounted turns still a customer (P(alive) in it).
+        friend: value of one friend it brings, dollars when the friend joins
+            (its friends' profit so far + predicted CLV + their own friends,
+            shrunk toward the mean referred customer).
+    """
+
+    rate: np.ndarray
+    turns: np.ndarray
+    friend: np.ndarray
+
+    @property
+    def crv(self) -> np.ndarray:
+        """Predicted referral value from now on, dollars."""
+        return predicted_crv(self.rate, self.turns, self.friend)
+
+
+def forecast(observation: Observation, value, result: FitResult | None = None) -> ReferralForecast | None:
+    """Each customer's expected referrals, discounted turns and friend value, or None.
 
     Args:
-        observation: the game's observation; without referrals, no columns.
+        observation: the game's observation.
         value: the lab's ``CustomerValue`` for the same rows (its
             ``predicted_clv``, ``discounted_purchases``, ``purchase_rate``).
         result: an NBD fit to reuse; fitted to ``observation`` if None.
 
     Returns:
-        {} without referrals or when nobody has referred anyone yet.
+        None without referrals or when nobody has referred anyone yet.
     """
     if observation.referrals is None:
-        return {}
+        return None
     try:
         result = result or fit_observation(observation)
     except DataError:
-        return {}
+        return None
     counts = referral_counts(observation)
     rate = expected_rate(result, counts, exposure_from_observation(observation))
     turns = np.asarray(value.discounted_purchases, dtype=float)
@@ -213,9 +264,27 @@ def crv_columns(observation: Observation, value, result: FitResult | None = None
         per_turn = np.asarray(value.purchase_rate, dtype=float)
         turns = np.divide(turns, per_turn, out=np.zeros(turns.size), where=per_turn > 0)
     worth = np.asarray(observation.columns["profit"]) + np.asarray(value.predicted_clv)
-    crv = predicted_crv(rate, turns, friend_values(observation, worth))
+    worth = worth + rate * turns * chain_friend_value(observation, worth, rate * turns)
+    return ReferralForecast(rate, turns, friend_values(observation, worth))
+
+
+def crv_columns(observation: Observation, value, result: FitResult | None = None) -> dict:
+    """Score columns ``expected_referrals`` (per turn), ``predicted_crv`` and ``predicted_clv_crv``.
+
+    ``predicted_clv_crv`` is predicted CLV + predicted CRV, dollars: what a
+    customer is worth counting whom it brings (the customer-centric
+    reference's worth in a game with referrals).  Arguments as
+    :func:`forecast`.
+
+    Returns:
+        {} without referrals or when nobody has referred anyone yet.
+    """
+    found = forecast(observation, value, result)
+    if found is None:
+        return {}
+    crv = found.crv
     clv = np.asarray(value.predicted_clv, dtype=float)
-    return {"expected_referrals": rate, "predicted_crv": crv, "predicted_clv_crv": clv + crv}
+    return {"expected_referrals": found.rate, "predicted_crv": crv, "predicted_clv_crv": clv + crv}
 
 
 def value_grid(observation: Observation, value):
