@@ -150,8 +150,17 @@ def test_customer_centric_bot_tiers_by_predicted_clv(scenario_name):
                       0.0)
     served = assignment.service_per_customer > 0
     rest = ~served & ~assignment.disengaged
-    assert equity[assignment.disengaged].mean() < 0
     assert equity[served].mean() > 3 * equity[rest].mean() > 0
+    if not obs.scenario.has_referrals:
+        assert equity[assignment.disengaged].mean() < 0
+        return
+    # With referrals the studio's connectors earn about nothing themselves (their cost to
+    # serve is near the margin, noisy per visit) and bring friends the first turns cannot
+    # show yet: the few turned away are such members, worth more than they seem (a limit
+    # docs/model.md states).  Counting the CRV keeps most of those CLV alone turns away.
+    clv_alone = (decision.scores["predicted_clv"] < 0) & obs.active.astype(bool)
+    assert assignment.disengaged.sum() < 0.5 * clv_alone.sum()
+    assert equity[clv_alone & ~assignment.disengaged].mean() > 0
 
 
 def test_customer_centric_bot_falls_back_to_rfm_tiers(monkeypatch):
