@@ -71,12 +71,15 @@ class ResultsScene(GameScene):
         if self.app.notice:
             draw.paragraph(surface, self.app.notice, self.notice_rect, t.small, draw.BAD)
         inner = draw.panel(surface, self.books_rect, "The books", t.heading)
-        labels = {c.name: c.label for c in p.channels}
+        # The paid channels and, where members bring friends, the referral channel.
+        labels = dict(zip(p.customer_channel_names, p.customer_channel_labels))
+        paid = set(p.channel_names)
         decision = s.decisions[-1]
         rows = []
         for name, n in b.acquired_by_channel.items():
             spend = decision.acquisition.get(name, 0.0)
-            cpa = f" ({draw.money(spend / n)} each)" if n else ""
+            # Friends cost no acquisition money: no price per customer on their row.
+            cpa = f" ({draw.money(spend / n)} each)" if n and name in paid else ""
             rows.append([f"new via {labels[name]}", f"{n:,}{cpa}"])
         rows += [["buyers", f"{b.buyers:,}"]]
         if b.members is not None:
