@@ -86,3 +86,8 @@ class PublicScenario:
         """Display names of the customers' channel codes (``customer_channel_names``' order)."""
         return tuple(c.label for c in self.channels) + ((REFERRAL_LABEL,) if self.has_referrals
                                                        else ())
+
+    @property
+    def customer_channel_label_by_name(self) -> dict[str, str]:
+        """Display name of each customer channel by its name, the referral channel included."""
+        return dict(zip(self.customer_channel_names, self.customer_channel_labels))

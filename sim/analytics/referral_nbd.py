@@ -263,8 +263,9 @@ def forecast(observation: Observation, value, result: FitResult | None = None) -
         # DERT is purchases: per purchase per turn gives the discounted turns on the books.
         per_turn = np.asarray(value.purchase_rate, dtype=float)
         turns = np.divide(turns, per_turn, out=np.zeros(turns.size), where=per_turn > 0)
+    reach = rate * turns
     worth = np.asarray(observation.columns["profit"]) + np.asarray(value.predicted_clv)
-    worth = worth + rate * turns * chain_friend_value(observation, worth, rate * turns)
+    worth = worth + reach * chain_friend_value(observation, worth, reach)
     return ReferralForecast(rate, turns, friend_values(observation, worth))
 
 

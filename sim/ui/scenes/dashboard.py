@@ -277,7 +277,7 @@ class DashboardScene(GameScene):
         if q.isdigit():
             mask |= cols["customer_id"] == int(q)
         obs = self.session.observation
-        labels = dict(zip(self.public.customer_channel_names, self.public.customer_channel_labels))
+        labels = self.public.customer_channel_label_by_name
         for field, values in obs.categories.items():
             hits = [i for i, v in enumerate(values)
                     if q in v.lower() or q in words(v).lower() or q in labels.get(v, "").lower()]

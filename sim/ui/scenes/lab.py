@@ -241,7 +241,7 @@ class LabScene(GameScene):
         inner = draw.panel(surface, self.right, "Your experiments (95% intervals)", t.heading)
         size = t.small
         tests = experiment_rows(experiments(s.observation, s.decisions), latest_only=False)
-        labels = dict(zip(self.public.customer_channel_names, self.public.customer_channel_labels))
+        labels = self.public.customer_channel_label_by_name
         cohorts = acquisition_rows(acquisition_tests(s.observation, s.decisions)[::-1], labels)
         y = inner.top
         if not tests:

@@ -72,7 +72,7 @@ class ResultsScene(GameScene):
             draw.paragraph(surface, self.app.notice, self.notice_rect, t.small, draw.BAD)
         inner = draw.panel(surface, self.books_rect, "The books", t.heading)
         # The paid channels and, where members bring friends, the referral channel.
-        labels = dict(zip(p.customer_channel_names, p.customer_channel_labels))
+        labels = p.customer_channel_label_by_name
         paid = set(p.channel_names)
         decision = s.decisions[-1]
         rows = []
