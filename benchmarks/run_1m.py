@@ -33,6 +33,7 @@ CHILD = """
 import json, statistics, sys, time
 sys.path.insert(0, {root!r})
 sys.path.insert(0, {bench!r})
+import sim._blas_threads   # one BLAS thread before numpy loads, as in ccsim run
 from engine import timed_game
 from sim.scenario import load_scenario
 s = load_scenario({name!r})
