@@ -24,6 +24,7 @@ import numpy as np
 
 from .decisions import Decision
 from .errors import SimError
+from .unique import unique_inverse
 
 class ColumnError(SimError):
     """An encoded score column that cannot be decoded; the message says why."""
@@ -64,7 +65,7 @@ def _representatives(values: np.ndarray, constants: np.ndarray) -> np.ndarray:
     on = (i < constants.size) & (constants[np.minimum(i, constants.size - 1)] == values)
     bucket = 2 * i + on
     bucket[missing] = -1
-    labels, inverse = np.unique(bucket, return_inverse=True)
+    labels, inverse = unique_inverse(bucket)
     smallest = np.full(labels.size, np.inf)
     np.minimum.at(smallest, inverse, np.where(missing, np.inf, values))
     out = smallest[inverse]

@@ -38,6 +38,7 @@ import numpy as np
 from scipy import special
 
 from ..observation import Observation
+from ..unique import unique_inverse
 from . import gamma_gamma, pareto_nbd, retention
 from .fitting import DataError, FitResult
 from .lab_models import GAMMA_GAMMA, PARETO_NBD, RETENTION
@@ -178,7 +179,7 @@ def dropout_posterior(s: float, beta: float, T: np.ndarray) -> SurvivalPosterior
     Given alive, the dropout rate's posterior depends on the age T alone,
     so customers of one age share it; nodes are the Gamma's mid-quantiles.
     """
-    ages, group = np.unique(np.asarray(T, dtype=float), return_inverse=True)
+    ages, group = unique_inverse(np.asarray(T, dtype=float).reshape(-1))
     u = (np.arange(_SURVIVAL_NODES) + 0.5) / _SURVIVAL_NODES
     mu = special.gammaincinv(s, u)[None, :] / (beta + ages[:, None])
     nodes = np.exp(-mu)
@@ -258,7 +259,7 @@ def _contractual_clv(observation: Observation, horizon: float,
     paid, _ = retention.tenure(observation)
     # Members of one channel and tenure share a posterior: computed once per pair.
     channel = observation.channel.astype(np.int64)
-    pair, group = np.unique(channel * (paid.max() + 1) + paid, return_inverse=True)
+    pair, group = unique_inverse(channel * (paid.max() + 1) + paid)
     stay = 1.0 - model.churn
     weights = retention.class_posterior(model, pair // (paid.max() + 1), pair % (paid.max() + 1))
     survival = SurvivalPosterior(group.reshape(-1), np.broadcast_to(stay, weights.shape), weights)

@@ -21,6 +21,7 @@ from scipy import optimize, special, stats
 
 from ..errors import DataError  # re-exported: the fit's input errors live here too
 from ..errors import UnknownNameError
+from ..unique import unique_rows
 
 __all__ = [
     "DataError",
@@ -208,11 +209,11 @@ def merge_identical_rows(first: np.ndarray, second: np.ndarray, third: np.ndarra
                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Distinct (first, second, third) rows of validated arrays, weights summed."""
     rows = np.column_stack([first, second, third])
-    unique_rows, inverse = np.unique(rows, axis=0, return_inverse=True)
-    summed = np.bincount(inverse.ravel(), weights=weights, minlength=len(unique_rows))
+    distinct, inverse = unique_rows(rows)
+    summed = np.bincount(inverse, weights=weights, minlength=len(distinct))
     keep = summed > 0
-    unique_rows = unique_rows[keep]
-    return unique_rows[:, 0], unique_rows[:, 1], unique_rows[:, 2], summed[keep]
+    distinct = distinct[keep]
+    return distinct[:, 0], distinct[:, 1], distinct[:, 2], summed[keep]
 
 
 def require_some_repeaters(frequency: np.ndarray, weights: np.ndarray) -> None:

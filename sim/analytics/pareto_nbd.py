@@ -19,6 +19,7 @@ from collections.abc import Mapping
 import numpy as np
 from scipy.special import digamma, gammaln, hyperu
 
+from ..unique import unique_inverse
 from .fitting import (DataError, FitResult, compress_rows, hyp2f1_stable, maximise_likelihood,
                       param_values, require_some_repeaters, weighted_total,
                       weighted_total_and_gradient)
@@ -370,7 +371,7 @@ def p_alive(params: Params, x, t_x, T) -> np.ndarray:
     once = (x == 0) & (t_x == 0)
     out = np.empty(x.shape)
     if once.any():
-        ages, which = np.unique(T[once], return_inverse=True)
+        ages, which = unique_inverse(T[once])
         zeros = np.zeros(ages.size)
         log_alive, log_total = _log_parts(params, zeros, zeros, ages)
         out[once] = np.exp(log_alive - log_total)[which]
@@ -438,7 +439,7 @@ def dert_if_alive(params: Params, x, T, discount_rate: float) -> np.ndarray:
     r, alpha, s, beta = param_values(params, PARAM_NAMES)
     x, T = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (x, T)))
     delta = np.log1p(discount_rate)
-    ages, which = np.unique(T, return_inverse=True)
+    ages, which = unique_inverse(T.reshape(-1))
     with np.errstate(all="ignore"):
         log_factor = ((s - 1.0) * np.log(delta) + s * np.log(beta + ages)
                       + np.log(hyperu(s, s, delta * (beta + ages))))

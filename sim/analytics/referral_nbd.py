@@ -40,6 +40,7 @@ from scipy import special
 
 from ..limits import DERIVED_LIMITS
 from ..observation import STILL_ACTIVE, Observation
+from ..unique import rows_of_ids, unique_rows
 from .fitting import DataError, FitResult, maximise_likelihood
 
 PARAM_NAMES = ("r", "alpha")
@@ -97,10 +98,9 @@ def fit(referrals, exposure, weights=None) -> FitResult:
         raise DataError("no referrals to fit: nobody has brought a friend yet")
     # Counts and exposures (whole turns in a game) repeat: one row per distinct pair,
     # weighted, makes a fit over a million customers a fit over a few hundred rows.
-    # A complex number per (count, exposure): one fast 1-D sort instead of a row sort.
-    pairs, index = np.unique(x + 1j * t, return_inverse=True)
-    w = np.bincount(index.ravel(), weights=w, minlength=pairs.size)
-    x, t = pairs.real.copy(), pairs.imag.copy()
+    pairs, index = unique_rows(np.column_stack([x, t]))
+    w = np.bincount(index, weights=w, minlength=len(pairs))
+    x, t = pairs[:, 0].copy(), pairs[:, 1].copy()
 
     def total_and_gradient(theta: np.ndarray) -> tuple[float, np.ndarray]:
         r, alpha = theta
@@ -168,8 +168,7 @@ def friend_values(observation: Observation, customer_value: np.ndarray) -> np.nd
     referred = np.flatnonzero(by >= 0)
     if referred.size == 0:
         return np.zeros(n)
-    order = np.argsort(observation.customer_id, kind="stable")
-    referrer_row = order[np.searchsorted(observation.customer_id[order], by[referred])]
+    referrer_row = rows_of_ids(observation.customer_id, by[referred])
     value = np.asarray(customer_value, dtype=float)
     mean = float(value[referred].mean())
     total = np.bincount(referrer_row, weights=value[referred], minlength=n)

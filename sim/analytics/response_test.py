@@ -29,6 +29,7 @@ import numpy as np
 
 from ..observation import Observation
 from ..rng import uniforms
+from ..unique import unique_rows, unique_values
 
 __all__ = ["GRID", "ResponseTest"]
 
@@ -118,15 +119,15 @@ class ResponseTest:
         cancelled = None
         if p.cancel is not None:
             cancelled = (observation.cancel_turn[p.rows] == p.turn).astype(float)
-        for k in np.unique(p.segment):
+        for k in unique_values(np.asarray(p.segment).reshape(-1)):
             mine = p.segment == k
             served, held = mine & ~p.held, mine & p.held
             if served.sum() < _MIN_GROUP or held.sum() < _MIN_GROUP:
                 continue
             # The served share a few (dropout, effect) pairs (one per age and spend): the
             # expected count per θ is summed per pair, not per customer.
-            pairs, pair = np.unique(np.stack([p.dropout[served], p.effect[served]]), axis=1,
-                                    return_inverse=True)
+            rows, pair = unique_rows(np.column_stack([p.dropout[served], p.effect[served]]))
+            pairs = rows.T
             weight = np.bincount(pair.reshape(-1), p.purchases[served], pairs.shape[1])
             effect = GRID[None, :] * pairs[1][:, None]
             longer = 1.0

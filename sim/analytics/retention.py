@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..observation import Observation
+from ..unique import unique_counts
 from .fitting import DataError, FitResult
 
 __all__ = ["RetentionFit", "tenure", "fit", "class_posterior", "fit_observation"]
@@ -92,7 +93,7 @@ def fit(segment: np.ndarray, paid: np.ndarray, cancelled: np.ndarray, segments: 
     if paid.size == 0 or (done.sum() == 0):
         raise DataError("no member has cancelled yet: nothing to fit retention to")
     key = (np.asarray(segment, dtype=np.int64) * (paid.max() + 1) + paid) * 2 + done
-    rows, count = np.unique(key, return_counts=True)
+    rows, count = unique_counts(key)
     d = (rows % 2).astype(float)
     n = ((rows // 2) % (paid.max() + 1)).astype(float)
     seg = rows // 2 // (paid.max() + 1)

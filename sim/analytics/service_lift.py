@@ -37,6 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..response_curve import hill_response
+from ..unique import unique_inverse
 
 __all__ = ["LEVELS", "SurvivalPosterior", "ServiceOptions", "service_options",
            "neutral_annuity"]
@@ -178,9 +179,9 @@ def service_options(p_alive: np.ndarray, fee_value: np.ndarray, purchase_value: 
     turns_left = max(int(s.turns - turn + 1), 1)
     v = 1.0 / (1.0 + s.discount_rate)
     # One table row per (posterior group, θ) pair: a game has a few hundred at most.
-    theta_values, theta_index = np.unique(np.asarray(theta, dtype=float), return_inverse=True)
+    theta_values, theta_index = unique_inverse(np.asarray(theta, dtype=float).reshape(-1))
     pair_code = survival.group.astype(np.int64) * theta_values.size + theta_index.reshape(-1)
-    pairs, pair = np.unique(pair_code, return_inverse=True)
+    pairs, pair = unique_inverse(pair_code)
     groups = pairs // theta_values.size
     t = _tables(survival.nodes[groups], survival.weights[groups],
                 theta_values[pairs % theta_values.size], s, turns_left, levels)
