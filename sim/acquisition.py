@@ -67,10 +67,11 @@ def acquire(seed: int, turn: int, scenario: Scenario, spend: np.ndarray, in_pool
     expected = expected_acquisitions(scenario, spend, reach)
     candidates = np.flatnonzero(in_pool)
     candidate_type = type_index[candidates]
+    # Candidates left of each type: how many a channel can reach, without a mask per channel.
+    left_by_type = np.bincount(candidate_type, minlength=affinity.shape[0])
+    drawing = [c for c in range(len(scenario.channels)) if spend[c] > 0 and expected[c] > 0]
     ids, channels = [], []
-    for c in range(len(scenario.channels)):
-        if spend[c] <= 0 or expected[c] <= 0:
-            continue
+    for c in drawing:
         u = uniforms(seed, "acquisition_count", turn, 1, c)
         count = int(poisson_inverse(u, expected[c:c + 1])[0])
         weight = affinity[:, c][candidate_type]
@@ -79,14 +80,16 @@ def acquire(seed: int, turn: int, scenario: Scenario, spend: np.ndarray, in_pool
         # subnormal weight, which no real channel has: both last in the race.
         with np.errstate(divide="ignore", over="ignore"):
             keys = race[candidates] / weight
-        count = min(count, int(np.count_nonzero(weight > 0)))
+        count = min(count, int(left_by_type[affinity[:, c] > 0].sum()))
         if count == 0:
             continue
         chosen = smallest(keys, count)
         won = candidates[chosen]
-        keep = np.ones(candidates.size, dtype=bool)
-        keep[chosen] = False
-        candidates, candidate_type = candidates[keep], candidate_type[keep]
+        if c != drawing[-1]:   # the last channel's winners need not leave the race
+            left_by_type -= np.bincount(candidate_type[chosen], minlength=left_by_type.size)
+            keep = np.ones(candidates.size, dtype=bool)
+            keep[chosen] = False
+            candidates, candidate_type = candidates[keep], candidate_type[keep]
         ids.append(np.sort(won))
         channels.append(np.full(won.size, c, dtype=np.int8))
     if not ids:

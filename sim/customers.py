@@ -101,19 +101,20 @@ class CustomerTable:
             column: that turn's column in the per-turn matrices.
             first_spend: dollars of each one's first purchase.
         """
-        rows = np.arange(self.size, self.size + prospect.size)
+        # The new rows are contiguous: slice writes, no index arrays.
+        new = slice(self.size, self.size + prospect.size)
         self.size += prospect.size
-        self.prospect[rows] = prospect
-        self.channel[rows] = channel
-        self.acquisition_turn[rows] = turn
-        self.first_spend[rows] = first_spend
-        self.spend[rows, column] = first_spend
-        self.purchases[rows, column] = 1
-        self.total_purchases[rows] = 1
-        self.total_spend[rows] = first_spend
-        self.last_time[rows] = turn - 1.0
-        self.active[rows] = True
-        return rows
+        self.prospect[new] = prospect
+        self.channel[new] = channel
+        self.acquisition_turn[new] = turn
+        self.first_spend[new] = first_spend
+        self.spend[new, column] = first_spend
+        self.purchases[new, column] = 1
+        self.total_purchases[new] = 1
+        self.total_spend[new] = first_spend
+        self.last_time[new] = turn - 1.0
+        self.active[new] = True
+        return np.arange(new.start, new.stop)
 
     def record_turn(self, rows: np.ndarray, column: int, purchases: np.ndarray,
                     spend: np.ndarray, cost_to_serve: np.ndarray, fees: np.ndarray,

@@ -76,6 +76,7 @@ class ResponseTest:
         self.log_prior = -0.5 * ((GRID - prior_mean) / prior_sd) ** 2
         self.log_lik = np.zeros((segments, GRID.size))
         self._pending: _Pending | None = None
+        self._draw: tuple[int, int, np.ndarray] | None = None
 
     def held_out(self, rows: np.ndarray, turn: int, n_rows: int,
                  share: float | None = None) -> np.ndarray:
@@ -84,7 +85,10 @@ class ResponseTest:
         Args:
             share: the share held out (default: the test's share this turn).
         """
-        draw = uniforms(0, "response_test", turn, n_rows)
+        if self._draw is None or self._draw[:2] != (turn, n_rows):
+            # A turn's test asks twice (the chosen, then the probes): one draw serves both.
+            self._draw = (turn, n_rows, uniforms(0, "response_test", turn, n_rows))
+        draw = self._draw[2]
         if share is None:
             share = self.first_holdout if turn <= self.first_turns else self.holdout
         return draw[rows] < share
@@ -138,9 +142,12 @@ class ResponseTest:
             ll = _PURCHASE_WEIGHT * _split(bought[served].sum(), bought[held].sum(), expected,
                                            p.purchases[held].sum())
             if cancelled is not None:
-                stay = 1.0 - p.cancel[served][:, None]
-                each = GRID[None, :] * p.effect[served][:, None]
-                expected = (1.0 - stay ** np.exp(-each)).sum(axis=0)
+                # The term once per (churn, effect) pair, then one row per member summed in
+                # the same order as before: the same sum, bit for bit, at a fraction of the powers.
+                kinds, kind = unique_rows(np.column_stack([p.cancel[served], p.effect[served]]))
+                stay = 1.0 - kinds[:, 0][:, None]
+                each = GRID[None, :] * kinds[:, 1][:, None]
+                expected = (1.0 - stay ** np.exp(-each))[kind].sum(axis=0)
                 ll = ll + _CANCEL_WEIGHT * _split(cancelled[served].sum(), cancelled[held].sum(),
                                                   expected, p.cancel[held].sum())
             self.log_lik[k] += ll - ll.max()

@@ -189,11 +189,26 @@ def service_options(p_alive: np.ndarray, fee_value: np.ndarray, purchase_value: 
     # The best level by M, one level at a time (no customers × levels temporaries).
     gain = np.full(n, -np.inf)
     best = np.zeros(n, dtype=np.int64)
+    # Each level's table column made contiguous, and the arithmetic of
+    # v·p·(a·MA + c·MB − e·Me) − v·e done in place in the same order (same bits).
+    ma, mb, me = (np.ascontiguousarray(t[k].T) for k in ("MA", "MB", "Me"))
+    vp = v * p
+    m, term = np.empty(n), np.empty(n)
+    better = np.empty(n, dtype=bool)
     for j, e in enumerate(levels):
-        m = v * p * (a * t["MA"][pair, j] + c * t["MB"][pair, j] - e * t["Me"][pair, j]) - v * e
-        better = m > gain
-        gain[better] = m[better]
-        best[better] = j
+        np.take(ma[j], pair, out=m)
+        m *= a
+        np.take(mb[j], pair, out=term)
+        term *= c
+        m += term
+        np.take(me[j], pair, out=term)
+        term *= e
+        m -= term
+        m *= vp
+        m -= v * e
+        np.greater(m, gain, out=better)
+        np.copyto(gain, m, where=better)
+        np.copyto(best, j, where=better)
     cost = levels[best]
     program = (p * (a * t["PA"][pair, best] + c * t["PB"][pair, best] - cost * t["Pe"][pair, best])
                - (1.0 - p) * v * cost)
