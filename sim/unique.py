@@ -28,6 +28,8 @@ __all__ = ["rows_of_ids", "unique_counts", "unique_inverse", "unique_rows", "uni
 #: A lookup table may be this many times longer than the input (plus a constant).
 _TABLE_FACTOR = 4
 _TABLE_MIN = 1 << 16
+#: Floats below this in size are whole numbers exactly when their int64 equals them.
+_EXACT = float(1 << 53)
 #: Longest lookup table from ids to positions (32 MB of intp).
 _ID_TABLE_MAX = 1 << 22
 #: The sample of distinct-value candidates takes every this-many-th value.
@@ -93,7 +95,7 @@ def unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if rows.ndim != 2:
         raise ValueError(f"unique_rows: expected a 2-D array, got shape {rows.shape}")
     n, k = rows.shape
-    if n < _SMALL or k == 0:
+    if n == 0 or k == 0:
         return _numpy_rows(rows)
     ids = np.zeros(n, dtype=np.int64)
     columns, span = [], 1
@@ -178,7 +180,22 @@ def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         return _table_codes(values)
     if kind != "f":
         return None
-    return _sample_codes(values)
+    return _whole_codes(values) or _sample_codes(values)
+
+
+def _whole_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Floats that are whole numbers in a short range (counts, ages in turns): a lookup table."""
+    low, high = values.min(), values.max()
+    if not (-_EXACT < low and high < _EXACT) or high - low > _TABLE_FACTOR * values.size + _TABLE_MIN:
+        return None   # NaN and infinities fail the first test
+    whole = values.astype(np.int64)
+    if not np.array_equal(whole, values):
+        return None
+    # A table entry is +0.0; a column whose zeros are -0.0 is left to the other paths.
+    if low <= 0 <= high and np.signbit(values[values == 0]).any():
+        return None
+    candidates, code = _table_codes(whole)
+    return candidates.astype(values.dtype), code
 
 
 def _table_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
@@ -201,8 +218,19 @@ def _sample_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         return None   # many distinct values (or NaN): the sample would miss some
     code = np.searchsorted(candidates, values)
     np.minimum(code, candidates.size - 1, out=code)
-    if not np.array_equal(candidates[code], values):
-        return None
+    missed = candidates[code] != values
+    if missed.any():
+        # Rare values the sample skipped: add them and look again.
+        extra = values[missed]
+        if extra.size > values.size // 8:
+            return None
+        candidates = np.unique(np.concatenate([candidates, extra]))
+        if np.isnan(candidates[-1]):
+            return None
+        code = np.searchsorted(candidates, values)
+        np.minimum(code, candidates.size - 1, out=code)
+        if not np.array_equal(candidates[code], values):
+            return None
     # np.unique keeps whichever zero its sort puts first: with both signs present, let it.
     if np.any(candidates == 0):
         sign = np.signbit(values[values == 0])

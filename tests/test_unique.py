@@ -37,6 +37,10 @@ def _columns():
         "both_zeros": rng.choice([0.0, -0.0, 1.0], big),
         "negative_zero": rng.choice([-0.0, 1.0], big),
         "sorted": np.repeat(np.arange(50.0), 4000),
+        "negative_whole": rng.integers(-40, 3, big).astype(float),
+        "whole_and_rare_fraction": np.where(np.arange(big) == 777, 2.5, rng.integers(0, 9, big) * 1.0),
+        "huge_whole": rng.integers(0, 3, big) * 2.0 ** 60,
+        "rare_values": np.where(rng.random(big) < 1e-4, rng.random(big), 0.5),
     }
 
 
