@@ -107,6 +107,15 @@ def test_cohort_survivors_by_hand():
         assert np.all(np.diff(counts) <= 0)
 
 
+@pytest.mark.parametrize("scenario_name", ["fitness_studio", "meal_kit"])
+def test_member_turns_count_the_membership_matrix(scenario_name):
+    _, obs = _game_at(scenario_name, 6)
+    counted = clv._member_turns(obs)
+    want = obs.membership_matrix().sum(axis=1)
+    assert counted.dtype == want.dtype
+    np.testing.assert_array_equal(counted, want)
+
+
 def test_fit_sample_is_strided_and_bounded():
     assert clv.fit_sample(10, 20).tolist() == list(range(10))
     rows = clv.fit_sample(1_000_000, 4000)

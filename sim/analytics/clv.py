@@ -269,8 +269,7 @@ def _contractual_clv(observation: Observation, horizon: float,
     turns_in_horizon = survival.expect(sum(survival.nodes ** j
                                            for j in range(int(np.ceil(horizon)))))[group]
 
-    members = observation.membership_matrix()
-    member_turns = members.sum(axis=1)
+    member_turns = _member_turns(observation)
     purchases = observation.total_purchases - 1.0   # first box aside
     spend = observation.total_spend - observation.first_spend
     # Shrink each member's add-on habits towards the base's by one member-turn.
@@ -294,6 +293,20 @@ def _contractual_clv(observation: Observation, horizon: float,
         purchase_rate=purchase_rate,
         survival=survival,
     )
+
+
+def _member_turns(observation: Observation) -> np.ndarray:
+    """Turns each customer has been a paying member: ``membership_matrix().sum(axis=1)``.
+
+    The observed turns are consecutive, so the count is the length of
+    [acquisition, cancellation] within them, without the (rows, turns) matrix.
+    """
+    turns = np.asarray(observation.turn_columns)
+    if turns.size == 0 or not np.array_equal(turns, np.arange(turns[0], turns[0] + turns.size)):
+        return observation.membership_matrix().sum(axis=1)
+    first = np.maximum(observation.acquisition_turn.astype(np.int64), int(turns[0]))
+    last = np.minimum(observation.cancel_turn.astype(np.int64), int(turns[-1]))
+    return np.maximum(last - first + 1, 0)
 
 
 def cohort_survivors(observation: Observation) -> list[np.ndarray]:

@@ -146,7 +146,10 @@ def split_marketing(scenario: Scenario, value_per_customer: np.ndarray, service_
     budget = scenario.budget.marketing if budget is None else budget
     channel, ratio, step = acquisition_steps(scenario, value_per_customer, budget)
     acq_net = ratio - 1.0
-    order = np.argsort(-service_net_ratio, kind="stable")
+    # Only candidates with a positive net can be taken: sort those alone (a stable
+    # sort keeps their order among themselves, so the same ones are taken).
+    positive = np.flatnonzero(service_net_ratio > 0)
+    order = positive[np.argsort(-service_net_ratio[positive], kind="stable")]
     svc_net = service_net_ratio[order]
     svc_cost = service_cost[order]
     # Merge two lists sorted best first; take items while both positive and affordable.

@@ -75,12 +75,18 @@ def _affordable(net: np.ndarray, cost: np.ndarray, budget: float) -> np.ndarray:
     return chosen
 
 
-def channel_values(observation: Observation) -> np.ndarray | None:
+def channel_values(observation: Observation, cache: dict | None = None) -> np.ndarray | None:
     """Estimated value of one new customer from each channel, dollars (None if no history).
 
     Uses each mature customer's first ``h`` turns (h = up to four): profit
     per turn of the channel's cohorts, plus a geometric tail at the
     retention seen between the last two of those turns.
+
+    Args:
+        observation: the game's observation.
+        cache: a dict kept for one game (empty at its start): a mature
+            cohort's sums, which later turns cannot change, are kept there
+            and added up again in the same order (the same bits).
     """
     s = observation.scenario
     if observation.n_customers == 0:
@@ -102,20 +108,18 @@ def channel_values(observation: Observation) -> np.ndarray | None:
         start, stop = np.searchsorted(acquired, [turn, turn + 1])
         if start == stop:
             continue
-        rows, cols = slice(start, stop), slice(turn - first_turn, turn - first_turn + h)
-        revenue = observation.spend[rows, cols]
-        if s.contractual:
-            # Who is still a customer: members in a contractual business, buyers otherwise.
-            current = observation.turn_columns[cols] <= observation.cancel_turn[rows, None]
-            revenue = revenue + s.membership_fee * current
-        else:
-            current = observation.purchases[rows, cols] > 0
-        profit = s.gross_margin * revenue - observation.cost_to_serve[rows, cols]
-        channel = observation.channel[rows].astype(np.int64)
-        cell = (channel[:, None] * h + np.arange(h)).ravel()
-        per_turn += np.bincount(cell, profit.ravel(), n_channels * h)
-        active += np.bincount(cell, current.ravel(), n_channels * h)
-        cohort += np.bincount(channel, minlength=n_channels)
+        # The cohort's first h turns are past: its sums never change (a member who
+        # cancels later was current in all of them), so they are worked out once.
+        key = (turn, h, int(start), int(stop), first_turn)
+        sums = cache.get(key) if cache is not None else None
+        if sums is None:
+            sums = _cohort_sums(observation, slice(start, stop),
+                                slice(turn - first_turn, turn - first_turn + h), h, n_channels)
+            if cache is not None:
+                cache[key] = sums
+        per_turn += sums[0]
+        active += sums[1]
+        cohort += sums[2]
     per_turn, active = per_turn.reshape(n_channels, h), active.reshape(n_channels, h)
     per_turn = np.divide(per_turn, cohort[:, None], out=np.zeros_like(per_turn),
                          where=cohort[:, None] > 0)
@@ -126,6 +130,25 @@ def channel_values(observation: Observation) -> np.ndarray | None:
     head = per_turn @ v ** np.arange(1, h + 1)
     tail = per_turn[:, -1] * retention * v / (1.0 - retention * v) * v ** h
     return (head + tail)[: len(s.channels)]
+
+
+def _cohort_sums(observation: Observation, rows: slice, cols: slice, h: int,
+                 n_channels: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One cohort's profit and customers still current per (channel, turn of age), and its size."""
+    s = observation.scenario
+    revenue = observation.spend[rows, cols]
+    if s.contractual:
+        # Who is still a customer: members in a contractual business, buyers otherwise.
+        current = observation.turn_columns[cols] <= observation.cancel_turn[rows, None]
+        revenue = revenue + s.membership_fee * current
+    else:
+        current = observation.purchases[rows, cols] > 0
+    profit = s.gross_margin * revenue - observation.cost_to_serve[rows, cols]
+    channel = observation.channel[rows].astype(np.int64)
+    cell = (channel[:, None] * h + np.arange(h)).ravel()
+    return (np.bincount(cell, profit.ravel(), n_channels * h),
+            np.bincount(cell, current.ravel(), n_channels * h),
+            np.bincount(channel, minlength=n_channels))
 
 
 def channel_yield(scenario, acquired: dict[str, int], spend: dict[str, float],
@@ -201,6 +224,7 @@ class CustomerCentric(BaseStrategy):
         self._values: np.ndarray | None = None
         self._fits: dict | None = None
         self._crv: dict[str, np.ndarray] = {}
+        self._cohort_sums: dict = {}   # channel_values' mature cohorts, this game
         # One response estimate per customer channel, the referral channel included.
         self._test = ResponseTest(len(scenario.customer_channel_names))
 
@@ -218,7 +242,8 @@ class CustomerCentric(BaseStrategy):
             value = predict_clv(observation, warm_start=self._fits)
         except DataError:
             tiers, cost = self.rfm_tiers(observation, _SERVICE_SHARE * s.budget.marketing)
-            acquisition = self._acquire(s, self._smoothed(channel_values(observation)),
+            acquisition = self._acquire(s, self._smoothed(channel_values(observation,
+                                                                         self._cohort_sums)),
                                         s.budget.marketing - cost)
             return Decision(acquisition, tiers)
         self._fits = value.fits
@@ -285,7 +310,7 @@ class CustomerCentric(BaseStrategy):
                  + self._crv.get("predicted_crv", 0.0)
                  + np.where(served, np.maximum(plan.options.program_gain, 0.0), 0.0))
         from_lab = cohort_values(observation, worth)
-        observed = channel_values(observation)
+        observed = channel_values(observation, self._cohort_sums)
         if observed is None or from_lab is None:
             return from_lab if observed is None else observed
         return 0.5 * (observed + from_lab)
