@@ -13,6 +13,7 @@ who is really alive are in ``Game.truth``, for the scorer and the oracle.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field, fields
 
 import numpy as np
@@ -103,6 +104,34 @@ def _frozen_copy(a: np.ndarray) -> np.ndarray:
     return out
 
 
+#: The last market drawn in this process: (scenario, seed, population, customer ids).
+_last_market: tuple | None = None
+_market_lock = threading.Lock()
+
+
+def _market(scenario: Scenario, seed: int) -> tuple[Population, np.ndarray]:
+    """The prospects' latent traits and customer ids for ``seed``, read-only.
+
+    Both depend on the scenario and the seed alone, and nothing writes to
+    them, so the last market drawn is kept: a process playing several
+    strategies on one seed (the reference games) draws it once.
+    """
+    global _last_market
+    with _market_lock:
+        last = _last_market
+    if last is not None and last[1] == seed and last[0] == scenario:
+        return last[2], last[3]
+    population = draw_population(scenario, seed)
+    _seal(population)
+    # Customer ids are a keyed permutation of the prospects: without the
+    # seed no id says which prospect (and so which latent traits) it is.
+    customer_id = stream(seed, "customer_id").permutation(scenario.prospects).astype(np.int64)
+    customer_id.flags.writeable = False
+    with _market_lock:
+        _last_market = (scenario, seed, population, customer_id)
+    return population, customer_id
+
+
 def _seal(population: Population) -> None:
     """Make every latent trait array read-only (they never change after the draw)."""
     for f in fields(population):
@@ -167,13 +196,8 @@ class Game:
             raise SimError(f"seed must be a whole number >= 0, got {seed!r:.60}")
         s = self.scenario
         self.seed = int(seed)
-        self.population = draw_population(s, self.seed)
-        _seal(self.population)
+        self.population, self._customer_id = _market(s, self.seed)
         n = s.prospects
-        # Customer ids are a keyed permutation of the prospects: without the
-        # seed no id says which prospect (and so which latent traits) it is.
-        self._customer_id = stream(self.seed, "customer_id").permutation(n).astype(np.int64)
-        self._customer_id.flags.writeable = False
         self._in_pool = np.ones(n, dtype=bool)
         self._alive = np.zeros(n, dtype=bool)
         self._row_of = np.full(n, -1, dtype=np.int64)
