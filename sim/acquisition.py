@@ -71,11 +71,13 @@ def acquire(seed: int, turn: int, scenario: Scenario, spend: np.ndarray, in_pool
     left_by_type = np.bincount(candidate_type, minlength=affinity.shape[0])
     drawing = [c for c in range(len(scenario.channels)) if spend[c] > 0 and expected[c] > 0]
     ids, channels = [], []
+    # One buffer for every channel's race: a fresh million-double array costs its page faults.
+    race = np.empty(in_pool.size) if drawing else None
     for c in drawing:
         u = uniforms(seed, "acquisition_count", turn, 1, c)
         count = int(poisson_inverse(u, expected[c:c + 1])[0])
         weight = affinity[:, c][candidate_type]
-        race = stream(seed, "acquisition_key", turn, c).standard_exponential(in_pool.size)
+        stream(seed, "acquisition_key", turn, c).standard_exponential(out=race)
         # Unreachable prospects (weight 0) get +inf; so, by overflow, do those of a
         # subnormal weight, which no real channel has: both last in the race.
         with np.errstate(divide="ignore", over="ignore"):

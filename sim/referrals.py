@@ -165,7 +165,8 @@ def choose_referred(seed: int, turn: int, scenario: Scenario, referrers: np.ndar
         by.append(slots[: won.size])
     slots = np.repeat(referrers, counts - own)
     if slots.size:
-        keys = stream(seed, "referral_key", turn, 1).standard_exponential(scenario.prospects)
+        # Into the first set's array (no longer needed): a fresh one costs its page faults.
+        stream(seed, "referral_key", turn, 1).standard_exponential(out=keys)
         won = _smallest_keys(keys, np.flatnonzero(free), slots.size)
         brought.append(won)
         by.append(slots[: won.size])
