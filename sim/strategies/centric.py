@@ -104,13 +104,19 @@ def channel_values(observation: Observation, cache: dict | None = None) -> np.nd
     # Rows are in acquisition order, so each mature cohort is one block of
     # rows whose first h turns are one block of columns: views, no gathers.
     first_turn = int(observation.turn_columns[0])
+    if cache is not None:
+        if observation.turn < cache.get("turn", -np.inf):
+            cache.clear()        # a new game: nothing kept applies
+        cache["turn"] = observation.turn
     for turn in range(int(acquired.min()), observation.turn - h + 1):
         start, stop = np.searchsorted(acquired, [turn, turn + 1])
         if start == stop:
             continue
         # The cohort's first h turns are past: its sums never change (a member who
         # cancels later was current in all of them), so they are worked out once.
-        key = (turn, h, int(start), int(stop), first_turn)
+        # Its first and last customer ids tell one game's cohort from another's.
+        key = (turn, h, int(start), int(stop), first_turn,
+               int(observation.customer_id[start]), int(observation.customer_id[stop - 1]))
         sums = cache.get(key) if cache is not None else None
         if sums is None:
             sums = _cohort_sums(observation, slice(start, stop),
