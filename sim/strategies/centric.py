@@ -363,9 +363,11 @@ class CustomerCentric(BaseStrategy):
         spend[test_held] = planned
         g = hill_response(spend, s.service)
         stay = value.survival.expect(value.survival.nodes)[value.survival.group[test_rows]]
+        # The probes are a random split of their own (held out at half): compared apart.
+        split = np.isin(test_rows, probe).astype(np.int64)
         self._test.record(observation.turn, test_rows, test_held, channel[test_rows], g,
                           value.purchase_rate[test_rows] * value.p_alive[test_rows], -np.log(stay),
-                          1.0 - stay if s.contractual else None)
+                          1.0 - stay if s.contractual else None, split)
         return tuple(tiers), scores, float(assignment.service_cost)
 
     def _probe(self, observation: Observation, value: CustomerValue, plan: "_ServicePlan",
