@@ -5,7 +5,7 @@ budget.  Acquisition: estimate what a customer from each channel is worth
 from the channel's past cohorts (their observed profit in the first turns,
 with a geometric tail from the cohort's observed repeat-buying retention),
 scale it by the share of the channel's response curve still delivering
-(customers brought last turn against the public curve's promise: the pool
+(customers brought over the last few turns against the public curve's promise: the pool
 saturates) and buy where the next dollar returns the most, while it
 returns at least a dollar.  Service (at most half the budget): tiers by predicted
 customer lifetime value (``sim.analytics.clv``: Pareto/NBD and Gamma–Gamma
@@ -52,6 +52,8 @@ _MAX_RETENTION = 0.95
 #: and at most this share of the channel's customers.
 _PROBE = 60
 _PROBE_SHARE = 0.03
+#: Turns of acquisition counts pooled to measure each channel's yield.
+_YIELD_TURNS = 4
 #: Index in ``LEVELS`` of a probe's spend (1.5 half-saturation spends: g near 3/4 of its most).
 _PROBE_LEVEL = LEVELS.index(1.5)
 
@@ -128,22 +130,38 @@ def channel_values(observation: Observation) -> np.ndarray | None:
     return (head + tail)[: len(s.channels)]
 
 
-def channel_yield(scenario, acquired: dict[str, int], spend: dict[str, float],
-                  previous: np.ndarray) -> np.ndarray:
-    """Share of each channel's response curve still delivering (the pool saturates).
+def channel_yield(scenario, acquired: list[dict[str, int]], spend: list[dict[str, float]],
+                  pool_left: np.ndarray, previous: np.ndarray) -> np.ndarray:
+    """Share of each channel's response curve still delivering now (the pool saturates).
 
     The public response curve promises ceiling x (1 - exp(-k A)) customers
     for A dollars in a fresh market; the customers a channel actually
-    brought last turn over that promise estimates the share of its reach
-    left.  Channels with no spend last turn keep their ``previous`` estimate.
+    brought over the last few turns against what it promised estimates
+    the share of its reach left.  One turn's count is Poisson noise of
+    +-10% at a hundred customers, and the greedy split buys less where the
+    yield looks low, so one turn's ratio (clipped at 1) made the reference
+    buy too little.  Pooling turns lags behind the draining pool, so each
+    turn's promise is scaled by the share of the pool left then, and the
+    pooled ratio by the share left now (the channel's reach drains with
+    the pool).  Channels promised too few customers to measure keep their
+    ``previous`` estimate.
+
+    Args:
+        acquired: per recent turn, customers acquired by channel name.
+        spend: per the same turns, dollars spent by channel name.
+        pool_left: per the same turns and then now, share of the prospect
+            pool not yet acquired at the turn's start (one more entry).
+        previous: the last estimate per channel.
     """
     out = previous.copy()
+    then, now = pool_left[:-1], pool_left[-1]
     for i, c in enumerate(scenario.channels):
-        dollars = float(spend.get(c.name, 0.0))
-        promised = float(c.expected_acquisitions(dollars))
+        got = sum(a.get(c.name, 0) for a in acquired)
+        promised = np.array([float(c.expected_acquisitions(float(x.get(c.name, 0.0))))
+                             for x in spend])
         # Too few promised customers to measure anything: keep the old estimate.
-        if promised >= 20.0:
-            out[i] = min(1.0, acquired.get(c.name, 0) / promised)
+        if promised.sum() >= 20.0:
+            out[i] = min(1.0, got / float(promised @ then) * now) if promised @ then > 0 else 0.0
     return out
 
 
@@ -197,6 +215,7 @@ class CustomerCentric(BaseStrategy):
 
     def reset(self, scenario, seed: int | None = None) -> None:
         self._last_spend: dict[str, float] | None = None
+        self._spends: dict[int, dict[str, float]] = {}
         self._yield = np.ones(len(scenario.channels))
         self._values: np.ndarray | None = None
         self._fits: dict | None = None
@@ -209,10 +228,17 @@ class CustomerCentric(BaseStrategy):
         if not hasattr(self, "_yield"):
             self.reset(s)
         if observation.books:
-            # Last turn's spend: ours, or the previous management's before turn 1.
-            spend = self._last_spend if self._last_spend is not None else s.inherited.acquisition
-            self._yield = channel_yield(s, observation.books[-1].acquired_by_channel, spend,
-                                        self._yield)
+            # The last turns' spends: ours, or the previous management's before turn 1.
+            if self._last_spend is not None:
+                self._spends[observation.turn - 1] = self._last_spend
+            books = observation.books[-_YIELD_TURNS:]
+            # Share of the pool left at the start of each of those turns, and now.
+            taken = np.cumsum([b.acquired for b in observation.books])
+            before = np.concatenate([[0], taken])[-len(books) - 1:]
+            pool_left = 1.0 - before / s.prospects
+            self._yield = channel_yield(s, [b.acquired_by_channel for b in books],
+                                        [self._spends.get(b.turn, s.inherited.acquisition)
+                                         for b in books], pool_left, self._yield)
         try:
             # Last turn's fits start this turn's search: the base changes little in a turn.
             value = predict_clv(observation, warm_start=self._fits)
