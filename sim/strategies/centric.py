@@ -5,9 +5,9 @@ budget.  Acquisition: estimate what a customer from each channel is worth
 from the channel's past cohorts (their observed profit in the first turns,
 with a geometric tail from the cohort's observed repeat-buying retention),
 scale it by the share of the channel's response curve still delivering
-(customers brought over the last few turns against the public curve's promise: the pool
-saturates) and buy where the next dollar returns the most, while it
-returns at least a dollar.  Service (at most half the budget): tiers by predicted
+(customers brought so far against the public curve's promise, the
+pool's drain allowed for: the pool saturates) and buy where the next
+dollar returns the most, while it returns at least a dollar.  Service (at most half the budget): tiers by predicted
 customer lifetime value (``sim.analytics.clv``: Pareto/NBD and Gamma–Gamma
 in the shops, latent-class retention for members) — turn away customers whose
 predicted value is negative (they cost more to serve than they bring), give real service
@@ -52,8 +52,6 @@ _MAX_RETENTION = 0.95
 #: and at most this share of the channel's customers.
 _PROBE = 60
 _PROBE_SHARE = 0.03
-#: Turns of acquisition counts pooled to measure each channel's yield.
-_YIELD_TURNS = 4
 #: Index in ``LEVELS`` of a probe's spend (1.5 half-saturation spends: g near 3/4 of its most).
 _PROBE_LEVEL = LEVELS.index(1.5)
 
@@ -136,18 +134,18 @@ def channel_yield(scenario, acquired: list[dict[str, int]], spend: list[dict[str
 
     The public response curve promises ceiling x (1 - exp(-k A)) customers
     for A dollars in a fresh market; the customers a channel actually
-    brought over the last few turns against what it promised estimates
-    the share of its reach left.  One turn's count is Poisson noise of
-    +-10% at a hundred customers, and the greedy split buys less where the
-    yield looks low, so one turn's ratio (clipped at 1) made the reference
-    buy too little.  Pooling turns lags behind the draining pool, so each
-    turn's promise is scaled by the share of the pool left then, and the
-    pooled ratio by the share left now (the channel's reach drains with
-    the pool).  Channels promised too few customers to measure keep their
-    ``previous`` estimate.
+    brought against what it promised estimates the share of its reach
+    left.  One turn's count is Poisson noise of +-10% at a hundred
+    customers, and the greedy split buys less where the yield looks low,
+    so one turn's ratio (clipped at 1) made the reference buy too little
+    and swing between turns.  So every turn so far (warm-up included) is
+    pooled; the reach drains with the pool, so each turn's promise is
+    scaled by the share of the prospect pool left then, and the pooled
+    ratio by the share left now.  A channel promised too few customers to
+    measure keeps its ``previous`` estimate.
 
     Args:
-        acquired: per recent turn, customers acquired by channel name.
+        acquired: per turn so far, customers acquired by channel name.
         spend: per the same turns, dollars spent by channel name.
         pool_left: per the same turns and then now, share of the prospect
             pool not yet acquired at the turn's start (one more entry).
@@ -231,11 +229,9 @@ class CustomerCentric(BaseStrategy):
             # The last turns' spends: ours, or the previous management's before turn 1.
             if self._last_spend is not None:
                 self._spends[observation.turn - 1] = self._last_spend
-            books = observation.books[-_YIELD_TURNS:]
-            # Share of the pool left at the start of each of those turns, and now.
-            taken = np.cumsum([b.acquired for b in observation.books])
-            before = np.concatenate([[0], taken])[-len(books) - 1:]
-            pool_left = 1.0 - before / s.prospects
+            books = observation.books
+            # Share of the pool left at the start of each turn so far, and now.
+            pool_left = 1.0 - np.concatenate([[0], np.cumsum([b.acquired for b in books])]) / s.prospects
             self._yield = channel_yield(s, [b.acquired_by_channel for b in books],
                                         [self._spends.get(b.turn, s.inherited.acquisition)
                                          for b in books], pool_left, self._yield)
