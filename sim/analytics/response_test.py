@@ -13,7 +13,12 @@ row), so the held-out and the served have had the same past treatment.
 Both groups' outcomes are set against the lab's prediction for each
 customer, and only the split of the pooled count between the groups is
 used (a binomial with success probability served-expected / total-
-expected): the lab's bias cancels, leaving θ.  The log-likelihood of θ on
+expected): the lab's bias cancels, leaving θ.  It cancels only between
+groups drawn from the same customers at random, so the served and the
+held out are compared within each random split (e.g. the chosen, held
+out at a small share, and a few probes, held out at half): pooled, the
+chosen would be set against the probes, whose prediction errs
+differently.  The log-likelihood of θ on
 a grid adds up over turns, per segment (acquisition channel); a segment's
 estimate is its posterior mean under a normal prior, shrunk toward the
 other segments by counting their evidence at 1/segments weight.
@@ -39,8 +44,9 @@ GRID = np.linspace(0.0, 3.0, 61)
 _PURCHASE_WEIGHT = 0.5
 #: Weight of a cancellation count's: the lab's predicted churn is itself uncertain.
 _CANCEL_WEIGHT = 0.7
-#: Fewest customers in each group for a segment's turn to count.
-_MIN_GROUP = 5
+#: Fewest customers in each group for a segment's split to count: one served and one
+#: held out already say something, and the binomial weighs it by the counts.
+_MIN_GROUP = 1
 #: The grid of the segments' common mean and spread of θ (empirical Bayes).
 _MEANS = np.linspace(0.0, 2.0, 41)
 _SPREADS = (0.15, 0.25, 0.4, 0.6, 1.0)
@@ -56,6 +62,7 @@ class _Pending:
     purchases: np.ndarray
     dropout: np.ndarray
     cancel: np.ndarray | None
+    split: np.ndarray
 
 
 class ResponseTest:
@@ -95,7 +102,7 @@ class ResponseTest:
 
     def record(self, turn: int, rows: np.ndarray, held: np.ndarray, segment: np.ndarray,
                effect: np.ndarray, purchases: np.ndarray, dropout: np.ndarray,
-               cancel: np.ndarray | None) -> None:
+               cancel: np.ndarray | None, split: np.ndarray | None = None) -> None:
         """Remember this turn's test until its outcome is seen.
 
         Args:
@@ -109,8 +116,13 @@ class ResponseTest:
                 customer also buys for longer within the turn).
             cancel: each member's predicted chance of cancelling this turn
                 without service (None in a non-contractual business).
+            split: each row's random split (rows of one split were held out
+                at one share from one set of customers); default all one.
         """
-        self._pending = _Pending(turn, rows, held, segment, effect, purchases, dropout, cancel)
+        if split is None:
+            split = np.zeros(rows.size, dtype=np.int64)
+        self._pending = _Pending(turn, rows, held, segment, effect, purchases, dropout, cancel,
+                                 np.asarray(split, dtype=np.int64))
 
     def update(self, observation: Observation, purchase_boost: float) -> None:
         """Add the outcome of the test recorded last turn (if any) to the likelihood."""
@@ -123,8 +135,10 @@ class ResponseTest:
         cancelled = None
         if p.cancel is not None:
             cancelled = (observation.cancel_turn[p.rows] == p.turn).astype(float)
-        for k in unique_values(np.asarray(p.segment).reshape(-1)):
-            mine = p.segment == k
+        splits = int(p.split.max()) + 1
+        for code in unique_values((p.segment.astype(np.int64) * splits + p.split).reshape(-1)):
+            k = int(code // splits)
+            mine = (p.segment == k) & (p.split == code % splits)
             served, held = mine & ~p.held, mine & p.held
             if served.sum() < _MIN_GROUP or held.sum() < _MIN_GROUP:
                 continue

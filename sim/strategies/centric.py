@@ -5,9 +5,9 @@ budget.  Acquisition: estimate what a customer from each channel is worth
 from the channel's past cohorts (their observed profit in the first turns,
 with a geometric tail from the cohort's observed repeat-buying retention),
 scale it by the share of the channel's response curve still delivering
-(customers brought last turn against the public curve's promise: the pool
-saturates) and buy where the next dollar returns the most, while it
-returns at least a dollar.  Service (at most half the budget): tiers by predicted
+(customers brought so far against the public curve's promise, the
+pool's drain allowed for: the pool saturates) and buy where the next
+dollar returns the most, while it returns at least a dollar.  Service (at most half the budget): tiers by predicted
 customer lifetime value (``sim.analytics.clv``: Pareto/NBD and Gamma–Gamma
 in the shops, latent-class retention for members) — turn away customers whose
 predicted value is negative (they cost more to serve than they bring), give real service
@@ -157,22 +157,38 @@ def _cohort_sums(observation: Observation, rows: slice, cols: slice, h: int,
             np.bincount(channel, minlength=n_channels))
 
 
-def channel_yield(scenario, acquired: dict[str, int], spend: dict[str, float],
-                  previous: np.ndarray) -> np.ndarray:
-    """Share of each channel's response curve still delivering (the pool saturates).
+def channel_yield(scenario, acquired: list[dict[str, int]], spend: list[dict[str, float]],
+                  pool_left: np.ndarray, previous: np.ndarray) -> np.ndarray:
+    """Share of each channel's response curve still delivering now (the pool saturates).
 
     The public response curve promises ceiling x (1 - exp(-k A)) customers
     for A dollars in a fresh market; the customers a channel actually
-    brought last turn over that promise estimates the share of its reach
-    left.  Channels with no spend last turn keep their ``previous`` estimate.
+    brought against what it promised estimates the share of its reach
+    left.  One turn's count is Poisson noise of +-10% at a hundred
+    customers, and the greedy split buys less where the yield looks low,
+    so one turn's ratio (clipped at 1) made the reference buy too little
+    and swing between turns.  So every turn so far (warm-up included) is
+    pooled; the reach drains with the pool, so each turn's promise is
+    scaled by the share of the prospect pool left then, and the pooled
+    ratio by the share left now.  A channel promised too few customers to
+    measure keeps its ``previous`` estimate.
+
+    Args:
+        acquired: per turn so far, customers acquired by channel name.
+        spend: per the same turns, dollars spent by channel name.
+        pool_left: per the same turns and then now, share of the prospect
+            pool not yet acquired at the turn's start (one more entry).
+        previous: the last estimate per channel.
     """
     out = previous.copy()
+    then, now = pool_left[:-1], pool_left[-1]
     for i, c in enumerate(scenario.channels):
-        dollars = float(spend.get(c.name, 0.0))
-        promised = float(c.expected_acquisitions(dollars))
+        got = sum(a.get(c.name, 0) for a in acquired)
+        promised = np.array([float(c.expected_acquisitions(float(x.get(c.name, 0.0))))
+                             for x in spend])
         # Too few promised customers to measure anything: keep the old estimate.
-        if promised >= 20.0:
-            out[i] = min(1.0, acquired.get(c.name, 0) / promised)
+        if promised.sum() >= 20.0:
+            out[i] = min(1.0, got / float(promised @ then) * now) if promised @ then > 0 else 0.0
     return out
 
 
@@ -226,6 +242,7 @@ class CustomerCentric(BaseStrategy):
 
     def reset(self, scenario, seed: int | None = None) -> None:
         self._last_spend: dict[str, float] | None = None
+        self._spends: dict[int, dict[str, float]] = {}
         self._yield = np.ones(len(scenario.channels))
         self._values: np.ndarray | None = None
         self._fits: dict | None = None
@@ -239,10 +256,15 @@ class CustomerCentric(BaseStrategy):
         if not hasattr(self, "_yield"):
             self.reset(s)
         if observation.books:
-            # Last turn's spend: ours, or the previous management's before turn 1.
-            spend = self._last_spend if self._last_spend is not None else s.inherited.acquisition
-            self._yield = channel_yield(s, observation.books[-1].acquired_by_channel, spend,
-                                        self._yield)
+            # The last turns' spends: ours, or the previous management's before turn 1.
+            if self._last_spend is not None:
+                self._spends[observation.turn - 1] = self._last_spend
+            books = observation.books
+            # Share of the pool left at the start of each turn so far, and now.
+            pool_left = 1.0 - np.concatenate([[0], np.cumsum([b.acquired for b in books])]) / s.prospects
+            self._yield = channel_yield(s, [b.acquired_by_channel for b in books],
+                                        [self._spends.get(b.turn, s.inherited.acquisition)
+                                         for b in books], pool_left, self._yield)
         try:
             # Last turn's fits start this turn's search: the base changes little in a turn.
             value = predict_clv(observation, warm_start=self._fits)
@@ -394,9 +416,11 @@ class CustomerCentric(BaseStrategy):
         spend[test_held] = planned
         g = hill_response(spend, s.service)
         stay = value.survival.expect(value.survival.nodes)[value.survival.group[test_rows]]
+        # The probes are a random split of their own (held out at half): compared apart.
+        split = np.isin(test_rows, probe).astype(np.int64)
         self._test.record(observation.turn, test_rows, test_held, channel[test_rows], g,
                           value.purchase_rate[test_rows] * value.p_alive[test_rows], -np.log(stay),
-                          1.0 - stay if s.contractual else None)
+                          1.0 - stay if s.contractual else None, split)
         return tuple(tiers), scores, float(assignment.service_cost)
 
     def _probe(self, observation: Observation, value: CustomerValue, plan: "_ServicePlan",
