@@ -316,6 +316,24 @@ def test_pareto_dert_matches_integral_over_posterior_dropout(x, t_x, T, discount
             == pytest.approx(direct, rel=1e-7))
 
 
+@pytest.mark.parametrize("s, beta", [(12.0, 60.0), (20.0, 4.0), (20.0, 1000.0), (150.0, 750.0),
+                                     (1.6e5, 8e5), (1.6e5, 8e3)])
+def test_pareto_dert_with_little_dropout_heterogeneity_is_the_exact_integral(s, beta):
+    # Large s (dropout rates nearly alike) is where U(s, s; z) overflows or takes
+    # 0.1 s a call; the value must still be E[1/(μ+δ)] exactly, not 1/(E[μ]+δ).
+    params = dict(r=0.55, alpha=10.6, s=s, beta=beta)
+    T = np.array([1.0, 6.0, 24.0, 6.0])
+    delta = np.log1p(0.01)
+    for age, got in zip(T, pareto_nbd.dert_if_alive(params, 2.0, T, 0.01)):
+        rate = beta + age
+        mean_inverse = integrate.quad(lambda t: np.exp(-delta * t - s * np.log1p(t / rate)),
+                                      0, np.inf, epsabs=0, epsrel=1e-12, limit=500)[0]
+        assert got == pytest.approx((0.55 + 2.0) / (10.6 + age) * mean_inverse, rel=1e-9)
+        # The crude limit it replaced is off by about Var/mean^2 of μ+δ: visible at s = 20.
+        crude = (0.55 + 2.0) / (10.6 + age) / (s / rate + delta)
+        assert got >= crude
+
+
 # --- Gamma–Gamma --------------------------------------------------------------
 
 GAMMA_GAMMA_TRUE = dict(p=6.25, q=3.74, gamma=15.44)  # FHL 2005's CDNOW estimates
