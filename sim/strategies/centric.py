@@ -7,7 +7,8 @@ with a geometric tail from the cohort's observed repeat-buying retention),
 scale it by the share of the channel's response curve still delivering
 (customers brought so far against the public curve's promise, the
 pool's drain allowed for: the pool saturates) and buy where the next
-dollar returns the most, while it returns at least a dollar.  Service (at most half the budget): tiers by predicted
+dollar returns the most, while it returns at least a dollar.  Service
+(at most half the budget): tiers by predicted
 customer lifetime value (``sim.analytics.clv``: Pareto/NBD and Gamma–Gamma
 in the shops, latent-class retention for members) — turn away customers whose
 predicted value is negative (they cost more to serve than they bring), give real service
@@ -261,7 +262,8 @@ class CustomerCentric(BaseStrategy):
                 self._spends[observation.turn - 1] = self._last_spend
             books = observation.books
             # Share of the pool left at the start of each turn so far, and now.
-            pool_left = 1.0 - np.concatenate([[0], np.cumsum([b.acquired for b in books])]) / s.prospects
+            acquired = np.cumsum([b.acquired for b in books])
+            pool_left = 1.0 - np.concatenate([[0], acquired]) / s.prospects
             self._yield = channel_yield(s, [b.acquired_by_channel for b in books],
                                         [self._spends.get(b.turn, s.inherited.acquisition)
                                          for b in books], pool_left, self._yield)
