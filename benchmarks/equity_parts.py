@@ -36,18 +36,16 @@ import numpy as np  # noqa: E402
 
 from sim.analytics import equity  # noqa: E402
 from sim.referral_value import friend_values_by_type, pending_value, referral_equity  # noqa: E402
-from sim.runner import play_game  # noqa: E402
 from sim.scenario import load_scenario  # noqa: E402
-from sim.strategies import get_strategy  # noqa: E402
-from sim.treatment import TreatmentLog  # noqa: E402
+from sim.tournament import TournamentError, parse_seeds  # noqa: E402
 from sim.valuation import annuity_factor, customer_equity  # noqa: E402
+
+from estimate_vs_truth import play_logged  # noqa: E402  (this folder's)
 
 
 def parts(scenario, strategy: str, seed: int) -> dict:
     """One game's equity parts, estimate and truth, in total and per latent type (dollars)."""
-    log = TreatmentLog()
-    played = play_game(scenario, get_strategy(strategy), seed,
-                       before_turn=lambda obs, decision: log.record(obs, decision))
+    played, log = play_logged(scenario, strategy, seed)
     observation, truth = played.game.observation, played.game.truth
     s, population = truth.scenario, truth.population
     effect, away = log.effect(observation)
@@ -93,13 +91,16 @@ def main() -> int:
                         help="market size (0: the scenario's shipped size)")
     parser.add_argument("--strategy", default="customer-centric")
     args = parser.parse_args()
-    first, _, last = args.seeds.partition("-")
+    try:
+        seeds = parse_seeds(args.seeds)
+    except TournamentError as error:
+        parser.error(str(error))
     scenario = load_scenario(args.scenario)
     if args.prospects:
         scenario = scenario.with_prospects(args.prospects)
     print(f"equity parts: {args.scenario}, {args.strategy}, {args.prospects or 'shipped'} prospects; "
           f"dollars (estimate / truth - 1)")
-    for seed in range(int(first), int(last or first) + 1):
+    for seed in seeds:
         r = parts(scenario, args.strategy, seed)
         print(f"seed {seed}: total est {r['estimate']:12,.0f} true {r['true']:12,.0f} "
               f"({_error(r['estimate'], r['true'])}) | purchases est {r['est_purchases']:12,.0f} "

@@ -39,17 +39,28 @@ from sim.references import REFERENCES  # noqa: E402
 from sim.runner import play_game  # noqa: E402
 from sim.scenario import load_scenario, shipped_scenario_names  # noqa: E402
 from sim.strategies import get_strategy  # noqa: E402
+from sim.tournament import TournamentError, parse_seeds  # noqa: E402
 from sim.treatment import TreatmentLog  # noqa: E402
 
 #: The error the customer-centric row must stay within on every seed.
 TARGET = 0.25
 
 
-def compare(scenario, strategy: str, seed: int) -> dict:
-    """One game's estimate against its truth (dollars at the end of the game)."""
+def play_logged(scenario, strategy: str, seed: int) -> tuple:
+    """One game played to its end, with the log of what the player's tiers did.
+
+    Returns:
+        (the played game, its ``TreatmentLog``): what the equity estimate reads.
+    """
     log = TreatmentLog()
     played = play_game(scenario, get_strategy(strategy), seed,
                        before_turn=lambda obs, decision: log.record(obs, decision))
+    return played, log
+
+
+def compare(scenario, strategy: str, seed: int) -> dict:
+    """One game's estimate against its truth (dollars at the end of the game)."""
+    played, log = play_logged(scenario, strategy, seed)
     observation = played.game.observation
     true = played.value.terminal_equity
     started = time.perf_counter()
@@ -68,11 +79,6 @@ def compare(scenario, strategy: str, seed: int) -> dict:
             "seconds": seconds}
 
 
-def _seeds(text: str) -> list[int]:
-    first, _, last = text.partition("-")
-    return list(range(int(first), int(last or first) + 1))
-
-
 def _error(estimate: float, true: float) -> float:
     return estimate / true - 1.0 if true else float("nan")
 
@@ -85,7 +91,10 @@ def main() -> int:
     parser.add_argument("--scenarios", nargs="*", default=shipped_scenario_names())
     parser.add_argument("--strategies", nargs="*", default=list(REFERENCES))
     args = parser.parse_args()
-    seeds = _seeds(args.seeds)
+    try:
+        seeds = parse_seeds(args.seeds)
+    except TournamentError as error:
+        parser.error(str(error))
     size = "shipped sizes" if args.prospects == 0 else f"{args.prospects:,} prospects"
     print(f"estimate vs truth: {len(seeds)} seeds ({args.seeds}), {size}; "
           f"error = estimate / true equity - 1; {LEVEL:.0%} interval")

@@ -248,7 +248,7 @@ class CustomerCentric(BaseStrategy):
         self._values: np.ndarray | None = None
         self._fits: dict | None = None
         self._crv: dict[str, np.ndarray] = {}
-        self._cohort_sums: dict = {}   # channel_values' mature cohorts, this game
+        self._cohort_cache: dict = {}   # channel_values' mature cohorts, this game
         # One response estimate per customer channel, the referral channel included.
         self._test = ResponseTest(len(scenario.customer_channel_names))
 
@@ -272,9 +272,8 @@ class CustomerCentric(BaseStrategy):
             value = predict_clv(observation, warm_start=self._fits)
         except DataError:
             tiers, cost = self.rfm_tiers(observation, _SERVICE_SHARE * s.budget.marketing)
-            acquisition = self._acquire(s, self._smoothed(channel_values(observation,
-                                                                         self._cohort_sums)),
-                                        s.budget.marketing - cost)
+            values = self._smoothed(channel_values(observation, self._cohort_cache))
+            acquisition = self._acquire(s, values, s.budget.marketing - cost)
             return Decision(acquisition, tiers)
         self._fits = value.fits
         # With referrals a customer is worth its CLV plus its predicted CRV (none otherwise).
@@ -340,7 +339,7 @@ class CustomerCentric(BaseStrategy):
                  + self._crv.get("predicted_crv", 0.0)
                  + np.where(served, np.maximum(plan.options.program_gain, 0.0), 0.0))
         from_lab = cohort_values(observation, worth)
-        observed = channel_values(observation, self._cohort_sums)
+        observed = channel_values(observation, self._cohort_cache)
         if observed is None or from_lab is None:
             return from_lab if observed is None else observed
         return 0.5 * (observed + from_lab)
