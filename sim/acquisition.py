@@ -42,8 +42,8 @@ def reach_left(affinity: np.ndarray, remaining_by_type: np.ndarray,
 
 
 def acquire(seed: int, turn: int, scenario: Scenario, spend: np.ndarray, in_pool: np.ndarray,
-            type_index: np.ndarray, affinity: np.ndarray,
-            reach: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            type_index: np.ndarray, affinity: np.ndarray, reach: np.ndarray,
+            prospect_weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Choose this turn's new customers.
 
     Channels are served in scenario order; a prospect taken by an earlier
@@ -60,38 +60,41 @@ def acquire(seed: int, turn: int, scenario: Scenario, spend: np.ndarray, in_pool
         type_index: latent type per prospect.
         affinity: (types, channels) reach weights.
         reach: per channel, share of its reach left (see ``reach_left``).
+        prospect_weight: (channels, prospects) each prospect's reach weight
+            in each channel, ``affinity[type_index].T``
+            (``Population.prospect_weight``).
 
     Returns:
         (prospect ids acquired, channel index of each), in channel order.
     """
     expected = expected_acquisitions(scenario, spend, reach)
-    candidates = np.flatnonzero(in_pool)
-    candidate_type = type_index[candidates]
-    # Candidates left of each type: how many a channel can reach, without a mask per channel.
-    left_by_type = np.bincount(candidate_type, minlength=affinity.shape[0])
     drawing = [c for c in range(len(scenario.channels)) if spend[c] > 0 and expected[c] > 0]
-    ids, channels = [], []
+    if not drawing:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int8)
+    # Prospects left of each type: how many a channel can reach, without a mask per channel.
+    left_by_type = np.bincount(type_index[in_pool], minlength=affinity.shape[0])
+    # The race runs over every prospect, those out of it keyed +inf: no index
+    # arrays of the candidates to gather through, each a pass over the pool.
+    out_of_race = ~in_pool
     # One buffer for every channel's race: a fresh million-double array costs its page faults.
-    race = np.empty(in_pool.size) if drawing else None
+    race = np.empty(in_pool.size)
+    ids, channels = [], []
     for c in drawing:
         u = uniforms(seed, "acquisition_count", turn, 1, c)
         count = int(poisson_inverse(u, expected[c:c + 1])[0])
-        weight = affinity[:, c][candidate_type]
+        count = min(count, int(left_by_type[affinity[:, c] > 0].sum()))
+        if count == 0:
+            continue
         stream(seed, "acquisition_key", turn, c).standard_exponential(out=race)
         # Unreachable prospects (weight 0) get +inf; so, by overflow, do those of a
         # subnormal weight, which no real channel has: both last in the race.
         with np.errstate(divide="ignore", over="ignore"):
-            keys = race[candidates] / weight
-        count = min(count, int(left_by_type[affinity[:, c] > 0].sum()))
-        if count == 0:
-            continue
-        chosen = smallest(keys, count)
-        won = candidates[chosen]
+            np.divide(race, prospect_weight[c], out=race)
+        np.putmask(race, out_of_race, np.inf)
+        won = smallest(race, count)
         if c != drawing[-1]:   # the last channel's winners need not leave the race
-            left_by_type -= np.bincount(candidate_type[chosen], minlength=left_by_type.size)
-            keep = np.ones(candidates.size, dtype=bool)
-            keep[chosen] = False
-            candidates, candidate_type = candidates[keep], candidate_type[keep]
+            left_by_type -= np.bincount(type_index[won], minlength=left_by_type.size)
+            out_of_race[won] = True
         ids.append(np.sort(won))
         channels.append(np.full(won.size, c, dtype=np.int8))
     if not ids:

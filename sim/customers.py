@@ -85,6 +85,20 @@ class CustomerTable:
             arrays[f.name] = a
         return cls(**arrays)
 
+    def trimmed_copy(self) -> "CustomerTable":
+        """A copy of the rows in use only (a snapshot: no spare capacity)."""
+        return CustomerTable(**{f.name: getattr(self, f.name)[: self.size].copy()
+                                for f in self.columns()}, size=self.size)
+
+    def grown_copy(self, capacity: int) -> "CustomerTable":
+        """A copy with room for ``capacity`` rows (e.g. of a ``trimmed_copy`` snapshot)."""
+        turn_columns = self.purchases.shape[1]
+        table = CustomerTable.allocate(capacity, turn_columns)
+        for f in self.columns():
+            getattr(table, f.name)[: self.size] = getattr(self, f.name)[: self.size]
+        table.size = self.size
+        return table
+
     @classmethod
     def columns(cls):
         """The declared columns (dataclass fields with a dtype)."""

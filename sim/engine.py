@@ -132,6 +132,24 @@ def _market(scenario: Scenario, seed: int) -> tuple[Population, np.ndarray]:
     return population, customer_id
 
 
+@dataclass(frozen=True, eq=False)
+class _WarmUp:
+    """A game's state after the warm-up turns, which depend on the scenario and the seed alone."""
+
+    in_pool: np.ndarray
+    alive: np.ndarray
+    row_of: np.ndarray
+    types_left: np.ndarray
+    pending: tuple[np.ndarray, np.ndarray]
+    customers: CustomerTable
+    books: tuple
+    true_turns: tuple
+
+
+#: The last warm-up played in this process: (scenario, seed, _WarmUp).
+_last_warmup: tuple | None = None
+
+
 def _seal(population: Population) -> None:
     """Make every latent trait array read-only (they never change after the draw)."""
     for f in fields(population):
@@ -197,6 +215,21 @@ class Game:
         s = self.scenario
         self.seed = int(seed)
         self.population, self._customer_id = _market(s, self.seed)
+        with _market_lock:
+            warm = _last_warmup
+        if warm is not None and warm[1] == self.seed and warm[0] == s:
+            # The warm-up is history under the previous management's fixed policy:
+            # a process playing several strategies on one seed plays it once.
+            self._restore(warm[2])
+        else:
+            self._play_warmup()
+        self._observation = self._observe()
+        return self._observation
+
+    def _play_warmup(self) -> None:
+        """Play the warm-up turns from an empty market and keep a copy of the state they leave."""
+        global _last_warmup
+        s = self.scenario
         n = s.prospects
         self._in_pool = np.ones(n, dtype=bool)
         self._alive = np.zeros(n, dtype=bool)
@@ -217,8 +250,25 @@ class Game:
         while self.turn <= 0:
             # The previous management's policy is history: no budget check.
             self._play(inherited, check_budget=False)
-        self._observation = self._observe()
-        return self._observation
+        warm = _WarmUp(self._in_pool.copy(), self._alive.copy(), self._row_of.copy(),
+                       self._types_left.copy(), tuple(a.copy() for a in self._pending),
+                       self.customers.trimmed_copy(), tuple(self.books), tuple(self._true_turns))
+        with _market_lock:
+            _last_warmup = (s, self.seed, warm)
+
+    def _restore(self, warm: _WarmUp) -> None:
+        """Continue from a copy of a warm-up played before (``_play_warmup``)."""
+        s = self.scenario
+        self._in_pool, self._alive, self._row_of = (warm.in_pool.copy(), warm.alive.copy(),
+                                                    warm.row_of.copy())
+        self._types_total = np.bincount(self.population.type_index, minlength=len(s.types))
+        self._types_left = warm.types_left.copy()
+        self._pending = tuple(a.copy() for a in warm.pending)
+        self.customers = warm.customers.grown_copy(s.prospects)
+        self.books = list(warm.books)
+        self._true_turns = list(warm.true_turns)
+        self.results = []
+        self.turn = 1
 
     @property
     def done(self) -> bool:
@@ -291,7 +341,7 @@ class Game:
         pop = self.population
         reach = reach_left(pop.affinity, self._types_left, self._types_total)
         ids, channel = acquire(self.seed, turn, self.scenario, spend, self._in_pool,
-                               pop.type_index, pop.affinity, reach)
+                               pop.type_index, pop.affinity, reach, pop.prospect_weight)
         friends, referrers = self._pending
         if friends.size:
             ids = np.concatenate([friends, ids])

@@ -8,6 +8,7 @@ prospect id; a customer keeps its prospect id for life.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -48,10 +49,23 @@ class Population:
     def size(self) -> int:
         return self.type_index.size
 
-    @property
+    @cached_property
     def mean_spend(self) -> np.ndarray:
-        """Expected spend per purchase, dollars (p / nu)."""
-        return self.spend_shape / self.spend_rate
+        """Expected spend per purchase, dollars (p / nu); computed once, read-only."""
+        # The valuations read it a few hundred times a game: a million divisions each time.
+        mean = self.spend_shape / self.spend_rate
+        mean.flags.writeable = False
+        return mean
+
+
+    @cached_property
+    def prospect_weight(self) -> np.ndarray:
+        """(channels, prospects) each prospect's reach weight in each channel; read-only."""
+        # Acquisition races every prospect in every channel each turn: one row per
+        # channel, contiguous, rather than a gather through the type each time.
+        weight = np.take(self.affinity.T, self.type_index, axis=1)
+        weight.flags.writeable = False
+        return weight
 
 
 def _per_type(scenario: Scenario, getter) -> np.ndarray:

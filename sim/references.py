@@ -188,7 +188,16 @@ class PendingReferences:
     def __init__(self, scenario: Scenario, seed: int, names, workers: int,
                  progress: Callable[[str], None] | None):
         self._scenario, self._seed, self._progress = scenario, int(seed), progress
-        self._pool = _pool(workers) if workers > 1 and names else None
+        self._pool = None
+        if workers > 1 and names:
+            forking = _can_fork()
+            if forking:
+                # Forked workers inherit this process's market and warm-up (sim.engine
+                # keeps the last of each): drawn once here, not once per worker.
+                from .engine import Game
+
+                Game(scenario).reset(self._seed)
+            self._pool = _pool(workers, fork=forking)
         self._futures = {}
         if self._pool is not None:
             self._futures = {n: self._pool.submit(_played_elsewhere, scenario, n, self._seed)
@@ -245,12 +254,37 @@ def _lower_priority() -> None:
 _ONE_THREAD = dict.fromkeys(BLAS_THREAD_VARS, "1")
 
 
-def _pool(workers: int, nice: bool = False):
-    """A pool of fresh worker processes, each with one BLAS thread (at low priority if ``nice``)."""
+def _can_fork() -> bool:
+    """Whether reference workers may be forked from this process rather than spawned.
+
+    A fork copies the process as it is: safe only with no other thread
+    running (a lock held by one would stay held in the child) and with the
+    numeric libraries already at one thread each (as ``ccsim`` sets them),
+    so a worker does not start a BLAS pool beside its siblings.
+    """
+    import multiprocessing
+    import os
+    import threading
+
+    return ("fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+            and all(os.environ.get(var) == "1" for var in BLAS_THREAD_VARS))
+
+
+def _pool(workers: int, nice: bool = False, fork: bool = False):
+    """A pool of worker processes, each with one BLAS thread (at low priority if ``nice``).
+
+    Spawned fresh, or forked from this process if ``fork`` (``_can_fork``):
+    a forked worker starts at once, with this process's imports and caches.
+    """
     import multiprocessing
     import os
     from concurrent.futures import ProcessPoolExecutor
 
+    if fork:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
+                                   initializer=_lower_priority if nice else None)
+        list(pool.map(int, range(workers)))
+        return pool
     saved = {k: os.environ.get(k) for k in _ONE_THREAD}
     os.environ.update(_ONE_THREAD)
     try:

@@ -26,7 +26,7 @@ import numpy as np
 from .population import Population
 from .referral_chain import referral_matrix
 from .scenario import Scenario
-from .valuation import annuity_factor, prospect_value
+from .valuation import annuity_factor, prospect_value, whole_pool
 
 
 def expected_referrals(population: Population, ids: np.ndarray, scenario: Scenario) -> np.ndarray:
@@ -48,8 +48,10 @@ def referred_prospect_values(population: Population, in_pool: np.ndarray,
     size = np.bincount(kind, minlength=k).astype(float)
     if pool.size == 0:
         return np.zeros(k), np.zeros(k)
-    f = np.bincount(kind, weights=prospect_value(population, pool, scenario), minlength=k)
-    g = np.bincount(kind, weights=expected_referrals(population, pool, scenario), minlength=k)
+    worth = whole_pool(population, scenario, "prospect_value", prospect_value)[pool]
+    rate = whole_pool(population, scenario, "expected_referrals", expected_referrals)[pool]
+    f = np.bincount(kind, weights=worth, minlength=k)
+    g = np.bincount(kind, weights=rate, minlength=k)
     f, g = (np.divide(x, size, out=np.zeros(k), where=size > 0) for x in (f, g))
     mix = size / pool.size
     matrix = referral_matrix(scenario.referrals.like_share, g, mix)

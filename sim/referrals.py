@@ -24,7 +24,6 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from .acquisition import smallest
 from .behaviour import binomial_inverse, poisson_inverse
 from .response_curve import hill_response
 from .rng import stream, uniforms
@@ -154,20 +153,22 @@ def choose_referred(seed: int, turn: int, scenario: Scenario, referrers: np.ndar
     # types in demand (measured: a quarter fewer friends of the connectors' kind).
     keys = stream(seed, "referral_key", turn, 0).standard_exponential(scenario.prospects)
     free = in_pool.copy()
+    free_by_type = np.bincount(type_index[free], minlength=len(scenario.types))
     brought, by = [], []
     referrer_type = type_index[referrers]
     for t in np.unique(referrer_type[own > 0]):
         mine = referrer_type == t
         slots = np.repeat(referrers[mine], own[mine])
-        won = _smallest_keys(keys, np.flatnonzero(free & (type_index == t)), slots.size)
+        won = _smallest_keys(keys, free, slots.size, int(free_by_type[t]), type_index, t)
         free[won] = False
+        free_by_type[t] -= won.size
         brought.append(won)
         by.append(slots[: won.size])
     slots = np.repeat(referrers, counts - own)
     if slots.size:
         # Into the first set's array (no longer needed): a fresh one costs its page faults.
         stream(seed, "referral_key", turn, 1).standard_exponential(out=keys)
-        won = _smallest_keys(keys, np.flatnonzero(free), slots.size)
+        won = _smallest_keys(keys, free, slots.size, int(free_by_type.sum()))
         brought.append(won)
         by.append(slots[: won.size])
     if not brought:
@@ -175,9 +176,24 @@ def choose_referred(seed: int, turn: int, scenario: Scenario, referrers: np.ndar
     return np.concatenate(brought).astype(np.int64), np.concatenate(by).astype(np.int64)
 
 
-def _smallest_keys(keys: np.ndarray, candidates: np.ndarray, count: int) -> np.ndarray:
-    """The ``count`` candidates with the smallest keys, in key order (all if fewer)."""
-    if count <= 0 or candidates.size == 0:
+def _smallest_keys(keys: np.ndarray, free: np.ndarray, count: int, eligible: int,
+                   type_index: np.ndarray | None = None, kind: int = 0) -> np.ndarray:
+    """The ``count`` free prospects (of type ``kind`` if ``type_index`` is given) with the
+    smallest keys, in key order (all if fewer); ``eligible`` is how many there are.
+
+    The keys are Exp(1): a share s of the eligible lies below -ln(1 - s), so
+    a cut-off that should hold about twice ``count`` narrows the search to a
+    few thousand prospects; it is widened until it holds ``count`` (or all),
+    so the result is exactly the smallest keys of all the eligible.
+    """
+    if count <= 0 or eligible <= 0:
         return np.empty(0, dtype=np.int64)
-    chosen = candidates[smallest(keys[candidates], min(count, candidates.size))]
-    return chosen[np.argsort(keys[chosen], kind="stable")]
+    share = (2.0 * count + 10.0) / eligible
+    while True:
+        cutoff = np.inf if share >= 1.0 else -np.log1p(-share)
+        near = np.flatnonzero(keys <= cutoff)
+        near = near[free[near] if type_index is None else free[near] & (type_index[near] == kind)]
+        if near.size >= count or share >= 1.0:
+            break
+        share *= 4.0
+    return near[np.argsort(keys[near], kind="stable")[:count]]

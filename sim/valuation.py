@@ -22,6 +22,9 @@ exactly kappa x revenue, and a turn's expected contribution is
 
 from __future__ import annotations
 
+import threading
+from typing import Callable
+
 import numpy as np
 
 from .population import Population
@@ -91,3 +94,33 @@ def prospect_value(population: Population, ids: np.ndarray, scenario: Scenario) 
     v = 1.0 / (1.0 + scenario.discount_rate)
     first = (scenario.gross_margin - population.cost_to_serve[ids]) * population.mean_spend[ids] * v
     return first + customer_equity(population, ids, scenario)
+
+
+#: Whole-pool arrays of the last (population, scenario) valued: {name: array}.
+_pool_arrays: tuple | None = None
+_pool_lock = threading.Lock()
+
+
+def whole_pool(population: Population, scenario: Scenario, name: str,
+               compute: Callable[[Population, np.ndarray, Scenario], np.ndarray]) -> np.ndarray:
+    """``compute(population, every prospect id, scenario)``, read-only, once per population.
+
+    For a value that depends on a prospect's latent traits alone (such as
+    ``prospect_value``): a strategy that reads it for the pool left every
+    turn (the oracle) indexes one array instead of recomputing a million
+    values a turn.  Keyed by the population object itself (the engine keeps
+    one per market) and the scenario.
+    """
+    global _pool_arrays
+    with _pool_lock:
+        cached = _pool_arrays
+    if cached is None or cached[0] is not population or cached[1] != scenario:
+        cached = (population, scenario, {})
+    values = cached[2].get(name)
+    if values is None:
+        values = compute(population, np.arange(population.size), scenario)
+        values.flags.writeable = False
+        with _pool_lock:
+            cached[2][name] = values
+            _pool_arrays = cached
+    return values

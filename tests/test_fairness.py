@@ -98,3 +98,24 @@ def test_decision_json_is_plain_data():
     d = CustomerCentric().decide(obs)
     text = json.dumps(d.to_dict())
     assert Decision.from_dict(json.loads(text)).to_dict() == d.to_dict()
+
+
+def test_a_warm_up_played_once_is_restored_bit_for_bit(scenario_name, monkeypatch):
+    """Game.reset keeps the last warm-up (a function of scenario and seed): games that restore
+    its copy play exactly as one that plays it, truth and score included."""
+    import sim.engine as engine
+    from sim.runner import play_game
+    from sim.strategies import get_strategy
+
+    s = small(scenario_name, 3000)
+    played = []
+    original = Game._play_warmup
+    monkeypatch.setattr(Game, "_play_warmup", lambda game: (played.append(1), original(game))[1])
+    monkeypatch.setattr(engine, "_last_warmup", None)
+    first = check_game(s, seed=8)         # plays the warm-up, then restores it (the replay)
+    oracle = repr(play_game(s, get_strategy("oracle"), 8).value)
+    second = check_game(s, seed=8)        # restores it only, after games that played on from it
+    assert played == [1]
+    monkeypatch.setattr(engine, "_last_warmup", None)
+    assert repr(play_game(s, get_strategy("oracle"), 8).value) == oracle
+    assert check_game(s, seed=8) == first == second and played == [1, 1]

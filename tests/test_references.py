@@ -114,3 +114,60 @@ def _customers_per_turn(scenario, played):
         counts.append(observation.n_customers)
         observation, _ = game.step(decision)
     return counts
+
+
+FORKED_SCORE = """
+import sys
+sys.path.insert(0, {root!r})
+import sim._blas_threads
+from sim import references
+from sim.runner import score
+from sim.scenario import load_scenario
+from sim.strategies import get_strategy
+assert references._can_fork(), "a fresh ccsim process should fork its workers"
+card = score(load_scenario("fitness_studio").with_prospects(2500), get_strategy("customer-centric"),
+             6, workers=2)
+print(repr(sorted((n, repr(v)) for n, v in card.baselines.items())))
+"""
+
+
+def test_forked_workers_play_the_same_games_as_spawned_ones_and_as_one_process(monkeypatch):
+    """Workers forked from a fresh process (inheriting its market and warm-up) play the same games."""
+    import multiprocessing
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    scenario = small("fitness_studio", 2500)
+    references.clear_cache()
+    alone = score(scenario, get_strategy("customer-centric"), 6)
+    expected = repr(sorted((n, repr(v)) for n, v in alone.baselines.items()))
+    references.clear_cache()
+    monkeypatch.setattr(references, "_can_fork", lambda: False)
+    spawned = score(scenario, get_strategy("customer-centric"), 6, workers=2)
+    assert repr(sorted((n, repr(v)) for n, v in spawned.baselines.items())) == expected
+    if "fork" in multiprocessing.get_all_start_methods():
+        out = subprocess.run([sys.executable, "-c", FORKED_SCORE.format(root=str(ROOT))],
+                             capture_output=True, text=True, check=True, timeout=300)
+        assert out.stdout.strip() == expected
+
+
+def test_workers_are_forked_only_from_a_lone_thread_with_one_blas_thread(monkeypatch):
+    import multiprocessing
+    import threading
+
+    from sim._blas_threads import BLAS_THREAD_VARS
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        assert not references._can_fork()
+        return
+    for var in BLAS_THREAD_VARS:
+        monkeypatch.setenv(var, "1")
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    assert references._can_fork()
+    monkeypatch.setattr(threading, "active_count", lambda: 2)   # a lock could be held in a fork
+    assert not references._can_fork()
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    monkeypatch.setenv(BLAS_THREAD_VARS[0], "4")                # siblings would oversubscribe
+    assert not references._can_fork()

@@ -24,8 +24,8 @@ from ..decisions import DISENGAGE, Decision, Tier
 from ..engine import Truth
 from ..errors import SimError
 from ..observation import Observation
-from ..referral_value import friend_value, friend_values_by_type, referral_equity
-from ..valuation import annuity_factor, disengaged_equity, margin_per_turn, prospect_value
+from ..referral_value import expected_referrals, friend_value, friend_values_by_type
+from ..valuation import annuity_factor, disengaged_equity, margin_per_turn, prospect_value, whole_pool
 from .base import BaseStrategy, split_marketing
 
 #: Service levels tried, as multiples of the scenario's half-saturation spend.
@@ -78,10 +78,11 @@ class Oracle(BaseStrategy):
         # weight the few type totals (not a prospects x channels matrix).
         n_types = pop.affinity.shape[0]
         pool_types = pop.type_index[pool]
-        value = prospect_value(pop, pool, s)
+        value = whole_pool(pop, s, "prospect_value", prospect_value)[pool]
         if s.referrals is not None:
             # A customer is worth what it buys and whom it brings.
-            value = value + referral_equity(pop, pool, s, truth.in_pool, friend_by_type)
+            rate = whole_pool(pop, s, "expected_referrals", expected_referrals)[pool]
+            value = value + rate * friend_value(pop, pool, s, truth.in_pool, friend_by_type)
         worth = np.bincount(pool_types, value, n_types) @ pop.affinity
         reach = np.bincount(pool_types, minlength=n_types) @ pop.affinity
         full = np.bincount(pop.type_index, minlength=n_types) @ pop.affinity
