@@ -291,53 +291,77 @@ def _quadrature_block(theta, x, t_x, T, with_gradient: bool) -> tuple:
     alpha_gap, beta_gap = alpha - c, beta - c
     r_x, s_1 = r + x, s + 1.0
 
-    def log_integrand(z):            # ln of A(τ)/(β+τ) dτ/dz, s aside
-        e = np.exp(z)
+    def log_integrand(z, e):         # ln of A(τ)/(β+τ) dτ/dz, s aside; e = exp(z)
         return z - r_x * np.log(alpha_gap + e) - s_1 * np.log(beta_gap + e)
 
-    def slope(z):
-        e = np.exp(z)
+    def slope(e):
         return 1.0 - r_x * e / (alpha_gap + e) - s_1 * e / (beta_gap + e)
 
     low, high = np.log(c + t_x), np.log(c + T)
-    level = np.maximum(log_integrand(low), log_integrand(high)) - _QUADRATURE_CUT
-    for _ in range(4):
-        below = log_integrand(high) - level
-        falling = slope(high)
+    e_high = np.exp(high)
+    at_high = log_integrand(high, e_high)
+    level = np.maximum(log_integrand(low, np.exp(low)), at_high) - _QUADRATURE_CUT
+    for step_number in range(4):
+        if step_number:
+            e_high = np.exp(high)
+            at_high = log_integrand(high, e_high)
+        below = at_high - level
+        falling = slope(e_high)
         step = np.where((below < 0) & (falling < 0), below / np.where(falling < 0, falling, -1.0), 0)
         high = np.maximum(high - step, low)
     half = 0.5 * (high - low)
-    z = (0.5 * (high + low))[:, None] + half[:, None] * _QUADRATURE_NODES
+    # Nodes down the rows, customers along them: the sums over the nodes then add
+    # whole rows (vectorised across customers), not 20 numbers at a time.
+    z = (0.5 * (high + low)) + half * _QUADRATURE_NODES[:, None]
     e = np.exp(z)
     # ln(α+τ), ln(β+τ) at the nodes; the smaller rate's is z itself.
     log_alpha_node = z if alpha_gap == 0 else np.log(alpha_gap + e)
     log_beta_node = z if beta_gap == 0 else np.log(beta_gap + e)
     with np.errstate(divide="ignore"):   # t_x = T: zero width, no dying term
-        log_nodes = (np.log(s) + np.log(half)[:, None] + np.log(_QUADRATURE_WEIGHTS) + z
-                     - r_x[:, None] * log_alpha_node - s_1 * log_beta_node)
+        log_nodes = (np.log(s) + np.log(half) + np.log(_QUADRATURE_WEIGHTS)[:, None] + z
+                     - r_x * log_alpha_node - s_1 * log_beta_node)
     log_alpha_T, log_beta_T = np.log(alpha + T), np.log(beta + T)
     log_alive = -r_x * log_alpha_T - s * log_beta_T
-    peak = np.maximum(log_alive, log_nodes.max(axis=1))
+    peak = np.maximum(log_alive, log_nodes.max(axis=0))
     alive_share = np.exp(log_alive - peak)
-    node_share = np.exp(log_nodes - peak[:, None])
-    mass = alive_share + node_share.sum(axis=1)
-    log_front = gammaln(r_x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
+    node_share = np.exp(log_nodes - peak)
+    mass = alive_share + node_share.sum(axis=0)
+    log_front = _at_counts(gammaln, r, x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
     log_total = log_front + peak + np.log(mass)
     if not with_gradient:
         return log_front + log_alive, log_total, None
     alive_share /= mass
-    node_share /= mass[:, None]
+    node_share /= mass
     died_share = 1.0 - alive_share
     gradient = np.stack([
-        digamma(r_x) - digamma(r) + np.log(alpha)
-        - alive_share * log_alpha_T - (node_share * log_alpha_node).sum(axis=1),
+        _at_counts(digamma, r, x) - digamma(r) + np.log(alpha)
+        - alive_share * log_alpha_T - (node_share * log_alpha_node).sum(axis=0),
         r / alpha - r_x * (alive_share / (alpha + T)
-                           + (node_share / (alpha_gap + e)).sum(axis=1)),
+                           + (node_share / (alpha_gap + e)).sum(axis=0)),
         np.log(beta) + died_share / s
-        - alive_share * log_beta_T - (node_share * log_beta_node).sum(axis=1),
-        s / beta - alive_share * s / (beta + T) - s_1 * (node_share / (beta_gap + e)).sum(axis=1),
+        - alive_share * log_beta_T - (node_share * log_beta_node).sum(axis=0),
+        s / beta - alive_share * s / (beta + T) - s_1 * (node_share / (beta_gap + e)).sum(axis=0),
     ])
     return log_front + log_alive, log_total, gradient
+
+
+def _at_counts(function, r: float, x: np.ndarray) -> np.ndarray:
+    """``function(r + x)`` for repeat-purchase counts ``x``, from a table over 0..max(x).
+
+    A base has a few dozen distinct counts, so the special function is
+    evaluated that many times, not once per customer; same values.
+    """
+    top = x.max(initial=0.0)
+    if not (0 <= x.min(initial=0.0) and top <= _COUNT_TABLE_MAX):
+        return function(r + x)
+    counts = x.astype(np.int64)
+    if not np.array_equal(counts, x):
+        return function(r + x)
+    return function(r + np.arange(int(top) + 1, dtype=float))[counts]
+
+
+#: Largest repeat-purchase count looked up in a table (beyond it: evaluated directly).
+_COUNT_TABLE_MAX = 100_000
 
 
 def _power_difference_over(exponent, log_base) -> np.ndarray:
