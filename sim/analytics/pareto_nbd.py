@@ -291,24 +291,33 @@ def _quadrature_block(theta, x, t_x, T, with_gradient: bool) -> tuple:
     alpha_gap, beta_gap = alpha - c, beta - c
     r_x, s_1 = r + x, s + 1.0
 
-    def log_integrand(z, e):         # ln of A(τ)/(β+τ) dτ/dz, s aside; e = exp(z)
+    def log_integrand(z, e, r_x):    # ln of A(τ)/(β+τ) dτ/dz, s aside; e = exp(z)
         return z - r_x * np.log(alpha_gap + e) - s_1 * np.log(beta_gap + e)
 
-    def slope(e):
+    def slope(e, r_x):
         return 1.0 - r_x * e / (alpha_gap + e) - s_1 * e / (beta_gap + e)
 
     low, high = np.log(c + t_x), np.log(c + T)
     e_high = np.exp(high)
-    at_high = log_integrand(high, e_high)
-    level = np.maximum(log_integrand(low, np.exp(low)), at_high) - _QUADRATURE_CUT
+    at_high = log_integrand(high, e_high, r_x)
+    level = np.maximum(log_integrand(low, np.exp(low), r_x), at_high) - _QUADRATURE_CUT
+    # Newton steps on the rows still moving: a row whose step is 0 would take
+    # the same 0 step again (most rows need no cut at all).
+    moving = np.arange(high.size)
+    z, e, a, level_m, low_m, r_m = high, e_high, at_high, level, low, r_x
     for step_number in range(4):
         if step_number:
-            e_high = np.exp(high)
-            at_high = log_integrand(high, e_high)
-        below = at_high - level
-        falling = slope(e_high)
-        step = np.where((below < 0) & (falling < 0), below / np.where(falling < 0, falling, -1.0), 0)
-        high = np.maximum(high - step, low)
+            z, level_m, low_m, r_m = high[moving], level[moving], low[moving], r_x[moving]
+            e = np.exp(z)
+            a = log_integrand(z, e, r_m)
+        below = a - level_m
+        falling = slope(e, r_m)
+        steps = (below < 0) & (falling < 0)
+        step = np.where(steps, below / np.where(falling < 0, falling, -1.0), 0)
+        high[moving] = np.maximum(z - step, low_m)
+        moving = moving[steps]
+        if moving.size == 0:
+            break
     half = 0.5 * (high - low)
     # Nodes down the rows, customers along them: the sums over the nodes then add
     # whole rows (vectorised across customers), not 20 numbers at a time.
