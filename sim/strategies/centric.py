@@ -328,18 +328,25 @@ class CustomerCentric(BaseStrategy):
         """Estimated value of one new customer from each channel under this policy, dollars.
 
         Two estimates with different errors, averaged: each channel's cohorts'
-        observed profit with a geometric tail (``channel_values``), and its
+        observed profit with a geometric tail (``channel_values``; with
+        referrals, plus its recent cohorts' predicted CRV), and its
         recent cohorts' profit so far plus the lab's predicted value from
         now on, under the policy the customer will be valued under (served
         as planned to the end of the game, left alone after it: the
         program gain of those the plan serves).
         """
         served = plan.net > 0
+        crv = self._crv.get("predicted_crv")
         worth = (observation.columns["profit"] + plan.options.neutral_value
-                 + self._crv.get("predicted_crv", 0.0)
+                 + (0.0 if crv is None else crv)
                  + np.where(served, np.maximum(plan.options.program_gain, 0.0), 0.0))
         from_lab = cohort_values(observation, worth)
         observed = channel_values(observation, self._cohort_cache)
+        if observed is not None and crv is not None:
+            # A cohort's own profit leaves out the friends it brings (they join in
+            # the referral channel): both estimates count its members' CRV.
+            friends = cohort_values(observation, crv)
+            observed = observed if friends is None else observed + friends
         if observed is None or from_lab is None:
             return from_lab if observed is None else observed
         return 0.5 * (observed + from_lab)
