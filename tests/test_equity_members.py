@@ -1,4 +1,4 @@
-"""The member classes of the equity estimate: churn read together with add-ons, tickets and profile."""
+"""The equity estimate's member classes: churn read together with add-ons, tickets and profile."""
 
 from __future__ import annotations
 
@@ -23,9 +23,12 @@ def _base(rng, n=6000):
     """A simulated member base, no treatment: (histories, _MemberData, true equity, kind, last)."""
     channel = rng.integers(0, 2, size=n)
     devotee = rng.random(n) < np.take(KINDS["devotee"]["mix"], channel)
-    kind = {key: np.where(devotee, KINDS["devotee"][key], KINDS["leaver"][key]) if np.ndim(KINDS["devotee"][key]) == 0
-            else np.where(devotee[:, None], KINDS["devotee"][key], KINDS["leaver"][key])
-            for key in ("churn", "addons", "scale", "tag")}
+
+    def of(key):
+        return np.where(devotee if np.ndim(KINDS["devotee"][key]) == 0 else devotee[:, None],
+                        KINDS["devotee"][key], KINDS["leaver"][key])
+
+    kind = {key: of(key) for key in ("churn", "addons", "scale", "tag")}
     pick = dict(a=kind["churn"][:, 0], b=kind["churn"][:, 1], shape=kind["addons"][:, 0],
                 rate=kind["addons"][:, 1], scale=kind["scale"], tag=kind["tag"])
     churn = rng.beta(pick["a"], pick["b"])

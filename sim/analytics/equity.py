@@ -34,11 +34,20 @@ shared).  A weak prior on each segment's dropout heterogeneity keeps a fit
 the data cannot pin down from running to either end of its ridge.  A member
 business (contractual) is fitted as one base: the shifted-beta-geometric
 model with the same covariate on churn (which measures the effects of
-service and turning away), and a gamma-Poisson model for add-on purchases;
-the members left are then valued with a few latent classes of churn in a
-mix per channel (``_latent_class_annuity``), because one Beta over members
-who churn 5% and 40% a month puts mass on near-zero churn that the
-annuity's convexity turns into value.
+service and turning away), and a gamma-Poisson model for add-on purchases.
+The members are then valued by a few latent classes (``_member_classes``):
+one Beta over members who churn 5% and 40% a month puts mass on near-zero
+churn that the annuity's convexity turns into value, and a member's tenure
+and channel alone give a loyal big spender the future of the leavers she
+joined with (a fitness studio's devotees, churning 4% a month and buying
+an add-on of $90 a month, were valued at half their worth).  So each class
+has its own churn (a Beta, its shape set: two years of renewals do not say
+how much churn varies within a class), add-on rate, ticket, referral rate
+and profile-tag shares, in a mix per channel, and a member's class
+posterior reads all of them: usage predicts churn in a contractual
+business (Ascarza & Hardie 2013).  Friends a member will bring are valued
+by the same classes (``_member_referral_value``): what a new member of the
+class it will be is worth, its own friends in turn.
 
 The fit runs on a sample of each segment (a fixed stride) weighted to
 stand for all of it, with the customers the firm treated (served or
@@ -60,13 +69,19 @@ for the two classes, ``tests/test_dropout_mixture.py``).
 Where it stands (customer-centric reference, 20,000 prospects, seeds 1-10,
 ``benchmarks/estimate_vs_truth.py``): mean error / worst seed -4% / -20%
 in coffee, +8% / +19% in the department store, +6% / +21% in the direct
-seller, -8% / -18% in the meal kit (before the stratified fit: +20% / +38%
-and +6% / +25% in the department store and the direct seller).
+seller (before the stratified fit: +20% / +38% and +6% / +25% in the
+department store and the direct seller); with the member classes +3% /
++10% in the meal kit and +3% / +22% in the fitness studio (valued by
+churn classes read from channel and tenure alone: -8% / -21% and -15% /
+-39%).  The members' value leans on the classes' churn shape, which the
+data do not pin down: at 1.5, 2.25, 2.5 and 3 the studio's mean / worst
+is +23% / +51%, -4% / -22%, -8% / -26% and -15% / -31%.
 
 The uncertainty shown is statistical: the fits' covariance propagated by
 the delta method (central differences along the covariance's Cholesky
 columns) plus the spread of each customer's own posterior.  It does not
-cover the models' assumptions.
+cover the models' assumptions, nor, for members, the member classes' own
+fit (the sigma points keep the point's classes), so it is narrow there.
 """
 
 from __future__ import annotations
