@@ -103,3 +103,14 @@ def test_the_beta_annuity_is_the_sbg_residual_lifetime():
         two = integrate.quad(lambda p: pdf(p) / (p + DISCOUNT) ** 2, 0, 1, limit=200)[0]
         assert first[k] == pytest.approx(one, rel=1e-6)
         assert second[k] == pytest.approx(two, rel=1e-6)
+
+
+def test_a_large_base_is_fitted_on_a_stride_and_still_recovers_the_equity(monkeypatch):
+    """Past ``MEMBER_FIT_ROWS`` members the classes are fitted on a fixed stride, everyone valued."""
+    rng = np.random.default_rng(7)
+    h, data, true, _, last = _base(rng)
+    monkeypatch.setattr(equity, "MEMBER_FIT_ROWS", 3000)
+    classes = equity._member_classes(h, h.exposed, h.exposed, last, 0.5, data)
+    assert classes.posterior.shape[0] == h.x.size
+    value, _ = classes.value(data, DISCOUNT)
+    assert value.sum() == pytest.approx(true.sum(), rel=0.06)

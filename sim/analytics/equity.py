@@ -130,6 +130,8 @@ MEMBER_CLASSES = 3
 MEMBER_CHURN_SHAPE = 2.0
 #: Ridge on the member classes' logits (they are defined up to a constant).
 _RIDGE = 1e-3
+#: Members the classes are fitted on (a fixed stride; every member's posterior is read).
+MEMBER_FIT_ROWS = 10_000
 #: Customers per segment the mixture of dropout gammas is fitted on (a fixed stride).
 MIXTURE_CUSTOMERS_PER_SEGMENT = 2000
 
@@ -707,7 +709,9 @@ def _member_classes(h: _Histories, a: np.ndarray, b: np.ndarray, last: np.ndarra
         shape: the add-on rates' gamma shape r.
         data: tickets, tags, referrals and worth per member (``_MemberData``).
         fitted: classes fitted before (the same channels and tags): kept,
-            only the posteriors are read from these rows.
+            only the posteriors are read from these rows.  Without it, a
+            base of more than ``MEMBER_FIT_ROWS`` members is fitted on a
+            fixed stride of them.
     """
     K = MEMBER_CLASSES
     S = data.channels
@@ -794,6 +798,10 @@ def _member_classes(h: _Histories, a: np.ndarray, b: np.ndarray, last: np.ndarra
 
     if fitted is not None:
         u = fitted.vector
+    elif b.shape[0] > MEMBER_FIT_ROWS:
+        # A large base: the classes fitted on a fixed stride of it, every member's posterior read.
+        idx = _stride(b.shape[0], MEMBER_FIT_ROWS)
+        u = _member_classes(h.rows(idx), a[idx], b[idx], last[idx], shape, data[idx]).vector
     else:
         # Start: classes of churn spread about the base's rate (as the retention model), the
         # rates and the ticket scale pooled, the tags even.
