@@ -50,9 +50,8 @@ def parts(scenario, strategy: str, seed: int) -> dict:
     s, population = truth.scenario, truth.population
     effect, away = log.effect(observation)
     estimate = equity.estimate_equity(observation, effect, away)
-    # The estimate's referral part, as estimate_equity adds it (a private helper: this
-    # benchmark looks inside the estimate on purpose).
-    referral = equity._referral_value(observation)
+    # The estimate's referral part, as estimate_equity adds it.
+    referral = estimate.referrals
     alive = np.asarray(observation.active, dtype=bool)
     ids = truth.row_prospect[alive]
     own = customer_equity(population, ids, s)

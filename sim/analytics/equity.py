@@ -34,11 +34,20 @@ shared).  A weak prior on each segment's dropout heterogeneity keeps a fit
 the data cannot pin down from running to either end of its ridge.  A member
 business (contractual) is fitted as one base: the shifted-beta-geometric
 model with the same covariate on churn (which measures the effects of
-service and turning away), and a gamma-Poisson model for add-on purchases;
-the members left are then valued with a few latent classes of churn in a
-mix per channel (``_latent_class_annuity``), because one Beta over members
-who churn 5% and 40% a month puts mass on near-zero churn that the
-annuity's convexity turns into value.
+service and turning away), and a gamma-Poisson model for add-on purchases.
+The members are then valued by a few latent classes (``_member_classes``):
+one Beta over members who churn 5% and 40% a month puts mass on near-zero
+churn that the annuity's convexity turns into value, and a member's tenure
+and channel alone give a loyal big spender the future of the leavers she
+joined with (a fitness studio's devotees, churning 4% a month and buying
+an add-on of $90 a month, were valued at half their worth).  So each class
+has its own churn (a Beta, its shape set: two years of renewals do not say
+how much churn varies within a class), add-on rate, ticket, referral rate
+and profile-tag shares, in a mix per channel, and a member's class
+posterior reads all of them: usage predicts churn in a contractual
+business (Ascarza & Hardie 2013).  Friends a member will bring are valued
+by the same classes (``_member_referral_value``): what a new member of the
+class it will be is worth, its own friends in turn.
 
 The fit runs on a sample of each segment (a fixed stride) weighted to
 stand for all of it, with the customers the firm treated (served or
@@ -60,13 +69,19 @@ for the two classes, ``tests/test_dropout_mixture.py``).
 Where it stands (customer-centric reference, 20,000 prospects, seeds 1-10,
 ``benchmarks/estimate_vs_truth.py``): mean error / worst seed -4% / -20%
 in coffee, +8% / +19% in the department store, +6% / +21% in the direct
-seller, -8% / -18% in the meal kit (before the stratified fit: +20% / +38%
-and +6% / +25% in the department store and the direct seller).
+seller (before the stratified fit: +20% / +38% and +6% / +25% in the
+department store and the direct seller); with the member classes +3% /
++10% in the meal kit and +3% / +22% in the fitness studio (valued by
+churn classes read from channel and tenure alone: -8% / -21% and -15% /
+-39%).  The members' value leans on the classes' churn shape, which the
+data do not pin down: at 1.5, 2.25, 2.5 and 3 the studio's mean / worst
+is +23% / +51%, -4% / -22%, -8% / -26% and -15% / -31%.
 
 The uncertainty shown is statistical: the fits' covariance propagated by
 the delta method (central differences along the covariance's Cholesky
 columns) plus the spread of each customer's own posterior.  It does not
-cover the models' assumptions.
+cover the models' assumptions, nor, for members, the member classes' own
+fit (the sigma points keep the point's classes), so it is narrow there.
 """
 
 from __future__ import annotations
@@ -82,6 +97,7 @@ from . import dropout_mixture, gamma_gamma, referral_nbd, retention
 from .clv import predict_clv
 from .fitting import DataError, FitResult, hessian_from_gradient, inverse_if_positive_definite
 from .transactions import summarise_observation
+from ..unique import rows_of_ids
 
 __all__ = ["EquityEstimate", "estimate_equity", "neutral_margin_share"]
 
@@ -108,8 +124,14 @@ SHAPE_PRIOR_SD = 1.0
 _MIN_SERVED = 20
 #: Customers the interval's sigma points are evaluated on (the total is scaled).
 _SIGMA_CUSTOMERS = 3000
-#: Most EM iterations of the members' latent-class churn (it converges in far fewer).
-_EM_ITERATIONS = 300
+#: Latent classes of members (``_member_classes``).
+MEMBER_CLASSES = 3
+#: The Beta shape of churn within a member class: not identified by two years of renewals, so set.
+MEMBER_CHURN_SHAPE = 2.0
+#: Ridge on the member classes' logits (they are defined up to a constant).
+_RIDGE = 1e-3
+#: Members the classes are fitted on (a fixed stride; every member's posterior is read).
+MEMBER_FIT_ROWS = 10_000
 #: Customers per segment the mixture of dropout gammas is fitted on (a fixed stride).
 MIXTURE_CUSTOMERS_PER_SEGMENT = 2000
 
@@ -135,6 +157,8 @@ class EquityEstimate:
             per segment (0 where nobody in it got real service).
         segments: the channels of each segment ("a + b" where pooled).
         fit: the maximum-likelihood fit.
+        referrals: each customer row's referral part of ``per_customer``
+            (its future referrals and last turn's friends), dollars.
     """
 
     total: float
@@ -145,6 +169,7 @@ class EquityEstimate:
     service_response: tuple[float, ...]
     segments: tuple[str, ...]
     fit: FitResult
+    referrals: np.ndarray | None = None
 
     @property
     def half_width(self) -> float:
@@ -442,7 +467,9 @@ class _MemberModel:
     Churn p ~ Beta(alpha, beta); a member renews a turn of multiplier b
     with probability (1 - p)^b, so surviving turns of total exposure S has
     probability B(alpha, beta + S) / B(alpha, beta).  Add-on purchases are
-    Poisson(lambda a) a turn, lambda ~ Gamma(r, gamma).
+    Poisson(lambda a) a turn, lambda ~ Gamma(r, gamma).  This pooled fit
+    measures the response to service and to turning away; the members are
+    then valued by latent classes (``_member_classes``).
     """
 
     base = ("alpha", "beta", "r", "gamma")
@@ -451,6 +478,7 @@ class _MemberModel:
         self.h, self.phi, self.fee = h, phi, fee
         last = np.where(h.exposed > 0, np.arange(h.exposed.shape[1])[None, :], -1).max(axis=1)
         self.last = np.maximum(last, 0)
+        self.classes: _MemberClasses | None = None
 
     def parts(self, base, theta, m_lambda, m_mu, gradient: bool = False):
         h = self.h
@@ -500,89 +528,307 @@ class _MemberModel:
         return terms, state, g_base, g_cov
 
     def value(self, base, theta, m_lambda, m_mu, worth, discount_rate, mixture=None, segment=0):
-        """As ``_ParetoNBD.value``; ``worth`` is (contribution per add-on, per fee) pairs."""
-        _, st = self.parts(base, theta, m_lambda, m_mu)
-        alpha, beta, r, gamma = base
-        per_addon, per_fee = worth
-        rx = r + self.h.x
-        lam = rx / (gamma + st["a_total"])
-        lam2 = rx * (rx + 1.0) / (gamma + st["a_total"]) ** 2
-        alive = ~self.h.cancelled
-        _, b, _ = _treatment(self.h, self.phi, theta, m_lambda, m_mu)
-        annuity, annuity2 = _latent_class_annuity(self.h, b, self.last, discount_rate)
-        per_turn = per_fee + lam * per_addon
-        per_turn2 = per_fee ** 2 + 2 * per_fee * lam * per_addon + lam2 * per_addon ** 2
-        value = np.where(alive, annuity * per_turn, 0.0)
-        second = np.where(alive, annuity2 * per_turn2, 0.0)
-        return value, second, st["p_alive"]
+        """As ``_ParetoNBD.value``; ``worth`` a ``_MemberData``, ``mixture`` fitted ``_MemberClasses``.
+
+        The member classes are fitted to these rows under the treatment at
+        ``theta``, ``m_lambda``, ``m_mu``; given ``mixture``, its classes
+        are kept and only each member's posterior is read again (the
+        interval's sigma points).  The classes used are left in ``classes``.
+        """
+        _, _, r, _ = base
+        a, b, _ = _treatment(self.h, self.phi, theta, m_lambda, m_mu)
+        self.classes = _member_classes(self.h, a, b, self.last, r, worth, fitted=mixture)
+        value, second = self.classes.value(worth, discount_rate)
+        return value, second, (~self.h.cancelled).astype(float)
 
 
-def _latent_class_annuity(h: _Histories, b: np.ndarray, last: np.ndarray, discount_rate: float):
-    """E[annuity] and E[annuity^2] of each member under a latent-class churn model, neutral policy.
+@dataclass(frozen=True)
+class _MemberData:
+    """What the member classes read besides the histories, and what a member's turn is worth.
 
-    The sBG's one Beta over a base that mixes channels of very different
-    members (committed cooks from referrals churning 5% a month, busy
-    families from partnerships 12%, promo hoppers 40%) has a shape near 1:
-    it puts mass at zero churn the data cannot rule out, and gives every
-    member of the same tenure the same future, so a busy family who has
-    stayed a year is valued like a committed cook -- the annuity 1/(p + d)
-    at d = 0.8% a month makes that tail the estimate (+12% to +37% on the
-    customer-centric reference's meal-kit games).  As in
-    ``sim.analytics.retention``, members here belong to a few classes with
-    churn p_k shared by all, in a mix pi_{c,k} per acquisition channel; the
-    treatment enters as in the sBG fit: a turn with dropout multiplier b is
-    survived with probability (1 - p)^b.  Fitted by EM (the M-step counts a
-    cancelling turn as one period, exact where b = 1) with the retention
-    model's weak prior toward the base's churn rate; the survivors are then
-    valued with no treatment: sum_k P(k | history) v / (1 - v (1 - p_k)).
+    Per member row: ``fee``, the membership fee times the member's margin
+    share (dollars a turn); ``margin``, its contribution per add-on dollar;
+    ``tickets`` and ``spend``, its purchases so far (the one at joining
+    included) and their total spend, dollars; ``tags``, (members, tags)
+    profile codes with ``tag_values`` values each; ``referrals`` and
+    ``referral_exposure``, friends brought and the turns they cover
+    (``referral_nbd``).  Shared: ``p`` and ``q``, the Gamma-Gamma shapes
+    fitted to every member's tickets; ``referral_shape``, the referral
+    NBD's shape r (None without referrals, or before anyone has referred
+    anyone); ``channels``, the customer channel count.
+    """
+
+    fee: np.ndarray
+    margin: np.ndarray
+    tickets: np.ndarray
+    spend: np.ndarray
+    tags: np.ndarray
+    referrals: np.ndarray
+    referral_exposure: np.ndarray
+    tag_values: tuple[int, ...]
+    p: float
+    q: float
+    referral_shape: float | None
+    channels: int
+
+    def __getitem__(self, index) -> "_MemberData":
+        rows = (self.fee, self.margin, self.tickets, self.spend, self.tags, self.referrals,
+                self.referral_exposure)
+        return _MemberData(*(x[index] for x in rows), self.tag_values, self.p, self.q,
+                           self.referral_shape, self.channels)
+
+
+@dataclass(frozen=True)
+class _MemberClasses:
+    """Latent classes of members, each with its own churn, add-on rate, ticket, referrals and profile.
+
+    Class k: churn p ~ Beta(``churn_shape``, b_k); add-on rate ~ Gamma(r,
+    g_k) with r shared (``addon_shape``); spend per purchase Gamma-Gamma
+    with scale gamma_k (shapes shared, in ``_MemberData``); referral rate ~
+    Gamma(r_rho, rho_k) (None without referrals); profile tags in shares of
+    its own.  ``weights`` (channels, K): the classes' mix per acquisition
+    channel.  Per member: ``posterior`` (members, K), its class given its
+    channel, tags, renewals, add-ons, tickets and referrals (a cancelled
+    member's given its cancellation too); ``exposure``, its churn exposure
+    (the treatment's multipliers summed over the turns it renewed); and
+    ``addon_exposure``.  ``vector``: the fitted parameters, to read other
+    rows' posteriors with the same classes.
+    """
+
+    churn_shape: float
+    churn_scale: np.ndarray
+    addon_shape: float
+    addon_scale: np.ndarray
+    spend_scale: np.ndarray
+    referral_shape: float | None
+    referral_scale: np.ndarray | None
+    weights: np.ndarray
+    posterior: np.ndarray
+    addons: np.ndarray
+    exposure: np.ndarray
+    addon_exposure: np.ndarray
+    alive: np.ndarray
+    vector: np.ndarray
+
+    @property
+    def churn(self) -> np.ndarray:
+        """(K,) each class's mean churn per turn at joining."""
+        return self.churn_shape / (self.churn_shape + self.churn_scale)
+
+    def annuity(self, discount_rate: float) -> tuple[np.ndarray, np.ndarray]:
+        """(members, K) E[annuity] and E[annuity^2] in each class, given the member's renewals."""
+        pairs = [_beta_annuity(self.churn_shape, b + self.exposure, discount_rate)
+                 for b in self.churn_scale]
+        return np.column_stack([f for f, _ in pairs]), np.column_stack([f2 for _, f2 in pairs])
+
+    def value(self, data: _MemberData, discount_rate: float) -> tuple[np.ndarray, np.ndarray]:
+        """(expected future contribution, its second moment) of each member (0 once cancelled).
+
+        In class k: E[annuity] x (fee + E[add-on rate] x E[ticket] x margin),
+        the add-on rate and ticket the class's gammas updated by the
+        member's own add-ons and tickets; summed over the class posterior.
+        """
+        f, f2 = self.annuity(discount_rate)
+        rx = (self.addon_shape + self.addons)[:, None]
+        scale = self.addon_scale[None, :] + self.addon_exposure[:, None]
+        lam, lam2 = rx / scale, rx * (rx + 1.0) / scale ** 2
+        ticket = (data.p * (self.spend_scale[None, :] + data.spend[:, None])
+                  / (data.p * data.tickets + data.q - 1.0)[:, None])
+        fee, addon = data.fee[:, None], data.margin[:, None] * ticket
+        per_turn = fee + lam * addon
+        per_turn2 = fee ** 2 + 2.0 * fee * lam * addon + lam2 * addon ** 2
+        value = np.sum(self.posterior * f * per_turn, axis=1)
+        second = np.sum(self.posterior * f2 * per_turn2, axis=1)
+        return np.where(self.alive, value, 0.0), np.where(self.alive, second, 0.0)
+
+    def referral_rate(self, data: _MemberData) -> np.ndarray:
+        """(members, K) each member's expected referrals per turn in each class, given its own."""
+        return ((self.referral_shape + data.referrals)[:, None]
+                / (self.referral_scale[None, :] + data.referral_exposure[:, None]))
+
+
+def _beta_annuity(a: float, y: np.ndarray, discount_rate: float, grid: int = 256):
+    """E[annuity] and E[annuity^2] of a member whose churn is Beta(a, y), each turn paid at its end.
+
+    annuity(p) = sum_{t>=1} v^t (1 - p)^(t-1) and E[(1 - p)^j] = prod_{i<j} (y + i) / (a + y + i),
+    so E[annuity] = v sum_j v^j c_j and E[annuity^2] = v^2 sum_j (j + 1) v^j c_j: the
+    sBG's discounted expected residual lifetime (Fader & Hardie 2010, Marketing Science
+    29(1)), whose hypergeometric form scipy evaluates as NaN at large y.  Summed until
+    v^j < e^-30 at each distinct y, or on ``grid`` values of y and interpolated where there
+    are more (the sums are smooth in y).
+    """
+    y = np.asarray(y, dtype=float)
+    if y.size == 0:
+        return np.zeros(0), np.zeros(0)
+    v = 1.0 / (1.0 + discount_rate)
+    terms = int(min(math.ceil(30.0 / math.log1p(discount_rate)), 20_000))
+    nodes = np.unique(y)
+    if nodes.size > grid:
+        nodes = np.linspace(nodes[0], nodes[-1], grid)
+    j = np.arange(terms - 1, dtype=float)
+    ratio = (nodes[:, None] + j[None, :]) / (a + nodes[:, None] + j[None, :])
+    c = np.concatenate([np.ones((nodes.size, 1)), np.cumprod(ratio * v, axis=1)], axis=1)
+    first = v * c.sum(axis=1)
+    second = v * v * (c * np.arange(1.0, terms + 1.0)[None, :]).sum(axis=1)
+    return np.interp(y, nodes, first), np.interp(y, nodes, second)
+
+
+def _member_classes(h: _Histories, a: np.ndarray, b: np.ndarray, last: np.ndarray, shape: float,
+                    data: _MemberData, fitted: _MemberClasses | None = None) -> _MemberClasses:
+    """Latent classes of members that differ in churn, add-ons, ticket, referrals and profile together.
+
+    What a contractual business sees of a member besides its tenure -- how
+    much it uses the service (add-ons), what it spends a visit, whom it
+    brings, its profile -- tells loyal members from leavers (usage and
+    churn modelled jointly: Ascarza & Hardie 2013, Marketing Science 32(4)).
+    So, as in latent class analysis, each class has its own churn, add-on
+    rate, ticket, referral rate and shares of each profile tag's values, in
+    a mix per acquisition channel, and a member's class posterior reads all
+    of them.  Within a class everything still varies from member to member
+    (gammas for the rates and the spend, a Beta for churn), so one busy
+    month does not make a member certain of its class.
+
+    The classes' Beta shape is fixed (``MEMBER_CHURN_SHAPE``): 24 months of
+    renewals do not say how much churn varies inside a class (fitted per
+    latent type with the types known, the shape ran from 2 to 180 between
+    seeds), and the survivors' annuity depends on it.  The shared shapes of
+    the add-on rate (``shape``, the pooled fit's r), the spend (the
+    Gamma-Gamma's p, q) and the referral rate (the lab's NBD) are held; the
+    rest is maximum likelihood (L-BFGS on the log parameters, analytic
+    slopes), with the retention model's weak prior on each class's mean
+    churn (``retention.PRIOR_TURNS`` member-periods at the base's rate) and
+    a small ridge on the logits.  The treatment enters as in the sBG fit:
+    a turn of multiplier b is survived with probability (1 - p)^b and
+    brings add-ons at rate lambda a; the members are valued with none.
 
     Args:
         h: the members' histories.
-        b: (members, turns) dropout multipliers of the fitted treatment, exposure folded in.
+        a, b: (members, turns) add-on and churn multipliers of the fitted
+            treatment, exposure folded in.
         last: each member's last turn column as a member.
-        discount_rate: per turn.
-
-    Returns:
-        (annuity, annuity^2) per member (0 for members who cancelled).
+        shape: the add-on rates' gamma shape r.
+        data: tickets, tags, referrals and worth per member (``_MemberData``).
+        fitted: classes fitted before (the same channels and tags): kept,
+            only the posteriors are read from these rows.  Without it, a
+            base of more than ``MEMBER_FIT_ROWS`` members is fitted on a
+            fixed stride of them.
     """
+    K = MEMBER_CLASSES
+    S = data.channels
     rows = np.arange(b.shape[0])
-    cancelled = h.cancelled.astype(float)
-    b_last = np.where(h.cancelled, b[rows, last], 0.0)
+    cancelled = h.cancelled
+    done = cancelled.astype(float)
+    b_last = np.where(cancelled, b[rows, last], 0.0)
     before = b.sum(axis=1) - b_last
-    periods = before + cancelled                 # periods at risk, a cancelling turn counted as one
     channel = h.channel
-    segments = int(channel.max()) + 1
-    base_rate = float(cancelled.sum()) / max(float(periods.sum()), 1.0)
+    base_rate = float(done.sum()) / max(float((before + done).sum()), 1.0)
     base_rate = min(max(base_rate, 1e-3), 0.9)
-    classes = retention.CLASSES
-    p = np.geomspace(max(base_rate / 4, 1e-3), min(base_rate * 4, 0.9), classes)
-    weights = np.full((segments, classes), 1.0 / classes)
-    previous = -np.inf
-    for _ in range(_EM_ITERATIONS):
-        stay = np.log1p(-p)
-        with np.errstate(divide="ignore"):
-            leave = np.log(-np.expm1(b_last[:, None] * stay[None, :]))
-        log_lik = before[:, None] * stay[None, :] + np.where(h.cancelled[:, None], leave, 0.0)
-        joint = np.log(weights[channel]) + log_lik
-        top = joint.max(axis=1, keepdims=True)
-        total = top[:, 0] + np.log(np.exp(joint - top).sum(axis=1))
+    alpha = MEMBER_CHURN_SHAPE
+    x, exposure = h.x, a.sum(axis=1)
+    r = float(shape)
+    n, s = data.tickets, data.spend
+    pn, q = data.p * n, data.q
+    has_spend = (n > 0).astype(float)[:, None]
+    referrals = data.referral_shape is not None
+    r_rho = data.referral_shape if referrals else 1.0
+    x_rho, t_rho = data.referrals, data.referral_exposure
+    onehots = [np.eye(J)[data.tags[:, t]] for t, J in enumerate(data.tag_values)]
+    sizes = [S * K, K, K, K, K if referrals else 0] + [K * J for J in data.tag_values]
+    cuts = np.cumsum([0] + sizes)
+    psi = special.digamma
+
+    def unpack(u):
+        part = [u[cuts[i]:cuts[i + 1]] for i in range(len(sizes))]
+        tag_logits = [part[5 + t].reshape(K, J) for t, J in enumerate(data.tag_values)]
+        return (part[0].reshape(S, K), np.exp(part[1]), np.exp(part[2]), np.exp(part[3]),
+                np.exp(part[4]), tag_logits)
+
+    def objective(u):
+        """(- log-likelihood with the priors, its slope in u, the class posteriors)."""
+        logits, beta, g, gam, rho, tag_logits = unpack(u)
+        log_pi = logits - special.logsumexp(logits, axis=1, keepdims=True)
+        # Renewals (and the cancellation): B(alpha, beta_k + y) ratios as in the sBG fit.
+        y_stay = beta[None, :] + before[:, None]
+        y_gone = y_stay + b_last[:, None]
+        l_stay = special.betaln(alpha, y_stay)
+        gap = np.minimum(special.betaln(alpha, y_gone) - l_stay, -1e-300)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ll = np.where(cancelled[:, None], l_stay + np.log(-np.expm1(gap)), l_stay)
+            odds = np.where(cancelled[:, None], np.exp(gap) / -np.expm1(gap), 0.0)
+        ll = ll - special.betaln(alpha, beta)[None, :]
+        db_stay = psi(y_stay) - psi(alpha + y_stay)
+        db_gone = psi(y_gone) - psi(alpha + y_gone)
+        d_beta = db_stay - odds * (db_gone - db_stay) - (psi(beta) - psi(alpha + beta))[None, :]
+        # Add-ons (gamma-Poisson over exposure A), tickets (Gamma-Gamma), referrals (NBD).
+        ga = g[None, :] + exposure[:, None]
+        ll = ll + r * np.log(g)[None, :] - (r + x)[:, None] * np.log(ga)
+        d_g = r - (r + x)[:, None] * g[None, :] / ga
+        gs = gam[None, :] + s[:, None]
+        ll = ll + has_spend * (q * np.log(gam)[None, :] - (pn + q)[:, None] * np.log(gs))
+        d_gam = has_spend * (q - (pn + q)[:, None] * gam[None, :] / gs)
+        if referrals:
+            rt = rho[None, :] + t_rho[:, None]
+            ll = ll + r_rho * np.log(rho)[None, :] - (r_rho + x_rho)[:, None] * np.log(rt)
+            d_rho = r_rho - (r_rho + x_rho)[:, None] * rho[None, :] / rt
+        log_phi = [tl - special.logsumexp(tl, axis=1, keepdims=True) for tl in tag_logits]
+        for onehot, lp in zip(onehots, log_phi):
+            ll = ll + onehot @ lp.T
+        joint = log_pi[channel] + ll
+        total = special.logsumexp(joint, axis=1)
         resp = np.exp(joint - total[:, None])
-        weights = np.zeros((segments, classes))
-        np.add.at(weights, channel, resp)
-        weights = (weights + 1e-3) / (weights + 1e-3).sum(axis=1, keepdims=True)
-        p = np.clip((resp.T @ cancelled + retention.PRIOR_TURNS * base_rate)
-                    / (resp.T @ periods + retention.PRIOR_TURNS), 1e-4, 0.999)
-        value = float(total.sum())
-        if value - previous < 1e-9 * max(abs(value), 1.0):
-            break
-        previous = value
-    joint = np.log(weights[channel]) + before[:, None] * np.log1p(-p)[None, :]
-    joint -= joint.max(axis=1, keepdims=True)
-    post = np.exp(joint)
-    post /= post.sum(axis=1, keepdims=True)
-    f = _annuity(-np.log1p(-p), discount_rate, contractual=True)
-    alive = ~h.cancelled
-    return np.where(alive, post @ f, 0.0), np.where(alive, post @ (f * f), 0.0)
+        mass = resp.sum(axis=0)
+        grad_logits = np.zeros((S, K))
+        np.add.at(grad_logits, channel, resp)
+        grad_logits -= np.bincount(channel, minlength=S)[:, None] * np.exp(log_pi)
+        grad_tags = [resp.T @ onehot - mass[:, None] * np.exp(lp) for onehot, lp in zip(onehots, log_phi)]
+        # Priors: each class's mean churn as PRIOR_TURNS member-periods at the base's rate;
+        # a ridge on the logits (defined up to a constant per channel or class).
+        mean = alpha / (alpha + beta)
+        value = float(total.sum()) + float(np.sum(retention.PRIOR_TURNS * (
+            base_rate * np.log(mean) + (1 - base_rate) * np.log1p(-mean))))
+        d_mean = retention.PRIOR_TURNS * (base_rate / mean - (1 - base_rate) / (1 - mean))
+        value -= _RIDGE * (float(np.sum(logits ** 2)) + sum(float(np.sum(t ** 2)) for t in tag_logits))
+        grad = [(grad_logits - 2 * _RIDGE * logits).ravel(),
+                beta * np.sum(resp * d_beta, axis=0) - d_mean * mean * (1 - mean),
+                np.sum(resp * d_g, axis=0), np.sum(resp * d_gam, axis=0)]
+        if referrals:
+            grad.append(np.sum(resp * d_rho, axis=0))
+        grad += [(gt - 2 * _RIDGE * t).ravel() for gt, t in zip(grad_tags, tag_logits)]
+        return -value, -np.concatenate(grad), resp
+
+    if fitted is not None:
+        u = fitted.vector
+    elif b.shape[0] > MEMBER_FIT_ROWS:
+        # A large base: the classes fitted on a fixed stride of it, every member's posterior read.
+        idx = _stride(b.shape[0], MEMBER_FIT_ROWS)
+        u = _member_classes(h.rows(idx), a[idx], b[idx], last[idx], shape, data[idx]).vector
+    else:
+        # Start: classes of churn spread about the base's rate (as the retention model), the
+        # rates and the ticket scale pooled, the tags even.
+        p0 = np.geomspace(max(base_rate / 4, 1e-3), min(base_rate * 4, 0.9), K)
+        addon_rate = max(float(x.sum()) / max(float(exposure.sum()), 1e-9), 1e-6)
+        ticket = float(s.sum()) / max(float(n.sum()), 1.0)
+        rho_rate = max(float(x_rho.sum()) / max(float(t_rho.sum()), 1e-9), 1e-6)
+        u0 = np.concatenate([np.zeros(S * K), np.log(alpha * (1 - p0) / p0),
+                             np.full(K, math.log(r / addon_rate)),
+                             np.full(K, math.log(ticket * max(q - 1.0, 0.5) / data.p)),
+                             np.full(K if referrals else 0, math.log(r_rho / rho_rate))]
+                            + [np.zeros(K * J) for J in data.tag_values])
+        size = float(max(b.shape[0], 1))
+
+        def per_member(u):
+            value, slope, _ = objective(u)
+            return value / size, slope / size
+
+        result = optimize.minimize(per_member, u0, jac=True, method="L-BFGS-B",
+                                   bounds=[(-12.0, 12.0)] * u0.size,
+                                   options={"maxiter": 500, "ftol": 1e-10, "gtol": 1e-7})
+        u = result.x
+    _, _, post = objective(u)
+    logits, beta, g, gam, rho, _ = unpack(u)
+    weights = np.exp(logits - special.logsumexp(logits, axis=1, keepdims=True))
+    return _MemberClasses(alpha, beta, r, g, gam, data.referral_shape, rho if referrals else None,
+                          weights, post, x, before, exposure, ~cancelled, u)
 
 
 def _annuity(mu: np.ndarray, discount_rate: float, contractual: bool) -> np.ndarray:
@@ -664,7 +910,7 @@ class _Segments:
         base, theta, m_lambda, m_mu = self.layout.split(p)
         value, variance, alive = np.zeros(self.size), np.zeros(self.size), np.zeros(self.size)
         for k, (rows, model) in enumerate(zip(self.rows, self.models)):
-            mine = tuple(w[rows] for w in worth) if isinstance(worth, tuple) else worth[rows]
+            mine = worth[rows]
             v, second, p_alive = model.value(base[k], theta[k], m_lambda, m_mu, mine, discount_rate,
                                              mixture, k)
             value[rows], variance[rows], alive[rows] = v, np.maximum(second - v ** 2, 0.0), p_alive
@@ -834,27 +1080,34 @@ def estimate_equity(observation: Observation, service_effect: np.ndarray, diseng
     worth = _worth(observation, off)
     point = np.array([fit.params[k] for k in layout.names])
     mixture = None if s.contractual else _dropout_mixture(h, segment, layout, point, make_model)
-    value, variance, p_alive = segments_of(np.arange(n)).value(point, worth, s.discount_rate, mixture)
-    value = value + _referral_value(observation)
+    everyone = segments_of(np.arange(n))
+    value, variance, p_alive = everyone.value(point, worth, s.discount_rate, mixture)
+    if s.contractual:
+        # One segment; the interval's sigma points keep its member classes.
+        mixture = everyone.models[0].classes
+        referrals = _member_referral_value(observation, mixture, worth, s.discount_rate)
+    else:
+        referrals = _referral_value(observation)
+    value = value + referrals
     total = float(value.sum())
     sample = _stride(n, _SIGMA_CUSTOMERS)
-    sample_worth = tuple(w[sample] for w in worth) if s.contractual else worth[sample]
+    sample_worth = worth[sample]
     spread = _parameter_spread(segments_of(sample), fit, sample_worth, s.discount_rate, total, mixture)
     sd = math.sqrt(float(variance.sum()) + spread ** 2)
     z = float(special.ndtri(0.5 + LEVEL / 2))
     _, theta, _, _ = layout.split(point)
     return EquityEstimate(total, total - z * sd, total + z * sd, value, p_alive,
-                          tuple(float(t) for t in theta), labels, fit)
+                          tuple(float(t) for t in theta), labels, fit, referrals)
 
 
 def _referral_value(observation: Observation) -> np.ndarray:
-    """Each customer's predicted CRV and the friends it referred last turn, dollars.
+    """Each customer's predicted CRV and the friends it referred last turn, dollars (non-contractual).
 
     The score's terminal equity counts the alive customers' future
     referrals and the friends referred in the last turn, who join in the
     next: the lab's CRV (``referral_nbd``) and one more turn of each active
     customer's expected referrals.  0 everywhere without referrals (or
-    before anyone has referred anyone).
+    before anyone has referred anyone).  Members: ``_member_referral_value``.
     """
     zeros = np.zeros(observation.n_customers)
     if observation.referrals is None:
@@ -867,6 +1120,59 @@ def _referral_value(observation: Observation) -> np.ndarray:
         return zeros
     last_turn = np.asarray(observation.active, dtype=float)
     return found.rate * (found.turns + last_turn) * found.friend
+
+
+def _member_referral_value(observation: Observation, classes: _MemberClasses, data: _MemberData,
+                           discount_rate: float) -> np.ndarray:
+    """Each member's future referrals and the friends it referred last turn, valued by the member classes.
+
+    As the score counts them (section 3 of docs/model.md): a member of
+    class k makes rho_k referrals a turn while it stays -- its expected
+    discounted referrals are E[rho | k, its own referrals] x (its class
+    annuity + the last turn's, whose friends join next turn) -- and each
+    friend is worth F_k, what a new member of the class it will be is worth
+    (its first ticket, then its class annuity x fee and add-ons at the
+    class's margin) plus its own friends in turn.  Who brings whom is read
+    from the referrals made so far: M[k, j], the share of class-k members'
+    friends in class j (each link weighted by both members' class
+    posteriors, shrunk toward the referral channel's class mix by one
+    friend), so F = M (w + c * F), c_j a new class-j member's discounted
+    referrals: F = (I - M diag(c))^-1 M w, the chain capped as the lab caps
+    it (``referral_nbd.MAX_CHAIN``).  The lab's CRV values a friend by the
+    lab CLV instead, about half the truth in the fitness studio.
+
+    Returns:
+        dollars per member (0 once cancelled, and everywhere before anyone
+        has referred anyone).
+    """
+    zeros = np.zeros(observation.n_customers)
+    by = None if observation.referred_by is None else np.asarray(observation.referred_by)
+    if classes.referral_scale is None or by is None or not (by >= 0).any():
+        return zeros
+    post = classes.posterior
+    mass = np.maximum(post.sum(axis=0), 1e-12)
+    new = _beta_annuity(classes.churn_shape, classes.churn_scale, discount_rate)[0]
+    margin = (post.T @ data.margin) / mass                   # each class's margin share
+    ticket = data.p * classes.spend_scale / (data.q - 1.0)
+    per_turn = margin * (observation.scenario.membership_fee
+                         + classes.addon_shape / classes.addon_scale * ticket)
+    own = margin * ticket / (1.0 + discount_rate) + new * per_turn
+    brings = classes.referral_shape / classes.referral_scale * new
+    referred = np.flatnonzero(by >= 0)
+    referrer = rows_of_ids(observation.customer_id, by[referred])
+    links = post[referrer].T @ post[referred]                # referrer class x friend class
+    channel = data.channels - 1                             # the referral channel (the last)
+    prior = classes.weights[channel]
+    mix = (links + prior[None, :]) / (links.sum(axis=1, keepdims=True) + 1.0)
+    chain = mix * brings[None, :]
+    radius = float(np.max(np.abs(np.linalg.eigvals(chain))))
+    if radius > referral_nbd.MAX_CHAIN:
+        chain *= referral_nbd.MAX_CHAIN / radius
+    friend = np.linalg.solve(np.eye(chain.shape[0]) - chain, mix @ own)
+    f, _ = classes.annuity(discount_rate)
+    last_turn = np.asarray(observation.active, dtype=float)[:, None]
+    value = np.sum(post * classes.referral_rate(data) * (f + last_turn) * friend[None, :], axis=1)
+    return np.where(classes.alive, value, 0.0)
 
 
 def _dropout_mixture(h: _Histories, segment: np.ndarray, layout: _Layout, point: np.ndarray,
@@ -922,12 +1228,36 @@ def _fit_rows(segment: np.ndarray, treated: np.ndarray, segments: int,
 
 
 def _worth(observation: Observation, disengaged: np.ndarray):
-    """Each customer's expected contribution per future purchase (and per fee, for members), dollars."""
+    """Each customer's expected contribution per future purchase (a ``_MemberData`` for members)."""
     margin = neutral_margin_share(observation, disengaged)
-    spend = _expected_spend(observation)
     if observation.scenario.contractual:
-        return spend * margin, observation.scenario.membership_fee * margin
-    return spend * margin
+        return _member_worth(observation, margin)
+    return _expected_spend(observation) * margin
+
+
+def _member_worth(observation: Observation, margin: np.ndarray) -> _MemberData:
+    """What the member classes read besides the histories (``_MemberData``)."""
+    s = observation.scenario
+    tickets = np.asarray(observation.total_purchases, dtype=float)
+    spend = np.asarray(observation.total_spend, dtype=float)
+    mean = np.divide(spend, tickets, out=np.zeros(tickets.size), where=tickets > 0)
+    rows = _stride(tickets.size, _SPEND_CUSTOMERS)
+    try:
+        spend_fit = gamma_gamma.fit(tickets[rows], mean[rows])
+        p, q = spend_fit.params["p"], spend_fit.params["q"]
+    except DataError:
+        p, q = 1.0, 3.0           # nobody has bought: a vague prior (the scales are fitted)
+    tags = np.column_stack([observation.tags[t.name].astype(np.int64) for t in s.profile] or
+                           [np.zeros((tickets.size, 0), dtype=np.int64)])
+    try:
+        shape = referral_nbd.fit_observation(observation).params["r"] if s.has_referrals else None
+    except DataError:
+        shape = None
+    return _MemberData(s.membership_fee * margin, margin, tickets, spend, tags,
+                       referral_nbd.referral_counts(observation),
+                       referral_nbd.exposure_from_observation(observation),
+                       tuple(len(t.values) for t in s.profile), p, q, shape,
+                       len(s.customer_channel_names))
 
 
 def _stride(size: int, limit: int) -> np.ndarray:
@@ -1061,7 +1391,7 @@ def _parameter_spread(segments: _Segments, fit: FitResult, worth, discount_rate:
         return 0.0
     half = [subtotal(point * np.exp(root[:, j])) - subtotal(point * np.exp(-root[:, j]))
             for j in range(point.size)]
-    if mixture is not None and mixture.covariance is not None:
+    if getattr(mixture, "covariance", None) is not None:
         # The refitted dropout rates' own uncertainty (the fit's s and beta are not used then).
         mixture_root = _root(mixture.covariance)
         if mixture_root is not None:
