@@ -57,7 +57,6 @@ class Population:
         mean.flags.writeable = False
         return mean
 
-
     @cached_property
     def prospect_weight(self) -> np.ndarray:
         """(channels, prospects) each prospect's reach weight in each channel; read-only."""

@@ -178,13 +178,14 @@ def choose_referred(seed: int, turn: int, scenario: Scenario, referrers: np.ndar
 
 def _smallest_keys(keys: np.ndarray, free: np.ndarray, count: int, eligible: int,
                    type_index: np.ndarray | None = None, kind: int = 0) -> np.ndarray:
-    """The ``count`` free prospects (of type ``kind`` if ``type_index`` is given) with the
-    smallest keys, in key order (all if fewer); ``eligible`` is how many there are.
+    """The ``count`` eligible prospects with the smallest keys, in key order (all if fewer).
 
-    The keys are Exp(1): a share s of the eligible lies below -ln(1 - s), so
-    a cut-off that should hold about twice ``count`` narrows the search to a
-    few thousand prospects; it is widened until it holds ``count`` (or all),
-    so the result is exactly the smallest keys of all the eligible.
+    Eligible: free, and of type ``kind`` if ``type_index`` is given;
+    ``eligible`` is how many there are.  The keys are Exp(1): a share s of
+    the eligible lies below -ln(1 - s), so a cut-off that should hold about
+    twice ``count`` narrows the search to a few thousand prospects; it is
+    widened until it holds ``count`` (or all), so the result is exactly the
+    smallest keys of all the eligible.
     """
     if count <= 0 or eligible <= 0:
         return np.empty(0, dtype=np.int64)

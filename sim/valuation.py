@@ -109,7 +109,8 @@ def whole_pool(population: Population, scenario: Scenario, name: str,
     ``prospect_value``): a strategy that reads it for the pool left every
     turn (the oracle) indexes one array instead of recomputing a million
     values a turn.  Keyed by the population object itself (the engine keeps
-    one per market) and the scenario.
+    one per market) and the scenario; only the last population's arrays are
+    kept (and with them that population, until another is valued).
     """
     global _pool_arrays
     with _pool_lock:
