@@ -245,9 +245,12 @@ _RIDGE_COORDINATES = np.array([[1.0, 0.0, 0.0, 0.0],
                                [0.0, 0.0, 1.0, -1.0]])
 
 
-# Gauss–Legendre nodes for the dropout integral (log_likelihood_gradient, P(alive));
-# 20 agree with the closed form to ~1e-12 in ln L (tests check 1e-9).
+# Gauss–Legendre nodes for the dropout integral: 20 for the fit (log_likelihood_gradient),
+# which agree with the closed form to ~1e-12 in ln L; 16 for P(alive) and ln L alone,
+# within 1e-10 of the 20 (relative, P(alive) on a million-prospect base) for a fifth
+# less time. Tests check 1e-9 in ln L against the closed form.
 _QUADRATURE_NODES, _QUADRATURE_WEIGHTS = np.polynomial.legendre.leggauss(20)
+_VALUE_NODES, _VALUE_WEIGHTS = np.polynomial.legendre.leggauss(16)
 #: The integrand is cut where it falls this far (in ln) below its largest end.
 _QUADRATURE_CUT = 36.0
 
@@ -321,13 +324,15 @@ def _quadrature_block(theta, x, t_x, T, with_gradient: bool) -> tuple:
     half = 0.5 * (high - low)
     # Nodes down the rows, customers along them: the sums over the nodes then add
     # whole rows (vectorised across customers), not 20 numbers at a time.
-    z = (0.5 * (high + low)) + half * _QUADRATURE_NODES[:, None]
+    nodes, weights = ((_QUADRATURE_NODES, _QUADRATURE_WEIGHTS) if with_gradient
+                      else (_VALUE_NODES, _VALUE_WEIGHTS))
+    z = (0.5 * (high + low)) + half * nodes[:, None]
     e = np.exp(z)
     # ln(α+τ), ln(β+τ) at the nodes; the smaller rate's is z itself.
     log_alpha_node = z if alpha_gap == 0 else np.log(alpha_gap + e)
     log_beta_node = z if beta_gap == 0 else np.log(beta_gap + e)
     with np.errstate(divide="ignore"):   # t_x = T: zero width, no dying term
-        log_nodes = (np.log(s) + np.log(half) + np.log(_QUADRATURE_WEIGHTS)[:, None] + z
+        log_nodes = (np.log(s) + np.log(half) + np.log(weights)[:, None] + z
                      - r_x * log_alpha_node - s_1 * log_beta_node)
     log_alpha_T, log_beta_T = np.log(alpha + T), np.log(beta + T)
     log_alive = -r_x * log_alpha_T - s * log_beta_T
