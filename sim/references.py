@@ -290,17 +290,13 @@ def _pool(workers: int, nice: int = 0, fork: bool = False):
     from concurrent.futures import ProcessPoolExecutor
 
     lower = functools.partial(_lower_priority, nice) if nice else None
-    if fork:
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
-                                   initializer=lower)
-        list(pool.map(int, range(workers)))
-        return pool
-    saved = {k: os.environ.get(k) for k in _ONE_THREAD}
-    os.environ.update(_ONE_THREAD)
+    # A spawned worker reads the BLAS thread variables as it starts; a forked one
+    # has this process's libraries, already at one thread (``_can_fork``).
+    saved = {} if fork else {k: os.environ.get(k) for k in _ONE_THREAD}
+    os.environ.update({k: _ONE_THREAD[k] for k in saved})
     try:
-        # Spawned (not forked) workers read the environment as they start.
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=lower)
+        pool = ProcessPoolExecutor(max_workers=workers, initializer=lower,
+                                   mp_context=multiprocessing.get_context("fork" if fork else "spawn"))
         # Workers start as tasks arrive: start them all now, while the variables are set.
         list(pool.map(int, range(workers)))
     finally:

@@ -445,14 +445,14 @@ class _ParetoNBD:
             lam = rx / (alpha + a_total)
             lam2 = rx * (rx + 1.0) / (alpha + a_total) ** 2
             p, first, second = dropout_mixture.posterior(
-                data, mixture, lambda mu: _annuity(mu, discount_rate, contractual=False), _PROBS)
+                data, mixture, lambda mu: _annuity(mu, discount_rate), _PROBS)
             return lam * first * worth, lam2 * second * worth ** 2, p
         _, st = self.parts(base, theta, m_lambda, m_mu)
         lam = rx / (alpha + st["a_total"])
         lam2 = rx * (rx + 1.0) / (alpha + st["a_total"]) ** 2
         # mu | alive ~ Gamma(s, beta + B(T)): the scorer's annuity averaged over its quantiles.
         mu = special.gammaincinv(s, _PROBS)[None, :] / (beta + st["b_total"])[:, None]
-        f = _annuity(mu, discount_rate, contractual=False)
+        f = _annuity(mu, discount_rate)
         p = st["p_alive"]
         value = p * lam * f.mean(axis=1) * worth
         second = p * lam2 * (f * f).mean(axis=1) * worth ** 2
@@ -831,18 +831,16 @@ def _member_classes(h: _Histories, a: np.ndarray, b: np.ndarray, last: np.ndarra
                           weights, post, x, before, exposure, ~cancelled, u)
 
 
-def _annuity(mu: np.ndarray, discount_rate: float, contractual: bool) -> np.ndarray:
+def _annuity(mu: np.ndarray, discount_rate: float) -> np.ndarray:
     """Expected discounted turns of activity from now on, each turn discounted at its end.
 
-    The scorer's annuity (``sim.valuation.annuity_factor``), restated here
-    because the lab does not import the engine's valuation.
+    The scorer's non-contractual annuity (``sim.valuation.annuity_factor``),
+    restated here because the lab does not import the engine's valuation;
+    members are valued by their classes' Beta annuity (``_beta_annuity``).
     """
     v = 1.0 / (1.0 + discount_rate)
-    if contractual:
-        exposure = np.ones_like(mu)
-    else:
-        safe = np.where(mu > 1e-12, mu, 1.0)
-        exposure = np.where(mu > 1e-12, -np.expm1(-mu) / safe, 1.0)
+    safe = np.where(mu > 1e-12, mu, 1.0)
+    exposure = np.where(mu > 1e-12, -np.expm1(-mu) / safe, 1.0)
     return exposure * v / (1.0 - v * np.exp(-mu))
 
 
