@@ -124,6 +124,12 @@ class ResponseTest:
         self._pending = _Pending(turn, rows, held, segment, effect, purchases, dropout, cancel,
                                  np.asarray(split, dtype=np.int64))
 
+    @property
+    def awaiting(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(customer rows, held out) of the test recorded this turn, its outcome not yet seen; else None."""
+        p = self._pending
+        return None if p is None else (p.rows.copy(), p.held.copy())
+
     def update(self, observation: Observation, purchase_boost: float) -> None:
         """Add the outcome of the test recorded last turn (if any) to the likelihood."""
         p = self._pending

@@ -252,6 +252,11 @@ class CustomerCentric(BaseStrategy):
         # One response estimate per customer channel, the referral channel included.
         self._test = ResponseTest(len(scenario.customer_channel_names))
 
+    @property
+    def response_test(self) -> ResponseTest | None:
+        """The strategy's ongoing test of who responds to service (None before ``reset``)."""
+        return getattr(self, "_test", None)
+
     def decide(self, observation: Observation, truth: Truth | None = None) -> Decision:
         s = observation.scenario
         if not hasattr(self, "_yield"):
