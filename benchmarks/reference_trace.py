@@ -19,7 +19,11 @@ the reference never sees:
   policy (``sim.valuation.customer_equity`` for customers still alive, 0
   for those gone), over the whole base and by the latent type the lab
   never sees.  A type valued far off is one the reference serves,
-  turns away or acquires for the wrong reasons.
+  turns away or acquires for the wrong reasons;
+* whom it turns away: by latent type, how many, and their mean predicted
+  worth (CLV, plus the lab's CRV in a game with referrals) beside their
+  true value to the firm if kept (neutral policy) and, with referrals,
+  the true value of the friends they would bring (``sim.referral_value``).
 
 The last lines sum the trace up: the mean and the worst of the estimate's
 error against the test's true theta, and the lab's mean against the truth's
@@ -39,10 +43,12 @@ import sim._blas_threads  # noqa: E402,F401  (one thread each, before numpy)
 
 import numpy as np  # noqa: E402
 
+from sim.analytics import referral_nbd  # noqa: E402
 from sim.analytics.clv import CustomerValue  # noqa: E402
 from sim.engine import Game  # noqa: E402
 from sim.scenario import load_scenario, shipped_scenario_names  # noqa: E402
 from sim.strategies.centric import CustomerCentric  # noqa: E402
+from sim.referral_value import referral_equity  # noqa: E402
 from sim.valuation import customer_equity  # noqa: E402
 
 
@@ -59,6 +65,9 @@ class TurnTrace:
         lab_mean: the lab's mean predicted CLV over the base, dollars.
         true_mean: the truth's mean neutral value over the base, dollars.
         by_type: per latent type: [customers, lab mean, true mean].
+        turned_away: per latent type with anyone turned away this turn:
+            [customers, mean predicted worth, mean true own value, mean
+            true referral value], dollars.
     """
 
     turn: int
@@ -69,6 +78,7 @@ class TurnTrace:
     lab_mean: float | None
     true_mean: float
     by_type: dict[str, list[float]]
+    turned_away: dict[str, list[float]]
 
 
 class _Traced(CustomerCentric):
@@ -77,10 +87,12 @@ class _Traced(CustomerCentric):
     def reset(self, scenario, seed: int | None = None) -> None:
         super().reset(scenario, seed)
         self.last_value: CustomerValue | None = None
+        self.last_plan = None
 
     def service_plan(self, observation, value):
         self.last_value = value
-        return super().service_plan(observation, value)
+        self.last_plan = super().service_plan(observation, value)
+        return self.last_plan
 
 
 def trace(scenario_key: str, seed: int, prospects: int, turns: int | None = None) -> list[TurnTrace]:
@@ -103,7 +115,7 @@ def trace(scenario_key: str, seed: int, prospects: int, turns: int | None = None
     response = np.array([t.service_response for t in scenario.types])
     out = []
     while not game.done and (turns is None or len(out) < turns):
-        strategy.last_value = None
+        strategy.last_value = strategy.last_plan = None
         decision = strategy.decide(observation)
         truth = game.truth
         prospect = truth.row_prospect[: observation.n_customers]
@@ -130,8 +142,28 @@ def trace(scenario_key: str, seed: int, prospects: int, turns: int | None = None
             observation.turn,
             float(test.theta().mean()) if value is not None else None,
             theta_true, served, held,
-            None if lab is None else float(lab.mean()), float(true_value.mean()), by_type))
+            None if lab is None else float(lab.mean()), float(true_value.mean()), by_type,
+            _turned_away(observation, value, strategy.last_plan, truth, kind, true_value, names)))
         observation, _ = game.step(decision)
+    return out
+
+
+def _turned_away(observation, value, plan, truth, kind, true_value, names) -> dict[str, list[float]]:
+    """Per latent type, whom the plan turns away: [count, predicted worth, true own value, true CRV]."""
+    if plan is None:
+        return {}
+    rows = np.flatnonzero(plan.turn_away)
+    # The reference's worth: CLV, plus the lab's CRV where customers refer (its own call).
+    crv = referral_nbd.crv_columns(observation, value).get("predicted_crv", 0.0)
+    worth = (value.predicted_clv + crv)[rows]
+    prospect = truth.row_prospect[rows]
+    friends = referral_equity(truth.population, prospect, truth.scenario, truth.in_pool)
+    out = {}
+    for k, name in enumerate(names):
+        mine = kind[rows] == k
+        if mine.any():
+            out[name] = [int(mine.sum()), float(worth[mine].mean()),
+                         float(true_value[rows][mine].mean()), float(friends[mine].mean())]
     return out
 
 
@@ -159,6 +191,12 @@ def report(rows: list[TurnTrace]) -> str:
         worst = errors[int(np.argmax(np.abs(errors)))]
         lines.append(f"test: estimate - true theta, mean {np.mean(errors):+.2f}, worst {worst:+.2f} "
                      f"over {len(errors)} turns")
+    lines.append("turned away, by type: count (predicted worth / true own value / true referral value)")
+    for r in rows:
+        if r.turned_away:
+            lines.append(f"{r.turn:4d}  " + ";  ".join(
+                f"{n} {int(c)} ({w:,.0f} / {own:,.0f} / {crv:,.0f})"
+                for n, (c, w, own, crv) in r.turned_away.items()))
     valued = [r for r in rows if r.lab_mean is not None and r.true_mean > 0]
     if valued:
         picks = sorted({0, len(valued) // 2, len(valued) - 1})

@@ -25,7 +25,7 @@ def bench():
     return module
 
 
-@pytest.mark.parametrize("key", ["meal_kit", "coffee"])
+@pytest.mark.parametrize("key", ["meal_kit", "fitness_studio", "coffee"])
 def test_trace_sets_the_tests_customers_and_the_base_against_the_truth(bench, key):
     rows = bench.trace(key, seed=3, prospects=3000, turns=5)
     assert [r.turn for r in rows] == [1, 2, 3, 4, 5]
@@ -42,6 +42,11 @@ def test_trace_sets_the_tests_customers_and_the_base_against_the_truth(bench, ke
             lab = np.array([v[1] for v in r.by_type.values()])
             assert np.isclose(counts @ lab / counts.sum(), r.lab_mean)
     assert any(r.lab_mean is not None for r in rows)
+    away = [v for r in rows for v in r.turned_away.values()]
+    # The reference turns away whom it predicts to be worth less than nothing.
+    assert away and all(count > 0 and worth < 0 for count, worth, _, _ in away)
+    referring = load_scenario(key).referrals is not None
+    assert all((friends > 0) == referring for _, _, _, friends in away)
 
 
 def test_main_prints_the_table_and_writes_json(bench, capsys, tmp_path):
@@ -49,7 +54,7 @@ def test_main_prints_the_table_and_writes_json(bench, capsys, tmp_path):
     assert bench.main(["--scenario", "fitness_studio", "--seed", "2", "--prospects", "3000",
                        "--turns", "3", "--json", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "devotees" in printed and "lab CLV / truth" in printed
+    assert "devotees" in printed and "lab CLV / truth" in printed and "turned away" in printed
     assert [row["turn"] for row in json.loads(out.read_text())] == [1, 2, 3]
     with pytest.raises(SystemExit):
         bench.main(["--turns", "0"])
