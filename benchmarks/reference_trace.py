@@ -5,9 +5,9 @@ Usage::
     python benchmarks/reference_trace.py [--scenario meal_kit] [--seed 408]
         [--prospects 50000] [--turns 24] [--json trace.json]
 
-A score says how well the reference played, not why.  Two of its beliefs
-drive its service and acquisition, and both can be set against the truth
-the reference never sees:
+A score says how well the reference played, not why.  Three things drive
+its service, turning away and acquisition, and each can be set against the
+truth the reference never sees:
 
 * its test of who responds to service (``sim.analytics.response_test``):
   each turn, the estimated response theta (mean over segments) beside the
@@ -25,9 +25,9 @@ the reference never sees:
   true value to the firm if kept (neutral policy) and, with referrals,
   the true value of the friends they would bring (``sim.referral_value``).
 
-The last lines sum the trace up: the mean and the worst of the estimate's
-error against the test's true theta, and the lab's mean against the truth's
-at the first, middle and last turn.
+After the table come the test's error against the true theta (its mean and
+worst), whom it turned away each turn, and the lab's mean against the
+truth's at the first, middle and last turn.
 """
 
 from __future__ import annotations
