@@ -43,7 +43,6 @@ import sim._blas_threads  # noqa: E402,F401  (one thread each, before numpy)
 
 import numpy as np  # noqa: E402
 
-from sim.analytics import referral_nbd  # noqa: E402
 from sim.analytics.clv import CustomerValue  # noqa: E402
 from sim.engine import Game  # noqa: E402
 from sim.scenario import load_scenario, shipped_scenario_names  # noqa: E402
@@ -82,15 +81,18 @@ class TurnTrace:
 
 
 class _Traced(CustomerCentric):
-    """The reference, keeping each turn's lab predictions for the trace."""
+    """The reference, keeping each turn's lab predictions, its worth and its plan for the trace."""
 
     def reset(self, scenario, seed: int | None = None) -> None:
         super().reset(scenario, seed)
         self.last_value: CustomerValue | None = None
+        self.last_worth: np.ndarray | None = None
         self.last_plan = None
 
     def service_plan(self, observation, value):
         self.last_value = value
+        # The worth its plan turns away by (CLV, plus its own CRV where customers refer).
+        self.last_worth = self._worth(value)
         self.last_plan = super().service_plan(observation, value)
         return self.last_plan
 
@@ -115,7 +117,7 @@ def trace(scenario_key: str, seed: int, prospects: int, turns: int | None = None
     response = np.array([t.service_response for t in scenario.types])
     out = []
     while not game.done and (turns is None or len(out) < turns):
-        strategy.last_value = strategy.last_plan = None
+        strategy.last_value = strategy.last_worth = strategy.last_plan = None
         decision = strategy.decide(observation)
         truth = game.truth
         prospect = truth.row_prospect[: observation.n_customers]
@@ -131,39 +133,30 @@ def trace(scenario_key: str, seed: int, prospects: int, turns: int | None = None
             theta_true = float(response[kind[rows]].mean())
             served, held = int((~held_out).sum()), int(held_out.sum())
         value = strategy.last_value
-        lab = None if value is None else value.predicted_clv
-        by_type = {}
-        for k, name in enumerate(names):
-            mine = kind == k
-            if mine.any():
-                by_type[name] = [int(mine.sum()), float(lab[mine].mean()) if lab is not None else float("nan"),
-                                 float(true_value[mine].mean())]
+        lab = np.full(prospect.size, np.nan) if value is None else value.predicted_clv
+        turned_away = {}
+        if strategy.last_plan is not None:
+            away = np.flatnonzero(strategy.last_plan.turn_away)
+            friends = referral_equity(truth.population, prospect[away], truth.scenario, truth.in_pool)
+            turned_away = _by_type(kind[away], names, strategy.last_worth[away], true_value[away],
+                                   friends)
         out.append(TurnTrace(
             observation.turn,
             float(test.theta().mean()) if value is not None else None,
             theta_true, served, held,
-            None if lab is None else float(lab.mean()), float(true_value.mean()), by_type,
-            _turned_away(observation, value, strategy.last_plan, truth, kind, true_value, names)))
+            None if value is None else float(lab.mean()), float(true_value.mean()),
+            _by_type(kind, names, lab, true_value), turned_away))
         observation, _ = game.step(decision)
     return out
 
 
-def _turned_away(observation, value, plan, truth, kind, true_value, names) -> dict[str, list[float]]:
-    """Per latent type, whom the plan turns away: [count, predicted worth, true own value, true CRV]."""
-    if plan is None:
-        return {}
-    rows = np.flatnonzero(plan.turn_away)
-    # The reference's worth: CLV, plus the lab's CRV where customers refer (its own call).
-    crv = referral_nbd.crv_columns(observation, value).get("predicted_crv", 0.0)
-    worth = (value.predicted_clv + crv)[rows]
-    prospect = truth.row_prospect[rows]
-    friends = referral_equity(truth.population, prospect, truth.scenario, truth.in_pool)
+def _by_type(kind: np.ndarray, names: list[str], *columns: np.ndarray) -> dict[str, list[float]]:
+    """Per latent type present: [customers, then the mean of each column over them]."""
     out = {}
     for k, name in enumerate(names):
-        mine = kind[rows] == k
+        mine = kind == k
         if mine.any():
-            out[name] = [int(mine.sum()), float(worth[mine].mean()),
-                         float(true_value[rows][mine].mean()), float(friends[mine].mean())]
+            out[name] = [int(mine.sum())] + [float(c[mine].mean()) for c in columns]
     return out
 
 
